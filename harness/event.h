@@ -1,0 +1,71 @@
+/*
+ * event: the line protocol between a built-in peer and the runner.
+ *
+ * Peer -> runner (the peer's --events-fd), one event per line:
+ *
+ *     <peer_monotonic_ns> <name>[ <key>=<value>]...\n
+ *
+ * Values are percent-encoded (every byte outside 0x21..0x7e, and '%', '=', becomes %XX) so a
+ * status message with tabs, newlines or UTF-8 survives exactly. The peer's own stamp is kept
+ * beside the runner's arrival stamp; peers may run under a faked clock.
+ *
+ * Runner -> peer (the peer's --control-fd): "go <barrier>\n" releases the peer's pending
+ * `wait` step number <barrier> (its 0-based index in the side's script).
+ *
+ * Event names the runner understands (attributes in brackets):
+ *   ready [port]             server: listening; client: channel created
+ *   call_start [method]      the call exists (client: started; server: accepted)
+ *   step [index name]        a script step begins
+ *   op_start [op]            a gRPC op was started; op: send|recv|close_send|status
+ *   op_done [op ok]          that op completed; ok=1 success, 0 failure
+ *   sent [n bytes]           message n (1-based) was sent; bytes = its encoded size
+ *   recv [n bytes decoded]   message n was received; decoded=1 if protobuf-c decoded it
+ *   recv_end                 the reader saw the end of the stream
+ *   half_close               the client's close_send completed
+ *   cancel                   the peer cancelled its call
+ *   status [code message]    client: final status received; server: status sent
+ *   cancelled [value]        server: the call's close op finished; value=1 if cancelled
+ *   wait [index expr]        the peer blocks on barrier <index> until the runner sends "go"
+ *   arrive [index]           the barrier released the peer
+ *   done                     the peer finished its script and is about to exit 0
+ *   error [message]          the peer could not go on (it exits non-zero after this)
+ */
+#ifndef FL_EVENT_H
+#define FL_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_EVENT_MAX_ATTRS 8
+#define FL_EVENT_MAX_LINE 4096
+
+typedef struct {
+  const char *key;
+  char *value; /* decoded */
+} fl_event_attr;
+
+typedef struct {
+  int64_t peer_ns;
+  char *name;
+  fl_event_attr attrs[FL_EVENT_MAX_ATTRS];
+  int n_attrs;
+  char buf[FL_EVENT_MAX_LINE]; /* owns name, keys and values */
+} fl_event;
+
+/*
+ * Writes one event to fd with the peer's CLOCK_MONOTONIC stamp. `kv` holds n_kv pairs,
+ * key then value (values may be any bytes up to NUL). Returns 0, or -1 with errno set.
+ * One write(2) per event, so lines from one writer never interleave.
+ */
+int fl_event_write(int fd, const char *name, const char *const *kv, int n_kv);
+
+/* Parses one line (without its newline). Returns 0, or -1 if it is not an event line. */
+int fl_event_parse(const char *line, fl_event *ev);
+
+/* The value of `key`, or NULL. */
+const char *fl_event_get(const fl_event *ev, const char *key);
+
+/* Percent-encodes src into dst (size dstlen, always NUL-terminated); returns dst. */
+char *fl_event_encode(const char *src, char *dst, size_t dstlen);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * predicate: the one small language shared by `wait:` barriers and `expect:` clauses.
+ *
+ *   clause   := operand OP operand
+ *   OP       := == | != | < | <= | > | >=
+ *   operand  := field | literal
+ *   field    := side '.' name ('.' name)*   e.g. client.status, client.close_send.completed
+ *             | name                        global fields: outcome, elapsed
+ *   literal  := integer | duration (250ms, 1.5s, 2m) | size (16KiB, 4MiB, 100B)
+ *             | true | false | status name (OK, DEADLINE_EXCEEDED, ...) | outcome name
+ *             | "double-quoted string" (\" \\ \n \t escapes)
+ *
+ * Each field has a type (see fl_predicate_fields); a clause is type-checked when parsed, so a
+ * scenario with `client.status == 3s` is rejected by `faultline validate`, not at run time.
+ * Exactly one side of a clause names a field.
+ */
+#ifndef FL_PREDICATE_H
+#define FL_PREDICATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  FL_VAL_INT,      /* a count */
+  FL_VAL_DURATION, /* nanoseconds */
+  FL_VAL_SIZE,     /* bytes */
+  FL_VAL_BOOL,
+  FL_VAL_STATUS,   /* a grpc_status_code */
+  FL_VAL_STRING,
+  FL_VAL_OUTCOME,  /* an fl_outcome */
+} fl_value_type;
+
+/* How a run ended; `outcome` in predicates. */
+typedef enum {
+  FL_OUTCOME_COMPLETED,   /* every peer finished its script */
+  FL_OUTCOME_HANG,        /* no progress for hang_after while a call was open */
+  FL_OUTCOME_TIMEOUT,     /* the scenario's timeout passed */
+  FL_OUTCOME_CRASH,       /* a peer died of a signal or exited non-zero */
+  FL_OUTCOME_INTERRUPTED, /* the runner got SIGINT or SIGTERM */
+} fl_outcome;
+
+typedef struct {
+  fl_value_type type;
+  bool known;    /* false: the run never produced this value (e.g. no status yet) */
+  int64_t i;     /* INT, DURATION, SIZE, BOOL, STATUS, OUTCOME */
+  const char *s; /* STRING; owned by whoever produced the value */
+} fl_value;
+
+typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
+
+/* One field a predicate may name. `name` is the part after the side ("status", "sent"). */
+typedef struct {
+  bool per_side;    /* true: named as server.X or client.X; false: global (outcome, elapsed) */
+  const char *name; /* after the side: "status", "close_send.completed" */
+  fl_value_type type;
+  const char *doc;
+} fl_field_info;
+
+/* The table of every field, terminated by an entry with name == NULL. */
+extern const fl_field_info fl_predicate_fields[];
+
+typedef struct fl_predicate fl_predicate;
+
+/* Resolves one field to its current value. Return false if the field is unknown to the
+ * caller (treated as "not known"). */
+typedef bool (*fl_field_lookup)(void *ctx, fl_scope scope, const fl_field_info *field,
+                                fl_value *out);
+
+/*
+ * Parses `text`. On success returns 0 and sets *out. On error returns -1 and writes a message
+ * into errbuf, with *errcol set to the 0-based column inside `text` where the error is, so the
+ * scenario parser can report file:line:col.
+ */
+int fl_predicate_parse(const char *text, fl_predicate **out, char *errbuf, size_t errlen,
+                       int *errcol);
+void fl_predicate_free(fl_predicate *p);
+
+/* The side a predicate's field belongs to (for barriers: whose events can release it). */
+fl_scope fl_predicate_scope(const fl_predicate *p);
+
+/* The field the predicate names, e.g. "client.status". */
+const char *fl_predicate_field_text(const fl_predicate *p);
+
+/*
+ * Evaluates the clause. Returns true if it holds. A comparison with a value that is not known
+ * is false. *seen (optional) receives the field's value, for "not reproduced: seen X".
+ */
+bool fl_predicate_eval(const fl_predicate *p, fl_field_lookup lookup, void *ctx, fl_value *seen);
+
+/* Formats a value the way a user would write it: 1.50s, 16KiB, DEADLINE_EXCEEDED, true,
+ * "text", hang; "(none)" when not known. Returns buf. */
+const char *fl_value_format(const fl_value *v, char *buf, size_t len);
+
+/* Status names <-> codes (OK=0 ... UNAUTHENTICATED=16). Name lookup returns -1 if unknown. */
+const char *fl_status_name(int code);
+int fl_status_from_name(const char *name);
+const char *fl_outcome_name(fl_outcome o);
+
+/* Literal parsers shared with the scenario parser. Return 0 on success, -1 if malformed. */
+int fl_parse_duration(const char *s, int64_t *ns);
+int fl_parse_size(const char *s, int64_t *bytes);
+
+#endif
