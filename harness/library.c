@@ -1,1 +1,130 @@
-/* placeholder: being written */
+#include "library.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef FL_SCENARIO_DIR
+#define FL_SCENARIO_DIR "scenarios"
+#endif
+
+static const char *override_dir;
+
+void fl_library_set_dir(const char *dir) { override_dir = dir; }
+
+const char *fl_library_dir(void) {
+  if (override_dir) return override_dir;
+  const char *env = getenv("FAULTLINE_SCENARIOS");
+  return env && *env ? env : FL_SCENARIO_DIR;
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int is_scenario_file(const char *name) {
+  return name[0] != '.' && (has_suffix(name, ".yaml") || has_suffix(name, ".yml"));
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int fl_library_list(char ***paths) {
+  const char *dir = fl_library_dir();
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  char **list = NULL;
+  int n = 0, cap = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!is_scenario_file(e->d_name)) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      char **grown = realloc(list, (size_t)cap * sizeof *list);
+      if (!grown) break;
+      list = grown;
+    }
+    size_t len = strlen(dir) + strlen(e->d_name) + 2;
+    list[n] = malloc(len);
+    if (!list[n]) break;
+    snprintf(list[n++], len, "%s/%s", dir, e->d_name);
+  }
+  closedir(d);
+  if (n) qsort(list, (size_t)n, sizeof *list, by_name);
+  *paths = list;
+  return n;
+}
+
+void fl_library_free(char **paths, int n) {
+  for (int i = 0; i < n; i++) free(paths[i]);
+  free(paths);
+}
+
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return 99;
+  size_t row[65];
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+int fl_library_resolve(const char *arg, char *path, size_t pathlen, char *err, size_t errlen) {
+  struct stat st;
+  if (strchr(arg, '/') || has_suffix(arg, ".yaml") || has_suffix(arg, ".yml") ||
+      (stat(arg, &st) == 0 && S_ISREG(st.st_mode))) {
+    if (stat(arg, &st) != 0) {
+      snprintf(err, errlen, "%s: %s", arg, strerror(errno));
+      return -1;
+    }
+    snprintf(path, pathlen, "%s", arg);
+    return 0;
+  }
+  const char *dir = fl_library_dir();
+  const char *exts[] = {".yaml", ".yml"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, pathlen, "%s/%s%s", dir, arg, exts[i]);
+    if (stat(path, &st) == 0) return 0;
+  }
+  /* Not found: offer the nearest name in the library. */
+  char **paths;
+  int n = fl_library_list(&paths);
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (int i = 0; i < n; i++) {
+    char name[256];
+    const char *base = strrchr(paths[i], '/') + 1;
+    snprintf(name, sizeof name, "%s", base);
+    *strrchr(name, '.') = '\0';
+    size_t d = edit_distance(arg, name);
+    if (d < best_d) {
+      best_d = d;
+      best = base;
+    }
+  }
+  if (best) {
+    char name[256];
+    snprintf(name, sizeof name, "%s", best);
+    *strrchr(name, '.') = '\0';
+    snprintf(err, errlen, "no scenario named '%s' in %s; did you mean '%s'?", arg, dir, name);
+  } else {
+    snprintf(err, errlen, "no scenario named '%s' in %s (faultline list shows them)", arg, dir);
+  }
+  if (n > 0) fl_library_free(paths, n);
+  return -1;
+}

@@ -1,1 +1,676 @@
-/* placeholder: being written */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "jsonw.h"
+
+/* How long a peer gets to exit after SIGTERM before its group is killed. */
+#define TERM_GRACE_NS (1000 * 1000000LL)
+
+typedef struct {
+  fl_peer_state *st;
+  const fl_side_plan *plan;
+  int ev_fd;  /* read end of the peer's event pipe, -1 once at EOF */
+  int ctl_fd; /* write end of the peer's control pipe */
+  int released_barrier; /* last barrier index released, so it is released once */
+  char buf[2 * FL_EVENT_MAX_LINE];
+  size_t len;
+} peer;
+
+typedef struct {
+  const fl_scenario *s;
+  const fl_run_options *o;
+  fl_run_result *r;
+  int64_t t0;
+  FILE *events;
+  int sigfd;
+  peer server, client;
+  bool interrupted, timed_out, hung;
+} run;
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t now_rel(const run *rn) { return mono_ns() - rn->t0; }
+
+static peer *peers_of(run *rn, int i) { return i == 0 ? &rn->server : &rn->client; }
+
+/* ---- the merged timeline ---------------------------------------------------------------- */
+
+static bool numeric_attr(const char *key, const char *value) {
+  /* Free-text attributes stay strings even when they look like numbers. */
+  if (!strcmp(key, "message") || !strcmp(key, "expr") || !strcmp(key, "method")) return false;
+  if (!*value || strlen(value) > 18) return false;
+  for (const char *p = value; *p; p++)
+    if ((*p < '0' || *p > '9') && !(p == value && *p == '-' && p[1])) return false;
+  return true;
+}
+
+static void timeline_begin(run *rn, fl_jsonw *w, const char *side, const char *event) {
+  fl_jsonw_init(w, rn->events, false);
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "t_ms");
+  fl_jsonw_double(w, (double)now_rel(rn) / 1e6, 3);
+  fl_jsonw_key(w, "side");
+  fl_jsonw_string(w, side);
+  fl_jsonw_key(w, "event");
+  fl_jsonw_string(w, event);
+}
+
+static void timeline_end(run *rn, fl_jsonw *w) {
+  fl_jsonw_object_end(w);
+  fputc('\n', rn->events);
+  fflush(rn->events);
+  rn->r->n_events++;
+}
+
+/* An event of the runner's own: spawn, exit, release, hang, timeout, interrupt, end. */
+static void runner_event(run *rn, const char *event, const char *k1, const char *v1,
+                         const char *k2, int64_t v2) {
+  fl_jsonw w;
+  timeline_begin(rn, &w, "runner", event);
+  if (k1) {
+    fl_jsonw_key(&w, k1);
+    fl_jsonw_string(&w, v1);
+  }
+  if (k2) {
+    fl_jsonw_key(&w, k2);
+    fl_jsonw_int(&w, v2);
+  }
+  timeline_end(rn, &w);
+}
+
+/* ---- events from peers ------------------------------------------------------------------ */
+
+static fl_op_state *op_slot(fl_peer_state *st, const char *op) {
+  fl_op_state *free_slot = NULL;
+  for (int i = 0; i < FL_MAX_OPS; i++) {
+    if (!strcmp(st->ops[i].op, op)) return &st->ops[i];
+    if (!st->ops[i].op[0] && !free_slot) free_slot = &st->ops[i];
+  }
+  if (free_slot) snprintf(free_slot->op, sizeof free_slot->op, "%s", op);
+  return free_slot;
+}
+
+static long long attr_int(const fl_event *ev, const char *key) {
+  const char *v = fl_event_get(ev, key);
+  return v ? strtoll(v, NULL, 10) : 0;
+}
+
+static void apply_event(run *rn, peer *p, const fl_event *ev) {
+  fl_peer_state *st = p->st;
+  int64_t now = now_rel(rn);
+  const char *n = ev->name;
+  st->last_event_ns = now;
+
+  if (!strcmp(n, "ready")) {
+    st->ready = true;
+    st->port = (int)attr_int(ev, "port");
+  } else if (!strcmp(n, "call_start")) {
+    st->started = true;
+    st->start_ns = now;
+    st->start_peer_ns = ev->peer_ns;
+  } else if (!strcmp(n, "step")) {
+    st->step_index = (int)attr_int(ev, "index");
+    st->step_start_ns = now;
+  } else if (!strcmp(n, "op_start") || !strcmp(n, "op_done")) {
+    const char *op = fl_event_get(ev, "op");
+    fl_op_state *slot = op ? op_slot(st, op) : NULL;
+    if (slot) {
+      slot->pending = !strcmp(n, "op_start");
+      slot->since_ns = now;
+      slot->sent_bytes_at_start = st->sent_bytes;
+    }
+    if (op && !strcmp(op, "close_send")) st->close_send_issued = true;
+  } else if (!strcmp(n, "sent")) {
+    st->sent = attr_int(ev, "n");
+    st->sent_bytes += attr_int(ev, "bytes");
+  } else if (!strcmp(n, "recv")) {
+    st->recv = attr_int(ev, "n");
+    st->recv_bytes += attr_int(ev, "bytes");
+    if (attr_int(ev, "decoded") == 0) st->decode_errors++;
+  } else if (!strcmp(n, "recv_end")) {
+    st->recv_end = true;
+  } else if (!strcmp(n, "half_close")) {
+    st->half_closed = true;
+  } else if (!strcmp(n, "cancel")) {
+    st->cancel_issued = true;
+  } else if (!strcmp(n, "status")) {
+    const char *msg = fl_event_get(ev, "message");
+    st->have_status = true;
+    st->status_code = (int)attr_int(ev, "code");
+    free(st->status_message);
+    st->status_message = strdup(msg ? msg : "");
+    st->status_ns = now;
+    if (!strcmp(st->name, "client")) st->end_peer_ns = ev->peer_ns;
+  } else if (!strcmp(n, "cancelled")) {
+    st->have_cancelled = true;
+    st->cancelled = attr_int(ev, "value") != 0;
+    st->closed_ns = now;
+    st->end_peer_ns = ev->peer_ns;
+  } else if (!strcmp(n, "wait")) {
+    st->waiting_barrier = (int)attr_int(ev, "index");
+  } else if (!strcmp(n, "arrive")) {
+    st->waiting_barrier = -1;
+  } else if (!strcmp(n, "done")) {
+    st->done = true;
+    st->step_index = -1;
+  } else if (!strcmp(n, "error")) {
+    const char *msg = fl_event_get(ev, "message");
+    free(st->error);
+    st->error = strdup(msg ? msg : "unknown error");
+  }
+
+  fl_jsonw w;
+  timeline_begin(rn, &w, st->name, n);
+  fl_jsonw_key(&w, "peer_ns");
+  fl_jsonw_int(&w, ev->peer_ns);
+  for (int i = 0; i < ev->n_attrs; i++) {
+    fl_jsonw_key(&w, ev->attrs[i].key);
+    if (numeric_attr(ev->attrs[i].key, ev->attrs[i].value))
+      fl_jsonw_int(&w, strtoll(ev->attrs[i].value, NULL, 10));
+    else
+      fl_jsonw_string(&w, ev->attrs[i].value);
+  }
+  timeline_end(rn, &w);
+}
+
+/* Releases every barrier whose predicate now holds. Called after each event, so a barrier
+ * opens on the event that makes it true, not on a timer. */
+static void release_barriers(run *rn) {
+  for (int i = 0; i < 2; i++) {
+    peer *p = peers_of(rn, i);
+    int idx = p->st->waiting_barrier;
+    if (idx < 0 || idx == p->released_barrier || p->ctl_fd < 0) continue;
+    if ((size_t)idx >= p->plan->n_steps || p->plan->steps[idx].kind != FL_STEP_WAIT) continue;
+    if (!fl_predicate_eval(p->plan->steps[idx].predicate, fl_run_lookup, rn->r, NULL)) continue;
+    char line[32];
+    int n = snprintf(line, sizeof line, "go %d\n", idx);
+    if (write(p->ctl_fd, line, (size_t)n) == n) {
+      p->released_barrier = idx;
+      runner_event(rn, "release", "peer", p->st->name, "index", idx);
+    }
+  }
+}
+
+static void handle_line(run *rn, peer *p, const char *line) {
+  fl_event ev;
+  if (fl_event_parse(line, &ev) < 0) {
+    fl_jsonw w;
+    timeline_begin(rn, &w, p->st->name, "unparsed");
+    fl_jsonw_key(&w, "line");
+    fl_jsonw_string(&w, line);
+    timeline_end(rn, &w);
+    return;
+  }
+  apply_event(rn, p, &ev);
+  release_barriers(rn);
+}
+
+/* Reads what the peer wrote; handles whole lines. On EOF closes the pipe. */
+static void read_events(run *rn, peer *p) {
+  while (p->ev_fd >= 0) {
+    ssize_t n = read(p->ev_fd, p->buf + p->len, sizeof p->buf - 1 - p->len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close(p->ev_fd);
+      p->ev_fd = -1;
+      return;
+    }
+    p->len += (size_t)n;
+    p->buf[p->len] = '\0';
+    char *start = p->buf, *nl;
+    while ((nl = strchr(start, '\n'))) {
+      *nl = '\0';
+      handle_line(rn, p, start);
+      start = nl + 1;
+    }
+    p->len -= (size_t)(start - p->buf);
+    memmove(p->buf, start, p->len);
+    if (p->len == sizeof p->buf - 1) p->len = 0; /* a line longer than the protocol allows */
+  }
+}
+
+/* ---- processes -------------------------------------------------------------------------- */
+
+/* Moves fd to target in the child, even if the two collide with each other. */
+static int move_fd(int fd, int target) {
+  if (fd == target) return fcntl(fd, F_SETFD, 0);
+  return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static int spawn_peer(run *rn, peer *p, const char *side, const char *scenario_copy,
+                      const char *target) {
+  int ev[2], ctl[2];
+  if (pipe2(ev, O_CLOEXEC) < 0) return -1;
+  if (pipe2(ctl, O_CLOEXEC) < 0) {
+    close(ev[0]);
+    close(ev[1]);
+    return -1;
+  }
+  char errpath[PATH_MAX];
+  snprintf(errpath, sizeof errpath, "%s/%s.stderr", rn->o->run_dir, side);
+  int errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_t parent = getpid();
+  pid_t pid = errfd < 0 ? -1 : fork();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); /* the runner died before prctl took effect */
+    /* Lift the pipe ends above the target numbers first so dup2 cannot clobber them. */
+    int evw = fcntl(ev[1], F_DUPFD_CLOEXEC, 10), ctlr = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10);
+    int errw = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (evw < 0 || ctlr < 0 || errw < 0 || devnull < 0 || move_fd(devnull, 0) ||
+        move_fd(errw, 1) || move_fd(errw, 2) || move_fd(evw, 3) || move_fd(ctlr, 4))
+      _exit(127);
+    const char *argv[12] = {rn->o->peer_path, "--side", side, "--scenario", scenario_copy,
+                            "--events-fd", "3", "--control-fd", "4", NULL};
+    if (target) {
+      argv[9] = "--target";
+      argv[10] = target;
+    }
+    execv(rn->o->peer_path, (char *const *)argv);
+    dprintf(2, "faultline: cannot execute %s: %s\n", rn->o->peer_path, strerror(errno));
+    _exit(127);
+  }
+  int saved = errno;
+  close(ev[1]);
+  close(ctl[0]);
+  if (errfd >= 0) close(errfd);
+  if (pid < 0) {
+    close(ev[0]);
+    close(ctl[1]);
+    errno = saved;
+    return -1;
+  }
+  setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
+  fcntl(ev[0], F_SETFL, O_NONBLOCK);
+  p->ev_fd = ev[0];
+  p->ctl_fd = ctl[1];
+  p->st->pid = pid;
+  p->st->spawned = true;
+  runner_event(rn, "spawn", "peer", side, "pid", pid);
+  return 0;
+}
+
+static void note_exit(run *rn, peer *p, int status, const struct rusage *ru) {
+  fl_peer_state *st = p->st;
+  st->exited = true;
+  st->peak_rss_kib = ru->ru_maxrss;
+  if (WIFSIGNALED(status)) {
+    st->term_signal = WTERMSIG(status);
+    runner_event(rn, "exit", "peer", st->name, "signal", st->term_signal);
+  } else {
+    st->exit_code = WEXITSTATUS(status);
+    runner_event(rn, "exit", "peer", st->name, "code", st->exit_code);
+  }
+  read_events(rn, p); /* everything it wrote is in the pipe now */
+  if (p->ctl_fd >= 0) {
+    close(p->ctl_fd);
+    p->ctl_fd = -1;
+  }
+}
+
+static void reap(run *rn, bool block) {
+  for (int i = 0; i < 2; i++) {
+    peer *p = peers_of(rn, i);
+    if (!p->st->spawned || p->st->exited) continue;
+    int status;
+    struct rusage ru;
+    pid_t w = wait4(p->st->pid, &status, block ? 0 : WNOHANG, &ru);
+    if (w == p->st->pid) note_exit(rn, p, status, &ru);
+  }
+}
+
+static bool all_exited(run *rn) {
+  return (!rn->server.st->spawned || rn->server.st->exited) &&
+         (!rn->client.st->spawned || rn->client.st->exited);
+}
+
+/* Ends both peers' process groups: SIGTERM, a bounded wait for SIGCHLD, then SIGKILL. The
+ * final SIGKILL to each group also takes anything a peer may have forked. */
+static void end_peers(run *rn) {
+  for (int i = 0; i < 2; i++) {
+    fl_peer_state *st = peers_of(rn, i)->st;
+    if (st->spawned && !st->exited) {
+      st->killed_by_runner = true;
+      kill(-st->pid, SIGTERM);
+    }
+  }
+  int64_t until = mono_ns() + TERM_GRACE_NS;
+  for (reap(rn, false); !all_exited(rn) && mono_ns() < until; reap(rn, false)) {
+    struct pollfd pfd = {.fd = rn->sigfd, .events = POLLIN};
+    if (poll(&pfd, 1, (int)((until - mono_ns()) / 1000000) + 1) > 0) {
+      struct signalfd_siginfo si;
+      while (read(rn->sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) rn->interrupted = true;
+      }
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    fl_peer_state *st = peers_of(rn, i)->st;
+    if (st->spawned) kill(-st->pid, SIGKILL);
+  }
+  reap(rn, true);
+}
+
+/* ---- hang detection --------------------------------------------------------------------- */
+
+static bool call_open(const run *rn) {
+  const fl_peer_state *c = rn->client.st, *s = rn->server.st;
+  return (c->started && !c->have_status && !c->exited) ||
+         (s->started && !s->have_cancelled && !s->exited);
+}
+
+/*
+ * The timers a peer is known to be waiting on: a sleep step's end and the client's deadline.
+ * While one lies ahead, silence is expected, not a hang. Returns the earliest future timer
+ * (INT64_MAX if none) and, in *last_fired, the latest timer already past.
+ */
+static int64_t next_timer(const run *rn, int64_t now, int64_t *last_fired) {
+  int64_t next = INT64_MAX;
+  *last_fired = 0;
+  for (int i = 0; i < 2; i++) {
+    const peer *p = i == 0 ? &rn->server : &rn->client;
+    const fl_peer_state *st = p->st;
+    int64_t ends[2] = {-1, -1};
+    if (st->step_index >= 0 && (size_t)st->step_index < p->plan->n_steps &&
+        p->plan->steps[st->step_index].kind == FL_STEP_SLEEP && !st->exited)
+      ends[0] = st->step_start_ns + p->plan->steps[st->step_index].duration_ns;
+    if (i == 1 && rn->s->deadline_ns > 0 && st->started && !st->have_status && !st->exited)
+      ends[1] = st->start_ns + rn->s->deadline_ns;
+    for (int k = 0; k < 2; k++) {
+      if (ends[k] < 0) continue;
+      if (ends[k] > now && ends[k] < next) next = ends[k];
+      if (ends[k] <= now && ends[k] > *last_fired) *last_fired = ends[k];
+    }
+  }
+  return next;
+}
+
+/* Returns the time at which a hang would be declared if nothing happens before, or
+ * INT64_MAX when no hang can be pending. */
+static int64_t hang_at(const run *rn, int64_t now) {
+  if (!call_open(rn)) return INT64_MAX;
+  int64_t last_fired, next = next_timer(rn, now, &last_fired);
+  if (next != INT64_MAX) return next; /* re-check when that timer is due */
+  int64_t quiet_since = last_fired;
+  if (rn->server.st->last_event_ns > quiet_since) quiet_since = rn->server.st->last_event_ns;
+  if (rn->client.st->last_event_ns > quiet_since) quiet_since = rn->client.st->last_event_ns;
+  return quiet_since + rn->s->hang_after_ns;
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+static int copy_file(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb");
+  if (!in) return -1;
+  FILE *out = fopen(to, "wb");
+  if (!out) {
+    fclose(in);
+    return -1;
+  }
+  char buf[8192];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  int rc = ferror(in) ? -1 : 0;
+  fclose(in);
+  if (fclose(out) != 0) rc = -1;
+  return rc;
+}
+
+static void init_peer_state(fl_peer_state *st, const char *name) {
+  memset(st, 0, sizeof *st);
+  st->name = name;
+  st->step_index = -1;
+  st->waiting_barrier = -1;
+}
+
+static int fail(run *rn, const char *fmt, const char *arg) {
+  rn->r->harness_error = true;
+  snprintf(rn->r->error, sizeof rn->r->error, fmt, arg);
+  return -1;
+}
+
+static bool run_finished(const run *rn) {
+  const fl_peer_state *c = rn->client.st, *s = rn->server.st;
+  if (!c->exited || rn->client.ev_fd >= 0) return false;
+  /* The client is done; the run ends once the server's call is over too. A server whose call
+   * never started (the client gave up first) has nothing more to say. */
+  return s->exited || s->have_cancelled || !s->started;
+}
+
+int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
+  memset(r, 0, sizeof *r);
+  init_peer_state(&r->server, "server");
+  init_peer_state(&r->client, "client");
+  run rn = {.s = s, .o = o, .r = r, .sigfd = -1};
+  rn.server = (peer){.st = &r->server, .plan = &s->server, .ev_fd = -1, .ctl_fd = -1,
+                     .released_barrier = -1};
+  rn.client = (peer){.st = &r->client, .plan = &s->client, .ev_fd = -1, .ctl_fd = -1,
+                     .released_barrier = -1};
+
+  time_t wall = time(NULL);
+  strftime(r->started_at, sizeof r->started_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
+
+  char scenario_copy[PATH_MAX], path[PATH_MAX];
+  snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", o->run_dir);
+  if (copy_file(o->scenario_path, scenario_copy) < 0)
+    return fail(&rn, "cannot copy the scenario into the run directory %s", o->run_dir);
+  snprintf(path, sizeof path, "%s/events.jsonl", o->run_dir);
+  rn.events = fopen(path, "w");
+  if (!rn.events) return fail(&rn, "cannot write %s", path);
+
+  sigset_t mask, oldmask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, &oldmask);
+  /* A shell starts background jobs with SIGINT ignored, and an ignored signal is discarded
+   * even while blocked; take the default back so signalfd sees it. */
+  struct sigaction dfl = {.sa_handler = SIG_DFL}, old_int, old_term;
+  sigaction(SIGINT, &dfl, &old_int);
+  sigaction(SIGTERM, &dfl, &old_term);
+  rn.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  /* A peer that exits closes its control pipe; writing to it must not kill the runner. */
+  struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe;
+  sigaction(SIGPIPE, &ignore, &old_pipe);
+
+  rn.t0 = mono_ns();
+  int rc = 0;
+  if (rn.sigfd < 0) {
+    rc = fail(&rn, "cannot create a signalfd: %s", strerror(errno));
+    goto out;
+  }
+  if (spawn_peer(&rn, &rn.server, "server", scenario_copy, NULL) < 0) {
+    rc = fail(&rn, "cannot start the server peer: %s", strerror(errno));
+    goto out;
+  }
+
+  int64_t deadline = s->timeout_ns;
+  while (!rn.interrupted) {
+    int64_t now = now_rel(&rn);
+    if (now >= deadline) {
+      rn.timed_out = true;
+      runner_event(&rn, "timeout", NULL, NULL, "after_ms", s->timeout_ns / 1000000);
+      break;
+    }
+    if (run_finished(&rn)) break;
+    if (r->server.exited && !r->server.ready) {
+      rc = fail(&rn, "the server peer exited before it was ready; see %s/server.stderr",
+                o->run_dir);
+      break;
+    }
+    if (r->server.ready && !r->client.spawned) {
+      char target[64];
+      snprintf(target, sizeof target, "127.0.0.1:%d", r->server.port);
+      if (spawn_peer(&rn, &rn.client, "client", scenario_copy, target) < 0) {
+        rc = fail(&rn, "cannot start the client peer: %s", strerror(errno));
+        break;
+      }
+    }
+    int64_t hang = hang_at(&rn, now);
+    if (hang <= now) {
+      rn.hung = true;
+      runner_event(&rn, "hang", NULL, NULL, "quiet_ms", s->hang_after_ns / 1000000);
+      if (o->progress)
+        fprintf(stderr, "  hang: no progress for %.1fs with a call open\n",
+                (double)s->hang_after_ns / 1e9);
+      break;
+    }
+    int64_t wake = hang < deadline ? hang : deadline;
+    int timeout_ms = (int)((wake - now + 999999) / 1000000);
+
+    struct pollfd pfds[3] = {{.fd = rn.sigfd, .events = POLLIN},
+                             {.fd = rn.server.ev_fd, .events = POLLIN},
+                             {.fd = rn.client.ev_fd, .events = POLLIN}};
+    int n = poll(pfds, 3, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      rc = fail(&rn, "poll failed: %s", strerror(errno));
+      break;
+    }
+    if (pfds[1].revents) read_events(&rn, &rn.server);
+    if (pfds[2].revents) read_events(&rn, &rn.client);
+    if (pfds[0].revents) {
+      struct signalfd_siginfo si;
+      while (read(rn.sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+          rn.interrupted = true;
+          runner_event(&rn, "interrupt", "signal", strsignal((int)si.ssi_signo), NULL, 0);
+        }
+      }
+      reap(&rn, false);
+    }
+  }
+
+out:
+  end_peers(&rn);
+  runner_event(&rn, "end", NULL, NULL, NULL, 0);
+  r->elapsed_ns = now_rel(&rn);
+
+  if (rn.interrupted)
+    r->outcome = FL_OUTCOME_INTERRUPTED;
+  else if (rn.timed_out)
+    r->outcome = FL_OUTCOME_TIMEOUT;
+  else if (rn.hung)
+    r->outcome = FL_OUTCOME_HANG;
+  else
+    r->outcome = FL_OUTCOME_COMPLETED;
+  for (int i = 0; i < 2 && r->outcome == FL_OUTCOME_COMPLETED; i++) {
+    const fl_peer_state *st = peers_of(&rn, i)->st;
+    if (st->exited && !st->killed_by_runner && (st->term_signal || st->exit_code != 0))
+      r->outcome = FL_OUTCOME_CRASH;
+  }
+  /* A peer that reported its own error could not run the scenario: that is our failure to
+   * reproduce, not an observation. */
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    const fl_peer_state *st = peers_of(&rn, i)->st;
+    if (st->error) {
+      r->harness_error = true;
+      snprintf(r->error, sizeof r->error, "the %s peer failed: %s", st->name, st->error);
+      rc = -1;
+    }
+  }
+
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  r->runner_peak_rss_kib = self.ru_maxrss;
+
+  for (int i = 0; i < 2; i++) {
+    peer *p = peers_of(&rn, i);
+    if (p->ev_fd >= 0) close(p->ev_fd);
+    if (p->ctl_fd >= 0) close(p->ctl_fd);
+  }
+  if (rn.events) fclose(rn.events);
+  if (rn.sigfd >= 0) {
+    /* Consume signals that arrived during cleanup so unblocking does not deliver them. */
+    struct signalfd_siginfo si;
+    while (read(rn.sigfd, &si, sizeof si) == sizeof si)
+      if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) r->outcome = FL_OUTCOME_INTERRUPTED;
+    close(rn.sigfd);
+  }
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigprocmask(SIG_SETMASK, &oldmask, NULL);
+  r->finished = true;
+  return rc;
+}
+
+void fl_run_result_free(fl_run_result *r) {
+  fl_peer_state *sides[2] = {&r->server, &r->client};
+  for (int i = 0; i < 2; i++) {
+    free(sides[i]->status_message);
+    free(sides[i]->error);
+    sides[i]->status_message = sides[i]->error = NULL;
+  }
+}
+
+/* ---- predicate fields ------------------------------------------------------------------- */
+
+static void set(fl_value *v, fl_value_type t, bool known, int64_t i) {
+  v->type = t;
+  v->known = known;
+  v->i = i;
+  v->s = NULL;
+}
+
+bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *v) {
+  const fl_run_result *r = ctx;
+  const char *n = f->name;
+  if (scope == FL_SCOPE_GLOBAL) {
+    if (!strcmp(n, "outcome")) set(v, FL_VAL_OUTCOME, r->finished, r->outcome);
+    else if (!strcmp(n, "elapsed")) set(v, FL_VAL_DURATION, r->finished, r->elapsed_ns);
+    else return false;
+    return true;
+  }
+  const fl_peer_state *st = scope == FL_SCOPE_SERVER ? &r->server : &r->client;
+  if (!strcmp(n, "sent")) set(v, FL_VAL_INT, true, st->sent);
+  else if (!strcmp(n, "recv")) set(v, FL_VAL_INT, true, st->recv);
+  else if (!strcmp(n, "sent_bytes")) set(v, FL_VAL_SIZE, true, st->sent_bytes);
+  else if (!strcmp(n, "recv_bytes")) set(v, FL_VAL_SIZE, true, st->recv_bytes);
+  else if (!strcmp(n, "decode_errors")) set(v, FL_VAL_INT, true, st->decode_errors);
+  else if (!strcmp(n, "status")) set(v, FL_VAL_STATUS, st->have_status, st->status_code);
+  else if (!strcmp(n, "message")) {
+    set(v, FL_VAL_STRING, st->have_status, 0);
+    v->s = st->status_message;
+  } else if (!strcmp(n, "cancelled")) set(v, FL_VAL_BOOL, st->have_cancelled, st->cancelled);
+  else if (!strcmp(n, "half_closed")) set(v, FL_VAL_BOOL, true, st->half_closed);
+  else if (!strcmp(n, "close_send.completed")) set(v, FL_VAL_BOOL, true, st->half_closed);
+  else if (!strcmp(n, "started")) set(v, FL_VAL_BOOL, true, st->started);
+  else if (!strcmp(n, "recv_end")) set(v, FL_VAL_BOOL, true, st->recv_end);
+  else if (!strcmp(n, "exit_code")) set(v, FL_VAL_INT, st->exited && !st->term_signal,
+                                         st->exit_code);
+  else if (!strcmp(n, "duration")) {
+    /* From the call's start to its end as this side saw it: the client's status, the
+     * server's close. */
+    bool ended = scope == FL_SCOPE_CLIENT ? st->have_status : st->have_cancelled;
+    set(v, FL_VAL_DURATION, st->started && ended, st->end_peer_ns - st->start_peer_ns);
+  } else return false;
+  return true;
+}

@@ -1,1 +1,43 @@
-/* placeholder: being written */
+#include "verdict.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fl_verdict_name(fl_verdict_kind k) {
+  switch (k) {
+  case FL_VERDICT_REPRODUCED: return "reproduced";
+  case FL_VERDICT_NOT_REPRODUCED: return "not reproduced";
+  case FL_VERDICT_ERROR: return "error";
+  }
+  return "?";
+}
+
+int fl_verdict_judge(const fl_scenario *s, const fl_run_result *r, fl_verdict *v) {
+  memset(v, 0, sizeof *v);
+  v->clauses = calloc(s->n_expect ? s->n_expect : 1, sizeof *v->clauses);
+  if (!v->clauses) return -1;
+  v->n_clauses = s->n_expect;
+  bool all_held = true;
+  for (size_t i = 0; i < s->n_expect; i++) {
+    fl_clause_result *c = &v->clauses[i];
+    fl_value seen = {0};
+    c->expect = &s->expect[i];
+    /* The lookup only reads; the cast drops const for the callback's generic context. */
+    c->held = fl_predicate_eval(s->expect[i].predicate, fl_run_lookup, (void *)r, &seen);
+    fl_value_format(&seen, c->seen, sizeof c->seen);
+    all_held = all_held && c->held;
+  }
+  if (r->harness_error) {
+    v->kind = FL_VERDICT_ERROR;
+    snprintf(v->why, sizeof v->why, "%s", r->error);
+  } else {
+    v->kind = all_held ? FL_VERDICT_REPRODUCED : FL_VERDICT_NOT_REPRODUCED;
+  }
+  return 0;
+}
+
+void fl_verdict_free(fl_verdict *v) {
+  free(v->clauses);
+  v->clauses = NULL;
+}

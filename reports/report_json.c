@@ -1,1 +1,210 @@
-/* placeholder: being written */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "report.h"
+
+#define FL_VERSION "0.1.0"
+
+static void duration_ms(fl_jsonw *w, const char *key, int64_t ns) {
+  fl_jsonw_key(w, key);
+  fl_jsonw_double(w, (double)ns / 1e6, 3);
+}
+
+static void channel_args(fl_jsonw *w, const fl_side_plan *plan) {
+  fl_jsonw_key(w, "args");
+  fl_jsonw_object_begin(w);
+  for (size_t i = 0; i < plan->n_args; i++) {
+    fl_jsonw_key(w, plan->args[i].key);
+    if (plan->args[i].is_int)
+      fl_jsonw_int(w, plan->args[i].int_value);
+    else
+      fl_jsonw_string(w, plan->args[i].value);
+  }
+  fl_jsonw_object_end(w);
+}
+
+static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
+                 const fl_run_result *r) {
+  fl_jsonw_key(w, st->name);
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "pid");
+  fl_jsonw_int(w, st->pid);
+  fl_jsonw_key(w, "exit");
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "code");
+  if (st->exited && !st->term_signal) fl_jsonw_int(w, st->exit_code); else fl_jsonw_null(w);
+  fl_jsonw_key(w, "signal");
+  if (st->term_signal) fl_jsonw_string(w, strsignal(st->term_signal)); else fl_jsonw_null(w);
+  fl_jsonw_key(w, "ended_by_runner");
+  fl_jsonw_bool(w, st->killed_by_runner);
+  fl_jsonw_object_end(w);
+  fl_jsonw_key(w, "peak_rss_kib");
+  fl_jsonw_int(w, st->peak_rss_kib);
+  channel_args(w, plan);
+  if (st->port) {
+    fl_jsonw_key(w, "port");
+    fl_jsonw_int(w, st->port);
+  }
+  fl_jsonw_key(w, "call_started");
+  fl_jsonw_bool(w, st->started);
+  fl_jsonw_key(w, "sent");
+  fl_jsonw_int(w, st->sent);
+  fl_jsonw_key(w, "sent_bytes");
+  fl_jsonw_int(w, st->sent_bytes);
+  fl_jsonw_key(w, "recv");
+  fl_jsonw_int(w, st->recv);
+  fl_jsonw_key(w, "recv_bytes");
+  fl_jsonw_int(w, st->recv_bytes);
+  fl_jsonw_key(w, "decode_errors");
+  fl_jsonw_int(w, st->decode_errors);
+  fl_jsonw_key(w, "recv_end");
+  fl_jsonw_bool(w, st->recv_end);
+  fl_jsonw_key(w, "half_closed");
+  fl_jsonw_bool(w, st->half_closed);
+  fl_jsonw_key(w, "status");
+  if (st->have_status) {
+    fl_jsonw_object_begin(w);
+    fl_jsonw_key(w, "code");
+    fl_jsonw_int(w, st->status_code);
+    fl_jsonw_key(w, "name");
+    fl_jsonw_string(w, fl_status_name(st->status_code));
+    fl_jsonw_key(w, "message");
+    fl_jsonw_string(w, st->status_message);
+    duration_ms(w, "at_ms", st->status_ns);
+    fl_jsonw_object_end(w);
+  } else {
+    fl_jsonw_null(w);
+  }
+  fl_jsonw_key(w, "cancelled");
+  if (st->have_cancelled) fl_jsonw_bool(w, st->cancelled); else fl_jsonw_null(w);
+  /* Ops still pending when the run ended are evidence: a send stuck on flow control, a
+   * close_send that never finished. */
+  fl_jsonw_key(w, "pending_ops");
+  fl_jsonw_array_begin(w);
+  for (int i = 0; i < FL_MAX_OPS; i++) {
+    const fl_op_state *op = &st->ops[i];
+    if (!op->pending) continue;
+    fl_jsonw_object_begin(w);
+    fl_jsonw_key(w, "op");
+    fl_jsonw_string(w, op->op);
+    duration_ms(w, "since_ms", op->since_ns);
+    duration_ms(w, "pending_ms", r->elapsed_ns - op->since_ns);
+    fl_jsonw_key(w, "sent_bytes_before");
+    fl_jsonw_int(w, op->sent_bytes_at_start);
+    fl_jsonw_object_end(w);
+  }
+  fl_jsonw_array_end(w);
+  fl_jsonw_key(w, "error");
+  fl_jsonw_string(w, st->error);
+  fl_jsonw_object_end(w);
+}
+
+int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run_result *r,
+                         const fl_verdict *v) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/report.json", run_dir);
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  fl_jsonw w;
+  fl_jsonw_init(&w, f, true);
+  fl_jsonw_object_begin(&w);
+  fl_jsonw_key(&w, "faultline_version");
+  fl_jsonw_string(&w, FL_VERSION);
+
+  fl_jsonw_key(&w, "scenario");
+  fl_jsonw_object_begin(&w);
+  fl_jsonw_key(&w, "name");
+  fl_jsonw_string(&w, s->name);
+  fl_jsonw_key(&w, "summary");
+  fl_jsonw_string(&w, s->summary);
+  fl_jsonw_key(&w, "file");
+  fl_jsonw_string(&w, s->path);
+  fl_jsonw_key(&w, "rpc");
+  fl_jsonw_string(&w, fl_rpc_name(s->rpc));
+  fl_jsonw_key(&w, "deadline_ms");
+  if (s->deadline_ns) fl_jsonw_double(&w, (double)s->deadline_ns / 1e6, 3); else fl_jsonw_null(&w);
+  duration_ms(&w, "timeout_ms", s->timeout_ns);
+  duration_ms(&w, "hang_after_ms", s->hang_after_ns);
+  fl_jsonw_object_end(&w);
+
+  fl_jsonw_key(&w, "verdict");
+  fl_jsonw_string(&w, fl_verdict_name(v->kind));
+  fl_jsonw_key(&w, "error");
+  fl_jsonw_string(&w, v->kind == FL_VERDICT_ERROR ? v->why : NULL);
+  fl_jsonw_key(&w, "outcome");
+  fl_jsonw_string(&w, fl_outcome_name(r->outcome));
+  fl_jsonw_key(&w, "started_at");
+  fl_jsonw_string(&w, r->started_at);
+  duration_ms(&w, "elapsed_ms", r->elapsed_ns);
+
+  fl_jsonw_key(&w, "expectations");
+  fl_jsonw_array_begin(&w);
+  for (size_t i = 0; i < v->n_clauses; i++) {
+    fl_jsonw_object_begin(&w);
+    fl_jsonw_key(&w, "clause");
+    fl_jsonw_string(&w, v->clauses[i].expect->text);
+    fl_jsonw_key(&w, "line");
+    fl_jsonw_int(&w, v->clauses[i].expect->line);
+    fl_jsonw_key(&w, "held");
+    fl_jsonw_bool(&w, v->clauses[i].held);
+    fl_jsonw_key(&w, "seen");
+    fl_jsonw_string(&w, v->clauses[i].seen);
+    fl_jsonw_object_end(&w);
+  }
+  fl_jsonw_array_end(&w);
+
+  fl_jsonw_key(&w, "peers");
+  fl_jsonw_object_begin(&w);
+  peer(&w, &r->server, &s->server, r);
+  peer(&w, &r->client, &s->client, r);
+  fl_jsonw_object_end(&w);
+
+  fl_jsonw_key(&w, "runner");
+  fl_jsonw_object_begin(&w);
+  fl_jsonw_key(&w, "peak_rss_kib");
+  fl_jsonw_int(&w, r->runner_peak_rss_kib);
+  fl_jsonw_key(&w, "events");
+  fl_jsonw_int(&w, r->n_events);
+  fl_jsonw_object_end(&w);
+
+  fl_jsonw_key(&w, "files");
+  fl_jsonw_object_begin(&w);
+  const char *files[][2] = {{"scenario", "scenario.yaml"}, {"timeline", "events.jsonl"},
+                            {"server_stderr", "server.stderr"}, {"client_stderr", "client.stderr"}};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    fl_jsonw_key(&w, files[i][0]);
+    fl_jsonw_string(&w, files[i][1]);
+  }
+  fl_jsonw_object_end(&w);
+
+  fl_jsonw_object_end(&w);
+  int rc = ferror(f) ? -1 : 0;
+  if (fclose(f) != 0) rc = -1;
+  return rc;
+}
+
+void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *s,
+                             const fl_run_result *r, const fl_verdict *v, bool color) {
+  const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "",
+             *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
+  const char *vc = v->kind == FL_VERDICT_REPRODUCED ? green : red;
+  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)\n", bold, s->name, reset, vc,
+          fl_verdict_name(v->kind), reset, fl_outcome_name(r->outcome),
+          (double)r->elapsed_ns / 1e9);
+  if (v->kind == FL_VERDICT_ERROR) fprintf(out, "  error: %s\n", v->why);
+  for (size_t i = 0; i < v->n_clauses; i++) {
+    const fl_clause_result *c = &v->clauses[i];
+    fprintf(out, "  %s%-4s%s %-44s seen %s\n", c->held ? green : red, c->held ? "ok" : "FAIL",
+            reset, c->expect->text, c->seen);
+  }
+  const fl_peer_state *sides[2] = {&r->server, &r->client};
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < FL_MAX_OPS; k++)
+      if (sides[i]->ops[k].pending)
+        fprintf(out, "  pending at end: %s %s for %.0fms\n", sides[i]->name, sides[i]->ops[k].op,
+                (double)(r->elapsed_ns - sides[i]->ops[k].since_ns) / 1e6);
+  fprintf(out, "  run directory: %s\n", run_dir);
+}

@@ -1,0 +1,97 @@
+/*
+ * runner: runs one scenario with two real peer processes and records what happened.
+ *
+ * fl_run forks the server peer and then the client peer, each in its own process group with
+ * PR_SET_PDEATHSIG, relays barrier releases, stamps every event on the runner's monotonic clock,
+ * detects hangs and the scenario timeout, and always ends both process groups before it returns,
+ * whatever happened (SIGINT and SIGTERM included: they end the run, not the runner).
+ *
+ * It writes into the run directory: scenario.yaml (the file as run), events.jsonl (the merged
+ * timeline), server.stderr and client.stderr. The caller judges the result (verdict) and writes
+ * the reports.
+ */
+#ifndef FL_RUNNER_H
+#define FL_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "predicate.h"
+#include "scenario.h"
+
+#define FL_MAX_OPS 4
+
+typedef struct {
+  char op[16];       /* send, recv, close_send, status */
+  bool pending;
+  int64_t since_ns;  /* runner clock, relative to run start */
+  int64_t sent_bytes_at_start; /* this side's sent_bytes when the op began */
+} fl_op_state;
+
+/* What the runner observed of one side. Times are runner-clock ns since the run started. */
+typedef struct {
+  const char *name; /* "server" or "client" */
+  pid_t pid;
+  bool spawned, exited;
+  int exit_code;   /* valid if exited and term_signal == 0 */
+  int term_signal; /* the signal that ended it, 0 if it exited */
+  bool killed_by_runner;
+  long peak_rss_kib;
+
+  bool ready;
+  int port;
+  bool started;
+  int64_t start_ns;
+  /* The peer's own stamps of its call's start and end: call durations are measured on the
+   * clock of the process that lived them, free of the runner's scheduling delays. */
+  int64_t start_peer_ns, end_peer_ns;
+  int64_t sent, recv, sent_bytes, recv_bytes, decode_errors;
+  bool recv_end, half_closed, close_send_issued, cancel_issued;
+  bool have_status;
+  int status_code;
+  char *status_message;
+  int64_t status_ns;
+  bool have_cancelled, cancelled;
+  int64_t closed_ns; /* server: when its call's close op finished */
+  bool done;
+  char *error; /* the peer's own `error` event */
+
+  fl_op_state ops[FL_MAX_OPS];
+  int step_index; /* the step running now, -1 before the first */
+  int64_t step_start_ns;
+  int waiting_barrier; /* step index of the barrier the peer waits on, or -1 */
+  int64_t last_event_ns;
+} fl_peer_state;
+
+typedef struct {
+  bool finished; /* the run is over: outcome and elapsed are final */
+  fl_outcome outcome;
+  bool harness_error; /* the scenario could not be run; see error */
+  char error[512];
+  int64_t elapsed_ns;
+  char started_at[32]; /* ISO 8601, UTC */
+  long runner_peak_rss_kib;
+  int n_events;
+  fl_peer_state server, client;
+} fl_run_result;
+
+typedef struct {
+  const char *scenario_path; /* the file, copied into the run directory */
+  const char *run_dir;       /* must exist */
+  const char *peer_path;     /* the faultline-peer executable */
+  bool progress;             /* print progress lines to stderr */
+} fl_run_options;
+
+/* Runs the scenario. Returns 0 when the run took place (whatever its outcome), or -1 with
+ * result->harness_error set and result->error saying why (the peer would not start, the run
+ * directory is not writable, ...). Either way no child process is left. */
+int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *result);
+
+void fl_run_result_free(fl_run_result *r);
+
+/* Resolves a field for predicates against a finished or ongoing run. ctx is the
+ * fl_run_result. */
+bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *field, fl_value *out);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * verdict: the scenario's `expect:` clauses judged against what a run observed.
+ *
+ *   reproduced      every clause held
+ *   not reproduced  some clause did not; each failing clause carries the value seen
+ *   error           faultline could not run the scenario (the run's harness_error), with why
+ */
+#ifndef FL_VERDICT_H
+#define FL_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runner.h"
+#include "scenario.h"
+
+typedef enum {
+  FL_VERDICT_REPRODUCED,
+  FL_VERDICT_NOT_REPRODUCED,
+  FL_VERDICT_ERROR,
+} fl_verdict_kind;
+
+typedef struct {
+  const fl_expect *expect;
+  bool held;
+  char seen[256]; /* the field's value, formatted as a user would write it */
+} fl_clause_result;
+
+typedef struct {
+  fl_verdict_kind kind;
+  fl_clause_result *clauses; /* one per expect clause, in file order */
+  size_t n_clauses;
+  char why[512]; /* for FL_VERDICT_ERROR */
+} fl_verdict;
+
+/* Judges r against s->expect. Returns 0, or -1 if out of memory. */
+int fl_verdict_judge(const fl_scenario *s, const fl_run_result *r, fl_verdict *v);
+void fl_verdict_free(fl_verdict *v);
+const char *fl_verdict_name(fl_verdict_kind k);
+
+#endif

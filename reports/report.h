@@ -1,0 +1,24 @@
+/*
+ * report: the canonical record of a run (report.json) and the short text summary for the
+ * terminal. report.json's shape is documented in the README ("Report contents").
+ */
+#ifndef FL_REPORT_H
+#define FL_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "runner.h"
+#include "scenario.h"
+#include "verdict.h"
+
+/* Writes report.json into run_dir. Returns 0, or -1 with errno set. */
+int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run_result *r,
+                         const fl_verdict *v);
+
+/* The terminal summary: verdict, each clause with the value seen, ops still pending, where
+ * the run directory is. */
+void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *s,
+                             const fl_run_result *r, const fl_verdict *v, bool color);
+
+#endif
