@@ -70,7 +70,8 @@ typedef bool (*fl_field_lookup)(void *ctx, fl_scope scope, const fl_field_info *
 /*
  * Parses `text`. On success returns 0 and sets *out. On error returns -1 and writes a message
  * into errbuf, with *errcol set to the 0-based column inside `text` where the error is, so the
- * scenario parser can report file:line:col.
+ * scenario parser can report file:line:col. The column counts characters (UTF-8 code points),
+ * as libyaml's marks do, not bytes.
  */
 int fl_predicate_parse(const char *text, fl_predicate **out, char *errbuf, size_t errlen,
                        int *errcol);
@@ -92,13 +93,31 @@ bool fl_predicate_eval(const fl_predicate *p, fl_field_lookup lookup, void *ctx,
  * "text", hang; "(none)" when not known. Returns buf. */
 const char *fl_value_format(const fl_value *v, char *buf, size_t len);
 
-/* Status names <-> codes (OK=0 ... UNAUTHENTICATED=16). Name lookup returns -1 if unknown. */
+/* Status names <-> codes (OK=0 ... UNAUTHENTICATED=16). Name lookup returns -1 if unknown.
+ * fl_status_name and fl_outcome_name never return NULL: a value out of range gives
+ * "(unknown status)" / "(unknown outcome)". */
 const char *fl_status_name(int code);
 int fl_status_from_name(const char *name);
 const char *fl_outcome_name(fl_outcome o);
 
-/* Literal parsers shared with the scenario parser. Return 0 on success, -1 if malformed. */
+/* Literal parsers shared with the scenario parser. Return 0 on success, -1 if malformed.
+ * Durations need a unit: ns, us (or µs), ms, s, m, h; a decimal fraction is allowed when the
+ * result is a whole number of nanoseconds ("1.5s", not "1.5ns"). Sizes: a bare integer is bytes;
+ * units B, KB/kB, MB, GB, TB (powers of 1000) and KiB, MiB, GiB, TiB (powers of 1024); a
+ * fraction is allowed when the result is whole bytes ("1.5KiB" = 1536). No sign, no spaces. */
 int fl_parse_duration(const char *s, int64_t *ns);
 int fl_parse_size(const char *s, int64_t *bytes);
+
+/* The field a parsed predicate names (an entry of fl_predicate_fields). */
+const fl_field_info *fl_predicate_field(const fl_predicate *p);
+
+/*
+ * Near-miss suggestions, shared with the scenario parser. fl_edit_distance is the optimal
+ * string alignment distance (an adjacent transposition counts 1), ASCII case-insensitive.
+ * fl_near_miss returns the candidate (from a NULL-terminated list) closest to `word` if it is
+ * within distance 2 and the distance is less than the candidate's length, else NULL.
+ */
+int fl_edit_distance(const char *a, const char *b);
+const char *fl_near_miss(const char *word, const char *const *candidates);
 
 #endif

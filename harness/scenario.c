@@ -1,1 +1,882 @@
-/* placeholder: being written */
+#include "scenario.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+const char *fl_rpc_name(fl_rpc_kind k) {
+  switch (k) {
+  case FL_RPC_UNARY: return "unary";
+  case FL_RPC_SERVER_STREAM: return "server_stream";
+  case FL_RPC_CLIENT_STREAM: return "client_stream";
+  case FL_RPC_BIDI: return "bidi";
+  }
+  return "(unknown rpc)";
+}
+
+const char *fl_rpc_method(fl_rpc_kind k) {
+  switch (k) {
+  case FL_RPC_UNARY: return "/faultline.Test/Unary";
+  case FL_RPC_SERVER_STREAM: return "/faultline.Test/ServerStream";
+  case FL_RPC_CLIENT_STREAM: return "/faultline.Test/ClientStream";
+  case FL_RPC_BIDI: return "/faultline.Test/Bidi";
+  }
+  return "(unknown rpc)";
+}
+
+const char *fl_step_name(fl_step_kind k) {
+  switch (k) {
+  case FL_STEP_SEND: return "send";
+  case FL_STEP_RECV: return "recv";
+  case FL_STEP_SLEEP: return "sleep";
+  case FL_STEP_CLOSE_SEND: return "close_send";
+  case FL_STEP_CANCEL: return "cancel";
+  case FL_STEP_STATUS: return "status";
+  case FL_STEP_WAIT: return "wait";
+  case FL_STEP_DUMP: return "dump";
+  }
+  return "(unknown step)";
+}
+
+static const char *const rpc_names[] = {"unary", "server_stream", "client_stream", "bidi", NULL};
+/* In fl_step_kind order. */
+static const char *const step_names[] = {"send",   "recv",   "sleep", "close_send",
+                                         "cancel", "status", "wait",  "dump", NULL};
+/* In fl_threads_trigger order. */
+static const char *const threads_names[] = {"on_hang", "on_failure", "at_end", "never", NULL};
+
+/* A new payload kind is one line here and one enum value in scenario.h. */
+static const struct {
+  const char *name;
+  fl_payload_kind kind;
+} payloads[] = {
+  {"struct", FL_PAYLOAD_STRUCT},
+};
+#define N_PAYLOADS (sizeof payloads / sizeof payloads[0])
+
+static const char *const top_keys[] = {"name",   "summary", "rpc",     "deadline",
+                                       "timeout", "hang_after", "server", "client",
+                                       "capture", "expect",     NULL};
+static const char *const side_keys[] = {"args", "script", NULL};
+static const char *const send_keys[] = {"count", "size", "payload", NULL};
+static const char *const status_keys[] = {"code", "message", NULL};
+static const char *const capture_keys[] = {"pcap", "snaplen", "threads", NULL};
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *path;
+  const char *text;
+  size_t len;
+  yaml_document_t *doc;
+  fl_error *err;
+} pctx;
+
+__attribute__((format(printf, 4, 5))) static int fail_at(pctx *c, int line, int col,
+                                                         const char *fmt, ...) {
+  char what[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  c->err->line = line;
+  c->err->col = col;
+  if (line > 0)
+    snprintf(c->err->msg, sizeof c->err->msg, "%s:%d:%d: %s", c->path, line, col, what);
+  else
+    snprintf(c->err->msg, sizeof c->err->msg, "%s: %s", c->path, what);
+  return -1;
+}
+
+#define LINE(n) ((int)(n)->start_mark.line + 1)
+#define COL(n) ((int)(n)->start_mark.column + 1)
+#define fail_node(c, n, ...) fail_at((c), LINE(n), COL(n), __VA_ARGS__)
+
+static bool is_null(const yaml_node_t *n) {
+  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
+  const char *v = (const char *)n->data.scalar.value;
+  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+         !strcmp(v, "NULL");
+}
+
+static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+/* How a node reads in "..., not X": a quoted value, or what kind of thing it is. */
+static const char *describe(const yaml_node_t *n, char *buf, size_t len) {
+  if (n->type == YAML_MAPPING_NODE) return "a map";
+  if (n->type == YAML_SEQUENCE_NODE) return "a list";
+  if (is_null(n)) return "nothing";
+  const char *v = sval(n);
+  size_t shown = strcspn(v, "\n\r"); /* one line of it, and not too much */
+  if (shown > 40) shown = 40;
+  while (shown > 0 && ((unsigned char)v[shown] & 0xC0) == 0x80) shown--; /* whole characters */
+  snprintf(buf, len, "'%.*s%s'", (int)shown, v, v[shown] ? "..." : "");
+  return buf;
+}
+
+static yaml_node_t *node(pctx *c, int id) { return yaml_document_get_node(c->doc, id); }
+
+/*
+ * Checks one key of a map: a scalar, not seen before in this map, and one of `allowed`.
+ * `where` names the map in messages ("scenario", "server", "send"). `hint` may explain a key
+ * that is known elsewhere; it returns NULL when it has nothing to say.
+ */
+typedef const char *(*misplaced_fn)(const char *key);
+
+static int check_key(pctx *c, yaml_node_t *map, yaml_node_pair_t *pair, const char *where,
+                     const char *const *allowed, misplaced_fn hint, const char **key_out) {
+  yaml_node_t *k = node(c, pair->key);
+  char d[64];
+  if (k->type != YAML_SCALAR_NODE)
+    return fail_node(c, k, "keys in %s must be names, not %s", where, describe(k, d, sizeof d));
+  const char *key = sval(k);
+  for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
+    yaml_node_t *qk = node(c, q->key);
+    if (qk->type == YAML_SCALAR_NODE && !strcmp(sval(qk), key))
+      return fail_node(c, k, "duplicate key '%s' in %s (first at line %d)", key, where,
+                       LINE(qk));
+  }
+  if (allowed) {
+    bool ok = false;
+    for (const char *const *a = allowed; *a && !ok; a++) ok = !strcmp(*a, key);
+    if (!ok) {
+      const char *near = fl_near_miss(key, allowed);
+      if (near)
+        return fail_node(c, k, "unknown key '%s' in %s; did you mean '%s'?", key, where, near);
+      const char *h = hint ? hint(key) : NULL;
+      if (h) return fail_node(c, k, "unknown key '%s' in %s; %s", key, where, h);
+      char list[256];
+      size_t o = 0;
+      for (const char *const *a = allowed; *a && o < sizeof list; a++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", *a);
+      return fail_node(c, k, "unknown key '%s' in %s; expected one of %s", key, where, list);
+    }
+  }
+  *key_out = key;
+  return 0;
+}
+
+static const char *top_misplaced(const char *key) {
+  if (!strcmp(key, "script") || !strcmp(key, "args")) return "it belongs under server: or client:";
+  for (const char *const *s = step_names; *s; s++)
+    if (!strcmp(key, *s)) return "steps belong in a side's script: list";
+  return NULL;
+}
+
+static const char *side_misplaced(const char *key) {
+  for (const char *const *s = top_keys; *s; s++)
+    if (!strcmp(key, *s)) return "it is a top-level key";
+  for (const char *const *s = step_names; *s; s++)
+    if (!strcmp(key, *s)) return "steps belong in the script: list";
+  return NULL;
+}
+
+/* ---- values ----------------------------------------------------------------------------- */
+
+static int want_scalar(pctx *c, yaml_node_t *n, const char *key, const char *what) {
+  char d[64];
+  if (n->type != YAML_SCALAR_NODE || is_null(n))
+    return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+  return 0;
+}
+
+static int get_duration(pctx *c, yaml_node_t *n, const char *key, bool positive, int64_t *out) {
+  static const char what[] = "a duration like 500ms or 3s";
+  char d[64];
+  if (want_scalar(c, n, key, what) < 0) return -1;
+  if (fl_parse_duration(sval(n), out) < 0) {
+    const char *v = sval(n);
+    if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v))
+      return fail_node(c, n, "'%s' must be %s; '%s' has no unit", key, what, sval(n));
+    return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+  }
+  if (positive && *out <= 0) return fail_node(c, n, "'%s' must be longer than 0", key);
+  return 0;
+}
+
+/* A whole number >= 1, for counts. */
+static int get_count(pctx *c, yaml_node_t *n, const char *key, uint64_t *out) {
+  static const char what[] = "a whole number like 10";
+  char d[64];
+  if (want_scalar(c, n, key, what) < 0) return -1;
+  const char *v = sval(n);
+  uint64_t x = 0;
+  const char *p = v;
+  if (*p < '0' || *p > '9') goto bad;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (x > (UINT64_MAX - 1 - (uint64_t)(*p - '0')) / 10) goto bad; /* UINT64_MAX is "all" */
+    x = x * 10 + (uint64_t)(*p - '0');
+  }
+  if (*p) goto bad;
+  if (x == 0) return fail_node(c, n, "'%s' must be at least 1", key);
+  *out = x;
+  return 0;
+bad:
+  return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+}
+
+static int get_status_code(pctx *c, yaml_node_t *n, const char *key, int *out) {
+  static const char what[] = "a status name like NOT_FOUND or a code 0..16";
+  char d[64];
+  if (want_scalar(c, n, key, what) < 0) return -1;
+  const char *v = sval(n);
+  char *end;
+  errno = 0;
+  long code = strtol(v, &end, 10);
+  if (*v >= '0' && *v <= '9' && !*end && !errno) {
+    if (code > 16) return fail_node(c, n, "'%s' must be %s, not %s", key, what, v);
+    *out = (int)code;
+    return 0;
+  }
+  int s = fl_status_from_name(v);
+  if (s >= 0) {
+    *out = s;
+    return 0;
+  }
+  const char *names[18];
+  for (int i = 0; i <= 16; i++) names[i] = fl_status_name(i);
+  names[17] = NULL;
+  const char *near = fl_near_miss(v, names);
+  if (near) return fail_node(c, n, "unknown status '%s'; did you mean '%s'?", v, near);
+  return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+}
+
+static int get_string(pctx *c, yaml_node_t *n, const char *key, char **out) {
+  if (want_scalar(c, n, key, "a string") < 0) return -1;
+  *out = strdup(sval(n));
+  if (!*out) return fail_node(c, n, "out of memory");
+  return 0;
+}
+
+/* ---- predicates ------------------------------------------------------------------------- */
+
+/* libyaml's mark.index counts characters after the byte order mark, which it consumes while
+ * detecting the encoding; the source is UTF-8 (UTF-16 is refused). */
+static size_t byte_of_char(const char *text, size_t len, size_t chars) {
+  size_t i = len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+  for (size_t n = 0; i < len; i++) {
+    if (((unsigned char)text[i] & 0xC0) != 0x80) {
+      if (n == chars) break;
+      n++;
+    }
+  }
+  return i;
+}
+
+static size_t utf8_step(const char *p) {
+  unsigned char b = (unsigned char)*p;
+  size_t n = 1;
+  if ((b & 0xE0) == 0xC0) n = 2;
+  else if ((b & 0xF0) == 0xE0) n = 3;
+  else if ((b & 0xF8) == 0xF0) n = 4;
+  for (size_t i = 1; i < n; i++)
+    if (!p[i]) return i;
+  return n;
+}
+
+/*
+ * Where, in the file, character `errcol` of a scalar's value stands. On one line the value is
+ * the source with the quoting undone, and every source unit ('' in single quotes, one escape
+ * in double quotes, or one plain character) yields exactly one character of the value, so we
+ * walk units. Anything we cannot follow exactly (block scalars, a value folded over lines)
+ * points at the scalar itself rather than at a wrong place.
+ */
+static void value_pos(pctx *c, yaml_node_t *n, int errcol, int *line, int *col) {
+  *line = LINE(n);
+  *col = COL(n);
+  yaml_scalar_style_t style = n->data.scalar.style;
+  if (style != YAML_PLAIN_SCALAR_STYLE && style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
+      style != YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+    return;
+  size_t b = byte_of_char(c->text, c->len, n->start_mark.index);
+  const char *p = c->text + b, *end = c->text + c->len;
+  int adv = 0;
+  char quote = style == YAML_SINGLE_QUOTED_SCALAR_STYLE ? '\''
+               : style == YAML_DOUBLE_QUOTED_SCALAR_STYLE ? '"'
+                                                           : 0;
+  if (quote) {
+    if (p >= end || *p != quote) return; /* not where we thought: do not guess */
+    p++;
+    adv++;
+  }
+  for (int k = 0; k < errcol; k++) {
+    if (p >= end || *p == '\n' || *p == '\r') return;
+    if (quote == '\'' && *p == '\'') {
+      if (p + 1 >= end || p[1] != '\'') return;
+      p += 2;
+      adv += 2;
+    } else if (quote == '"' && *p == '"') {
+      return;
+    } else if (quote == '"' && *p == '\\') {
+      if (p + 1 >= end) return;
+      size_t extra = p[1] == 'x' ? 2 : p[1] == 'u' ? 4 : p[1] == 'U' ? 8 : 0;
+      if (p[1] == '\n' || p[1] == '\r' || p + 2 + extra > end) return;
+      p += 2 + extra;
+      adv += 2 + (int)extra;
+    } else {
+      p += utf8_step(p);
+      adv++;
+    }
+  }
+  *col += adv;
+}
+
+static int parse_predicate(pctx *c, yaml_node_t *n, const char *key, fl_predicate **out,
+                           char **text) {
+  if (want_scalar(c, n, key, "a predicate like client.recv >= 3") < 0) return -1;
+  char msg[512];
+  int errcol = 0;
+  if (fl_predicate_parse(sval(n), out, msg, sizeof msg, &errcol) < 0) {
+    int line, col;
+    value_pos(c, n, errcol, &line, &col);
+    return fail_at(c, line, col, "%s", msg);
+  }
+  *text = strdup(sval(n));
+  if (!*text) return fail_node(c, n, "out of memory");
+  return 0;
+}
+
+/* ---- steps ------------------------------------------------------------------------------ */
+
+static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
+  char d[64];
+  if (v->type == YAML_SCALAR_NODE) return get_count(c, v, "send", &st->count);
+  if (v->type != YAML_MAPPING_NODE)
+    return fail_node(c, v, "'send' must be a count or a map {count, size, payload}, not %s",
+                     describe(v, d, sizeof d));
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, v, pr, "send", send_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *val = node(c, pr->value);
+    if (!strcmp(key, "count")) {
+      if (get_count(c, val, "count", &st->count) < 0) return -1;
+    } else if (!strcmp(key, "size")) {
+      static const char what[] = "a size like 100, 16KiB or 4MiB";
+      int64_t size;
+      if (want_scalar(c, val, "size", what) < 0) return -1;
+      if (fl_parse_size(sval(val), &size) < 0)
+        return fail_node(c, val, "'size' must be %s, not %s", what, describe(val, d, sizeof d));
+      st->size = (uint64_t)size;
+    } else {
+      const char *names[N_PAYLOADS + 1];
+      size_t i;
+      if (want_scalar(c, val, "payload", "a payload kind like struct") < 0) return -1;
+      for (i = 0; i < N_PAYLOADS; i++) {
+        names[i] = payloads[i].name;
+        if (!strcmp(sval(val), payloads[i].name)) break;
+      }
+      if (i < N_PAYLOADS) {
+        st->payload = payloads[i].kind;
+        continue;
+      }
+      for (i = 0; i < N_PAYLOADS; i++) names[i] = payloads[i].name;
+      names[N_PAYLOADS] = NULL;
+      const char *near = fl_near_miss(sval(val), names);
+      if (near)
+        return fail_node(c, val, "unknown payload '%s'; did you mean '%s'?", sval(val), near);
+      char list[128];
+      size_t o = 0;
+      for (i = 0; i < N_PAYLOADS && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", names[i]);
+      return fail_node(c, val, "unknown payload '%s'; expected one of %s", sval(val), list);
+    }
+  }
+  return 0;
+}
+
+static int parse_status(pctx *c, yaml_node_t *v, fl_step *st) {
+  char d[64];
+  if (v->type == YAML_SCALAR_NODE) return get_status_code(c, v, "status", &st->status_code);
+  if (v->type != YAML_MAPPING_NODE)
+    return fail_node(c, v, "'status' must be a code or a map {code, message}, not %s",
+                     describe(v, d, sizeof d));
+  bool have_code = false;
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, v, pr, "status", status_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *val = node(c, pr->value);
+    if (!strcmp(key, "code")) {
+      if (get_status_code(c, val, "code", &st->status_code) < 0) return -1;
+      have_code = true;
+    } else {
+      /* A status message may legitimately be empty: "" is a value, a bare key is not. */
+      if (val->type == YAML_SCALAR_NODE && !is_null(val)) {
+        if (get_string(c, val, "message", &st->status_message) < 0) return -1;
+      } else {
+        return fail_node(c, val, "'message' must be a string, not %s", describe(val, d, sizeof d));
+      }
+    }
+  }
+  if (!have_code) return fail_node(c, v, "'status' needs a 'code', like {code: NOT_FOUND}");
+  return 0;
+}
+
+static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
+  char d[64];
+  yaml_node_t *kn = n, *v = NULL;
+  const char *name;
+  st->line = LINE(n);
+  st->col = COL(n);
+  st->count = 1;
+  st->payload = FL_PAYLOAD_STRUCT;
+
+  if (n->type == YAML_SCALAR_NODE) {
+    name = sval(n);
+  } else if (n->type == YAML_MAPPING_NODE) {
+    yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
+    size_t np = (size_t)(n->data.mapping.pairs.top - pairs);
+    if (np == 0) return fail_node(c, n, "empty step; expected e.g. 'send: 3' or 'close_send'");
+    kn = node(c, pairs[0].key);
+    if (kn->type != YAML_SCALAR_NODE)
+      return fail_node(c, kn, "a step's name must be a word like send, not %s",
+                       describe(kn, d, sizeof d));
+    if (np > 1) {
+      yaml_node_t *k2 = node(c, pairs[1].key);
+      return fail_node(c, k2,
+                       "a step has one key; '%s' follows '%s' in the same step (start each "
+                       "step with '- ')",
+                       k2->type == YAML_SCALAR_NODE ? sval(k2) : "?", sval(kn));
+    }
+    name = sval(kn);
+    v = node(c, pairs[0].value);
+  } else {
+    return fail_node(c, n, "a step must be a name like close_send or a key like 'send: 3', not "
+                           "a list");
+  }
+
+  int kind = -1;
+  for (int i = 0; step_names[i]; i++)
+    if (!strcmp(step_names[i], name)) kind = i;
+  if (kind < 0) {
+    const char *near = fl_near_miss(name, step_names);
+    if (near) return fail_node(c, kn, "unknown step '%s'; did you mean '%s'?", name, near);
+    return fail_node(c, kn,
+                     "unknown step '%s'; expected send, recv, sleep, close_send, cancel, status, "
+                     "wait or dump",
+                     name);
+  }
+  /* step_names is in fl_step_kind order. */
+  st->kind = (fl_step_kind)kind;
+
+  if (st->kind == FL_STEP_CLOSE_SEND && server)
+    return fail_node(c, kn, "'close_send' is a client step; the server ends its side with "
+                            "'status'");
+  if (st->kind == FL_STEP_STATUS && !server)
+    return fail_node(c, kn, "'status' is a server step; the client receives the status");
+
+  if (st->kind == FL_STEP_CLOSE_SEND || st->kind == FL_STEP_CANCEL || st->kind == FL_STEP_DUMP) {
+    if (v && !is_null(v))
+      return fail_node(c, v, "'%s' takes no value; write it as '- %s'", name, name);
+    return 0;
+  }
+  if (!v) {
+    /* How each step that takes a value is written, in fl_step_kind order. */
+    static const char *const forms[sizeof step_names / sizeof step_names[0]] = {
+      [FL_STEP_SEND] = "send: 3 or send: {count: 3, size: 1KiB}",
+      [FL_STEP_RECV] = "recv: 3 or recv: all",
+      [FL_STEP_SLEEP] = "sleep: 500ms",
+      [FL_STEP_STATUS] = "status: NOT_FOUND or status: {code: NOT_FOUND, message: \"...\"}",
+      [FL_STEP_WAIT] = "wait: server.sent >= 5",
+    };
+    return fail_node(c, n, "'%s' needs a value: %s", name, forms[kind] ? forms[kind] : "");
+  }
+
+  switch (st->kind) {
+  case FL_STEP_SEND: return parse_send(c, v, st);
+  case FL_STEP_RECV:
+    if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "all")) {
+      st->count = FL_RECV_ALL;
+      return 0;
+    }
+    if (v->type == YAML_SCALAR_NODE && !is_null(v) && (sval(v)[0] < '0' || sval(v)[0] > '9'))
+      return fail_node(c, v, "'recv' must be a count like 3 or 'all', not %s",
+                       describe(v, d, sizeof d));
+    return get_count(c, v, "recv", &st->count);
+  case FL_STEP_SLEEP: return get_duration(c, v, "sleep", false, &st->duration_ns);
+  case FL_STEP_STATUS: return parse_status(c, v, st);
+  case FL_STEP_WAIT:
+    if (parse_predicate(c, v, "wait", &st->predicate, &st->text) < 0) return -1;
+    /* A barrier is released by the other peer's events; the run's own fields (outcome,
+     * elapsed) are only known once it is over, so such a wait could never be released. */
+    if (fl_predicate_scope(st->predicate) == FL_SCOPE_GLOBAL)
+      return fail_node(c, v, "'wait' needs a server.* or client.* field; '%s' is only known "
+                             "when the run is over",
+                       fl_predicate_field_text(st->predicate));
+    return 0;
+  default: return 0;
+  }
+}
+
+/* ---- sides ------------------------------------------------------------------------------ */
+
+static int parse_args(pctx *c, yaml_node_t *n, fl_side_plan *sp, const char *side) {
+  char d[64], where[32];
+  snprintf(where, sizeof where, "%s args", side);
+  if (n->type != YAML_MAPPING_NODE)
+    return fail_node(c, n, "'args' must be a map of channel arguments, like "
+                           "{grpc.http2.bdp_probe: 0}, not %s",
+                     describe(n, d, sizeof d));
+  size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+  sp->args = calloc(np ? np : 1, sizeof *sp->args);
+  if (!sp->args) return fail_node(c, n, "out of memory");
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, n, pr, where, NULL, NULL, &key) < 0) return -1;
+    yaml_node_t *v = node(c, pr->value);
+    if (v->type != YAML_SCALAR_NODE || is_null(v))
+      return fail_node(c, v, "channel argument '%s' must be a number or a string, not %s", key,
+                       describe(v, d, sizeof d));
+    fl_channel_arg *a = &sp->args[sp->n_args++];
+    a->key = strdup(key);
+    a->value = strdup(sval(v));
+    if (!a->key || !a->value) return fail_node(c, v, "out of memory");
+    if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+      const char *s = sval(v);
+      char *end;
+      errno = 0;
+      long long x = strtoll(s, &end, 10);
+      bool digits = (s[0] >= '0' && s[0] <= '9') ||
+                    ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9');
+      if (digits && !*end) {
+        /* C core's integer arguments are ints; a larger number would be cut silently. */
+        if (errno || x < INT_MIN || x > INT_MAX)
+          return fail_node(c, v, "channel argument '%s' is out of range for an integer "
+                                 "argument (%d..%d)",
+                           key, INT_MIN, INT_MAX);
+        a->is_int = true;
+        a->int_value = x;
+      }
+    }
+  }
+  return 0;
+}
+
+static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
+  const char *side = server ? "server" : "client";
+  char d[64];
+  sp->present = true;
+  if (is_null(n)) return 0; /* `server:` alone: the built-in peer with no script */
+  if (n->type != YAML_MAPPING_NODE)
+    return fail_node(c, n, "'%s' must be a map with script and args, not %s", side,
+                     describe(n, d, sizeof d));
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, n, pr, side, side_keys, side_misplaced, &key) < 0) return -1;
+    yaml_node_t *v = node(c, pr->value);
+    if (!strcmp(key, "args")) {
+      if (is_null(v)) continue;
+      if (parse_args(c, v, sp, side) < 0) return -1;
+      continue;
+    }
+    if (is_null(v)) continue; /* an empty script */
+    if (v->type != YAML_SEQUENCE_NODE)
+      return fail_node(c, v, "'script' must be a list of steps (each line starting with '- '), "
+                             "not %s",
+                       describe(v, d, sizeof d));
+    size_t ns = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    sp->steps = calloc(ns ? ns : 1, sizeof *sp->steps);
+    if (!sp->steps) return fail_node(c, v, "out of memory");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+      /* Counted before it is filled, so that fl_scenario_free sees a half-made step. */
+      fl_step *st = &sp->steps[sp->n_steps++];
+      if (parse_step(c, node(c, *it), server, st) < 0) return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- capture ---------------------------------------------------------------------------- */
+
+static int parse_capture(pctx *c, yaml_node_t *n, fl_capture_plan *cp) {
+  char d[64];
+  if (is_null(n)) return 0; /* `capture:` alone: the defaults */
+  if (n->type != YAML_MAPPING_NODE)
+    return fail_node(c, n, "'capture' must be a map like {pcap: true, threads: on_hang}, not %s",
+                     describe(n, d, sizeof d));
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, n, pr, "capture", capture_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *v = node(c, pr->value);
+    if (!strcmp(key, "pcap")) {
+      if (want_scalar(c, v, "pcap", "true or false") < 0) return -1;
+      if (!strcmp(sval(v), "true")) cp->pcap = true;
+      else if (!strcmp(sval(v), "false")) cp->pcap = false;
+      else return fail_node(c, v, "'pcap' must be true or false, not %s", describe(v, d, sizeof d));
+    } else if (!strcmp(key, "snaplen")) {
+      uint64_t snaplen;
+      if (get_count(c, v, "snaplen", &snaplen) < 0) return -1;
+      /* libpcap and tcpdump cap a snapshot at 262144 bytes (MAXIMUM_SNAPLEN). */
+      if (snaplen > 262144)
+        return fail_node(c, v, "'snaplen' must be at most 262144 (whole packets), not %s", sval(v));
+      cp->snaplen = (int)snaplen;
+    } else {
+      static const char what[] = "one of on_hang, on_failure, at_end, never";
+      if (want_scalar(c, v, "threads", what) < 0) return -1;
+      int k = -1;
+      for (int i = 0; threads_names[i]; i++)
+        if (!strcmp(threads_names[i], sval(v))) k = i;
+      if (k < 0) {
+        const char *near = fl_near_miss(sval(v), threads_names);
+        if (near)
+          return fail_node(c, v, "'threads' must be %s, not %s; did you mean '%s'?", what,
+                           describe(v, d, sizeof d), near);
+        return fail_node(c, v, "'threads' must be %s, not %s", what, describe(v, d, sizeof d));
+      }
+      cp->threads = (fl_threads_trigger)k;
+    }
+  }
+  return 0;
+}
+
+/* ---- top level -------------------------------------------------------------------------- */
+
+static bool valid_name(const char *s) {
+  if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))) return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return false;
+  return true;
+}
+
+static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
+  char d[64];
+  yaml_node_t *name = NULL;
+  for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+       pr++) {
+    const char *key;
+    if (check_key(c, root, pr, "scenario", top_keys, top_misplaced, &key) < 0) return -1;
+    yaml_node_t *v = node(c, pr->value);
+    if (!strcmp(key, "name")) {
+      if (want_scalar(c, v, "name", "a name like my-scenario") < 0) return -1;
+      if (!valid_name(sval(v)))
+        return fail_node(c, v,
+                         "'name' must be lowercase letters, digits and '-', starting with a "
+                         "letter or digit, not %s",
+                         describe(v, d, sizeof d));
+      if (get_string(c, v, "name", &s->name) < 0) return -1;
+      name = v;
+    } else if (!strcmp(key, "summary")) {
+      if (want_scalar(c, v, "summary", "a line of text") < 0) return -1;
+      free(s->summary);
+      s->summary = NULL;
+      if (get_string(c, v, "summary", &s->summary) < 0) return -1;
+    } else if (!strcmp(key, "rpc")) {
+      static const char what[] = "one of unary, server_stream, client_stream, bidi";
+      if (want_scalar(c, v, "rpc", what) < 0) return -1;
+      int k = -1;
+      for (int i = 0; rpc_names[i]; i++)
+        if (!strcmp(rpc_names[i], sval(v))) k = i;
+      if (k < 0) {
+        const char *near = fl_near_miss(sval(v), rpc_names);
+        if (near)
+          return fail_node(c, v, "'rpc' must be %s, not %s; did you mean '%s'?", what,
+                           describe(v, d, sizeof d), near);
+        return fail_node(c, v, "'rpc' must be %s, not %s", what, describe(v, d, sizeof d));
+      }
+      s->rpc = (fl_rpc_kind)k; /* rpc_names is in fl_rpc_kind order */
+    } else if (!strcmp(key, "deadline")) {
+      if (get_duration(c, v, "deadline", true, &s->deadline_ns) < 0) return -1;
+    } else if (!strcmp(key, "timeout")) {
+      if (get_duration(c, v, "timeout", true, &s->timeout_ns) < 0) return -1;
+    } else if (!strcmp(key, "hang_after")) {
+      if (get_duration(c, v, "hang_after", true, &s->hang_after_ns) < 0) return -1;
+    } else if (!strcmp(key, "capture")) {
+      if (parse_capture(c, v, &s->capture) < 0) return -1;
+    } else if (!strcmp(key, "server") || !strcmp(key, "client")) {
+      bool server = key[0] == 's';
+      if (parse_side(c, v, server, server ? &s->server : &s->client) < 0) return -1;
+    } else if (!strcmp(key, "expect")) {
+      if (v->type != YAML_SEQUENCE_NODE)
+        return fail_node(c, v, "'expect' must be a list of predicates (each line starting with "
+                               "'- '), not %s",
+                         describe(v, d, sizeof d));
+      size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+      s->expect = calloc(n ? n : 1, sizeof *s->expect);
+      if (!s->expect) return fail_node(c, v, "out of memory");
+      for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+           it++) {
+        yaml_node_t *e = node(c, *it);
+        fl_expect *x = &s->expect[s->n_expect++];
+        x->line = LINE(e);
+        x->col = COL(e);
+        if (parse_predicate(c, e, "expect", &x->predicate, &x->text) < 0) return -1;
+      }
+    }
+  }
+  if (!name) return fail_node(c, root, "the scenario has no 'name' (e.g. name: my-scenario)");
+  return 0;
+}
+
+/* ---- entry points ----------------------------------------------------------------------- */
+
+static int yaml_failure(pctx *c, yaml_parser_t *p) {
+  if (p->error == YAML_MEMORY_ERROR) return fail_at(c, 0, 0, "out of memory reading YAML");
+  if (p->error == YAML_READER_ERROR) {
+    /* Reader errors carry a byte offset, not a mark. */
+    int line = 1, col = 1;
+    for (size_t i = 0; i < p->problem_offset && i < c->len; i++) {
+      if (c->text[i] == '\n') line++, col = 1;
+      else if (((unsigned char)c->text[i] & 0xC0) != 0x80) col++;
+    }
+    return fail_at(c, line, col, "%s", p->problem ? p->problem : "cannot read the file");
+  }
+  int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
+  if (p->context)
+    return fail_at(c, line, col, "%s (%s started at %d:%d)", p->problem, p->context,
+                   (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+  return fail_at(c, line, col, "%s", p->problem ? p->problem : "YAML syntax error");
+}
+
+int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenario **out,
+                      fl_error *err) {
+  fl_error scratch;
+  pctx c = {path ? path : "(scenario)", text ? text : "", text ? len : 0, NULL,
+            err ? err : &scratch};
+  yaml_parser_t parser;
+  yaml_document_t doc, extra;
+  bool have_doc = false;
+  int rc = -1;
+  *out = NULL;
+  c.err->line = c.err->col = 0;
+  c.err->msg[0] = '\0';
+
+  fl_scenario *s = calloc(1, sizeof *s);
+  if (!s) return fail_at(&c, 0, 0, "out of memory");
+  s->rpc = FL_RPC_BIDI;
+  s->timeout_ns = INT64_C(30000000000);
+  s->hang_after_ns = INT64_C(2000000000);
+  s->capture.pcap = true;
+  s->capture.snaplen = 262144;
+  s->capture.threads = FL_THREADS_ON_HANG;
+  s->path = strdup(c.path);
+  s->summary = strdup("");
+  if (!s->path || !s->summary) {
+    fail_at(&c, 0, 0, "out of memory");
+    goto fail_scenario;
+  }
+
+  if (!yaml_parser_initialize(&parser)) {
+    fail_at(&c, 0, 0, "out of memory");
+    goto fail_scenario;
+  }
+  /* Columns of predicate errors are computed from the text, which must then be UTF-8;
+   * libyaml would take UTF-16 too. */
+  if (c.len >= 2 && ((unsigned char)c.text[0] == 0xFF || (unsigned char)c.text[0] == 0xFE) &&
+      ((unsigned char)c.text[1] == 0xFF || (unsigned char)c.text[1] == 0xFE)) {
+    fail_at(&c, 1, 1, "the file is UTF-16; scenario files are UTF-8");
+    goto fail_parser;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)c.text, c.len);
+  if (!yaml_parser_load(&parser, &doc)) {
+    yaml_failure(&c, &parser);
+    goto fail_parser;
+  }
+  have_doc = true;
+  c.doc = &doc;
+
+  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  if (!root || is_null(root)) {
+    fail_at(&c, 1, 1, "the scenario is empty; it must be a map with at least 'name'");
+    goto fail_parser;
+  }
+  if (root->type != YAML_MAPPING_NODE) {
+    char d[64];
+    fail_node(&c, root, "a scenario must be a map of keys (name, rpc, server, client, ...), not %s",
+              describe(root, d, sizeof d));
+    goto fail_parser;
+  }
+  if (parse_top(&c, root, s) < 0) goto fail_parser;
+
+  /* A second document ("---") would be ignored silently by a plain load: refuse it. */
+  if (!yaml_parser_load(&parser, &extra)) {
+    yaml_failure(&c, &parser);
+    goto fail_parser;
+  }
+  yaml_node_t *more = yaml_document_get_root_node(&extra);
+  if (more) {
+    fail_node(&c, more, "a scenario file holds one YAML document; remove the second one");
+    yaml_document_delete(&extra);
+    goto fail_parser;
+  }
+  yaml_document_delete(&extra);
+  *out = s;
+  s = NULL;
+  rc = 0;
+
+fail_parser:
+  if (have_doc) yaml_document_delete(&doc);
+  yaml_parser_delete(&parser);
+fail_scenario:
+  fl_scenario_free(s);
+  return rc;
+}
+
+int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err) {
+  fl_error scratch;
+  pctx c = {path, "", 0, NULL, err ? err : &scratch};
+  *out = NULL;
+  c.err->line = c.err->col = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail_at(&c, 0, 0, "cannot open: %s", strerror(errno));
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 8192;
+      char *nb = realloc(buf, cap + 1);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return fail_at(&c, 0, 0, "out of memory");
+      }
+      buf = nb;
+    }
+    size_t n = fread(buf + len, 1, cap - len, f);
+    len += n;
+    if (n == 0) break;
+  }
+  if (ferror(f)) {
+    int e = errno;
+    free(buf);
+    fclose(f);
+    return fail_at(&c, 0, 0, "cannot read: %s", strerror(e ? e : EIO));
+  }
+  fclose(f);
+  buf[len] = '\0';
+  int rc = fl_scenario_parse(path, buf, len, out, err);
+  free(buf);
+  return rc;
+}
+
+static void free_side(fl_side_plan *sp) {
+  for (size_t i = 0; i < sp->n_args; i++) {
+    free(sp->args[i].key);
+    free(sp->args[i].value);
+  }
+  free(sp->args);
+  for (size_t i = 0; i < sp->n_steps; i++) {
+    free(sp->steps[i].status_message);
+    fl_predicate_free(sp->steps[i].predicate);
+    free(sp->steps[i].text);
+  }
+  free(sp->steps);
+}
+
+void fl_scenario_free(fl_scenario *s) {
+  if (!s) return;
+  free(s->path);
+  free(s->name);
+  free(s->summary);
+  free_side(&s->server);
+  free_side(&s->client);
+  for (size_t i = 0; i < s->n_expect; i++) {
+    fl_predicate_free(s->expect[i].predicate);
+    free(s->expect[i].text);
+  }
+  free(s->expect);
+  free(s);
+}

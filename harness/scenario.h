@@ -8,7 +8,8 @@
  * Top-level keys (see README "Scenario language"):
  *   name (required), summary, rpc (unary|server_stream|client_stream|bidi, default bidi),
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
- *   hang_after (default 2s), server, client, expect (list of predicates).
+ *   hang_after (default 2s), server, client, capture ({pcap, snaplen, threads}; defaults true,
+ *   262144, on_hang), expect (list of predicates).
  * Side keys: args (map of channel arguments), script (list of steps).
  */
 #ifndef FL_SCENARIO_H
@@ -35,6 +36,7 @@ typedef enum {
   FL_STEP_CANCEL,     /* cancel */
   FL_STEP_STATUS,     /* status: CODE | {code, message} (server only) */
   FL_STEP_WAIT,       /* wait: PREDICATE (a barrier on events the runner has seen) */
+  FL_STEP_DUMP,       /* dump: the runner dumps both peers' threads at this point */
 } fl_step_kind;
 
 typedef enum {
@@ -74,6 +76,21 @@ typedef struct {
   size_t n_steps;
 } fl_side_plan;
 
+/* When the runner takes thread dumps of the peers (besides `dump` steps). */
+typedef enum {
+  FL_THREADS_ON_HANG,    /* default: when a hang is detected, before the run ends */
+  FL_THREADS_ON_FAILURE, /* when the run ends with a failing expect clause or not completed */
+  FL_THREADS_AT_END,     /* always, just before the run ends */
+  FL_THREADS_NEVER,
+} fl_threads_trigger;
+
+/* capture: { pcap: true|false, snaplen: N, threads: on_hang|on_failure|at_end|never } */
+typedef struct {
+  bool pcap;   /* default true */
+  int snaplen; /* default 262144 */
+  fl_threads_trigger threads;
+} fl_capture_plan;
+
 typedef struct {
   fl_predicate *predicate;
   char *text; /* as written */
@@ -89,6 +106,7 @@ typedef struct {
   int64_t timeout_ns;    /* default 30 s */
   int64_t hang_after_ns; /* default 2 s */
   fl_side_plan server, client;
+  fl_capture_plan capture;
   fl_expect *expect;
   size_t n_expect;
 } fl_scenario;
