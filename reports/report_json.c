@@ -162,6 +162,52 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
   peer(&w, &r->client, &s->client, r);
   fl_jsonw_object_end(&w);
 
+  fl_jsonw_key(&w, "capture");
+  fl_jsonw_object_begin(&w);
+  fl_jsonw_key(&w, "requested");
+  fl_jsonw_bool(&w, r->capture.requested);
+  fl_jsonw_key(&w, "file");
+  fl_jsonw_string(&w, r->capture.running ? "capture.pcap" : NULL);
+  fl_jsonw_key(&w, "filter");
+  fl_jsonw_string(&w, r->capture.running ? r->capture.filter : NULL);
+  fl_jsonw_key(&w, "error");
+  fl_jsonw_string(&w, r->capture.error[0] ? r->capture.error : NULL);
+  if (r->capture.running) {
+    fl_jsonw_key(&w, "packets");
+    fl_jsonw_int(&w, (int64_t)r->capture.stats.packets_written);
+    fl_jsonw_key(&w, "received");
+    fl_jsonw_int(&w, (int64_t)r->capture.stats.received);
+    fl_jsonw_key(&w, "dropped");
+    fl_jsonw_int(&w, (int64_t)r->capture.stats.dropped);
+    fl_jsonw_key(&w, "if_dropped");
+    fl_jsonw_int(&w, (int64_t)r->capture.stats.if_dropped);
+    fl_jsonw_key(&w, "ended_early");
+    fl_jsonw_string(&w, r->capture.stats.error[0] ? r->capture.stats.error : NULL);
+  }
+  fl_jsonw_object_end(&w);
+
+  fl_jsonw_key(&w, "thread_dumps");
+  fl_jsonw_array_begin(&w);
+  for (int i = 0; i < r->n_dumps; i++) {
+    const fl_dump_record *d = &r->dumps[i];
+    fl_jsonw_object_begin(&w);
+    fl_jsonw_key(&w, "side");
+    fl_jsonw_string(&w, d->side);
+    fl_jsonw_key(&w, "file");
+    fl_jsonw_string(&w, d->file);
+    fl_jsonw_key(&w, "why");
+    fl_jsonw_string(&w, d->why);
+    duration_ms(&w, "at_ms", d->at_ns);
+    fl_jsonw_key(&w, "threads");
+    fl_jsonw_int(&w, d->threads);
+    fl_jsonw_key(&w, "dump_ms");
+    fl_jsonw_double(&w, d->elapsed_ms, 3);
+    fl_jsonw_key(&w, "error");
+    fl_jsonw_string(&w, d->error[0] ? d->error : NULL);
+    fl_jsonw_object_end(&w);
+  }
+  fl_jsonw_array_end(&w);
+
   fl_jsonw_key(&w, "runner");
   fl_jsonw_object_begin(&w);
   fl_jsonw_key(&w, "peak_rss_kib");
@@ -206,5 +252,14 @@ void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *
       if (sides[i]->ops[k].pending)
         fprintf(out, "  pending at end: %s %s for %.0fms\n", sides[i]->name, sides[i]->ops[k].op,
                 (double)(r->elapsed_ns - sides[i]->ops[k].since_ns) / 1e6);
+  if (r->capture.running)
+    fprintf(out, "  capture: capture.pcap, %llu packets, %llu dropped\n",
+            (unsigned long long)r->capture.stats.packets_written,
+            (unsigned long long)r->capture.stats.dropped);
+  else if (r->capture.error[0])
+    fprintf(out, "  capture: none: %s\n", r->capture.error);
+  for (int i = 0; i < r->n_dumps; i++)
+    fprintf(out, "  thread dump: %s (%s, %d threads)%s%s\n", r->dumps[i].file, r->dumps[i].why,
+            r->dumps[i].threads, r->dumps[i].error[0] ? ": " : "", r->dumps[i].error);
   fprintf(out, "  run directory: %s\n", run_dir);
 }

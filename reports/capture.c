@@ -1,0 +1,253 @@
+#include "capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long a written packet may sit in stdio's buffer before it reaches the file. It is also the
+ * poll timeout of the capture socket, so an idle capture still flushes its last packets. */
+#define FLUSH_MS 100
+
+/* Bound on the final drain in fl_capture_stop: a sender still flooding the interface must not
+ * keep the stop from returning. Each round empties the ring once. */
+#define DRAIN_ROUNDS 64
+
+struct fl_capture {
+  pcap_t *pcap;
+  pcap_dumper_t *dumper;
+  pthread_t thread;
+  /* Written by the capture thread only; read by the stopping thread after the join. */
+  uint64_t written;
+  bool unflushed;
+  char error[256];
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+
+  if (errlen == 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes) {
+  fl_capture *c = (fl_capture *)user;
+
+  pcap_dump((u_char *)c->dumper, h, bytes);
+  c->written++;
+  c->unflushed = true;
+}
+
+static int flush(fl_capture *c) {
+  c->unflushed = false;
+  if (pcap_dump_flush(c->dumper) != 0) {
+    snprintf(c->error, sizeof c->error, "writing the capture file failed: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void *capture_main(void *arg) {
+  fl_capture *c = arg;
+  int64_t last_flush = mono_ms();
+
+  for (;;) {
+    int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+
+    if (n == PCAP_ERROR_BREAK)
+      break;
+    if (n < 0) {
+      snprintf(c->error, sizeof c->error, "packet capture stopped early: %s",
+               pcap_geterr(c->pcap));
+      break;
+    }
+    /* n == 0 is the poll timeout: traffic paused, so whatever is buffered goes out now. */
+    if (c->unflushed && (n == 0 || mono_ms() - last_flush >= FLUSH_MS)) {
+      if (flush(c) != 0)
+        break;
+      last_flush = mono_ms();
+    }
+  }
+  return NULL;
+}
+
+/* Everything up to the start of the thread; on failure frees what it made. */
+static int open_capture(fl_capture *c, const char *iface, const char *filter, const char *path,
+                        int snaplen, char *err, size_t errlen) {
+  char ebuf[PCAP_ERRBUF_SIZE] = "";
+  struct bpf_program prog;
+  int rv;
+
+  c->pcap = pcap_create(iface, ebuf);
+  if (c->pcap == NULL) {
+    set_err(err, errlen, "packet capture not possible on %s: %s", iface, ebuf);
+    return -1;
+  }
+  if (pcap_set_snaplen(c->pcap, snaplen > 0 ? snaplen : FL_CAPTURE_SNAPLEN_DEFAULT) != 0 ||
+      pcap_set_promisc(c->pcap, 0) != 0 ||
+      /* Immediate mode hands over each packet as it arrives instead of filling blocks first,
+       * so the file follows the run closely and the poll timeout below is honoured. */
+      pcap_set_immediate_mode(c->pcap, 1) != 0 ||
+      pcap_set_buffer_size(c->pcap, FL_CAPTURE_BUFFER_BYTES) != 0 ||
+      pcap_set_timeout(c->pcap, FLUSH_MS) != 0) {
+    set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
+    goto fail_pcap;
+  }
+
+  rv = pcap_activate(c->pcap);
+  if (rv == PCAP_ERROR_PERM_DENIED || rv == PCAP_ERROR_PROMISC_PERM_DENIED) {
+    set_err(err, errlen,
+            "packet capture not possible on %s: it needs CAP_NET_RAW (run as root, "
+            "setcap cap_net_raw+ep, or use --netns); libpcap said: %s",
+            iface, pcap_geterr(c->pcap));
+    goto fail_pcap;
+  }
+  if (rv == PCAP_ERROR_NO_SUCH_DEVICE) {
+    set_err(err, errlen, "packet capture not possible: no interface \"%s\" (%s)", iface,
+            pcap_geterr(c->pcap));
+    goto fail_pcap;
+  }
+  if (rv == PCAP_ERROR_IFACE_NOT_UP) {
+    set_err(err, errlen, "packet capture not possible: interface \"%s\" is down", iface);
+    goto fail_pcap;
+  }
+  if (rv < 0) {
+    set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
+    goto fail_pcap;
+  }
+  /* rv > 0 is a warning (e.g. promiscuous mode unsupported); the capture works. */
+
+  if (filter != NULL && filter[0] != '\0') {
+    if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      set_err(err, errlen, "bad capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
+      goto fail_pcap;
+    }
+    /* libpcap filters in user space whatever reached the ring before the kernel filter was set,
+     * so no unfiltered packet slips into the file. */
+    rv = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rv != 0) {
+      set_err(err, errlen, "cannot set capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
+      goto fail_pcap;
+    }
+  }
+
+  c->dumper = pcap_dump_open(c->pcap, path);
+  if (c->dumper == NULL) {
+    set_err(err, errlen, "cannot write capture file %s: %s", path, pcap_geterr(c->pcap));
+    goto fail_pcap;
+  }
+  /* The header alone makes a valid, empty capture file; write it now so even a run that dies
+   * before its first packet leaves one. */
+  if (pcap_dump_flush(c->dumper) != 0) {
+    set_err(err, errlen, "cannot write capture file %s: %s", path, strerror(errno));
+    goto fail_dumper;
+  }
+  return 0;
+
+fail_dumper:
+  pcap_dump_close(c->dumper);
+fail_pcap:
+  pcap_close(c->pcap);
+  return -1;
+}
+
+int fl_capture_start(const char *iface, const char *filter, const char *path, int snaplen,
+                     fl_capture **out, char *err, size_t errlen) {
+  fl_capture *c;
+  sigset_t all, old;
+  int rv;
+
+  c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    set_err(err, errlen, "packet capture not possible: out of memory");
+    return -1;
+  }
+  if (open_capture(c, iface, filter, path, snaplen, err, errlen) != 0)
+    goto fail_capture;
+
+  /* The socket is bound and filtered once pcap_activate/pcap_setfilter return: packets queue in
+   * the ring from now on, whether or not the thread has reached pcap_dispatch yet. The thread
+   * inherits a full signal mask so signals meant for the runner never land on it. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rv = pthread_create(&c->thread, NULL, capture_main, c);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rv != 0) {
+    set_err(err, errlen, "packet capture not possible: cannot start its thread: %s",
+            strerror(rv));
+    goto fail_open;
+  }
+  *out = c;
+  return 0;
+
+fail_open:
+  pcap_dump_close(c->dumper);
+  pcap_close(c->pcap);
+fail_capture:
+  free(c);
+  return -1;
+}
+
+int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
+  char ebuf[PCAP_ERRBUF_SIZE];
+  struct pcap_stat ps;
+  int rv = 0;
+
+  pcap_breakloop(c->pcap);
+  pthread_join(c->thread, NULL);
+
+  /* Packets that arrived before the stop may still sit in the ring (the thread breaks out as
+   * soon as it is woken). Read them without blocking so the file holds everything that was sent
+   * before fl_capture_stop was called. pcap_dispatch returns PCAP_ERROR_BREAK once more if the
+   * break flag was still set; that just clears it. */
+  if (c->error[0] == '\0' && pcap_setnonblock(c->pcap, 1, ebuf) == 0) {
+    for (int i = 0; i < DRAIN_ROUNDS; i++) {
+      int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+
+      if (n == PCAP_ERROR_BREAK)
+        continue;
+      if (n <= 0)
+        break;
+    }
+  }
+  if (c->unflushed)
+    flush(c);
+
+  if (st != NULL) {
+    memset(st, 0, sizeof *st);
+    st->packets_written = c->written;
+    if (pcap_stats(c->pcap, &ps) == 0) {
+      st->received = ps.ps_recv;
+      st->dropped = ps.ps_drop;
+      st->if_dropped = ps.ps_ifdrop;
+    } else if (c->error[0] == '\0') {
+      snprintf(c->error, sizeof c->error, "capture statistics unavailable: %s",
+               pcap_geterr(c->pcap));
+    }
+    snprintf(st->error, sizeof st->error, "%s", c->error);
+  }
+  if (c->error[0] != '\0')
+    rv = -1;
+
+  pcap_dump_close(c->dumper);
+  pcap_close(c->pcap);
+  free(c);
+  return rv;
+}
