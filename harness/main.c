@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dump_cmd.h"
 #include "library.h"
+#include "netns.h"
 #include "report.h"
 #include "runner.h"
 #include "scenario.h"
@@ -45,6 +47,7 @@ static void usage_main(FILE *out) {
           "  show NAME            print a scenario file\n"
           "  validate FILE...     check scenario files without running them\n"
           "  run NAME|FILE...     run scenarios and write a run directory for each\n"
+          "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
           "\n"
           "Options for every command: --scenarios DIR (the scenario library, default %s),\n"
           "--help. `faultline COMMAND --help` describes a command.\n"
@@ -56,6 +59,7 @@ typedef struct {
   const char *out;
   const char *runs_dir;
   bool quiet;
+  bool netns;
 } run_opts;
 
 /* Parses a command's options (--scenarios and --help for all; --out, --runs-dir, --quiet for
@@ -65,7 +69,8 @@ static int parse_opts(int argc, char **argv, run_opts *ro, bool allow_run_opts) 
   static const struct option longopts[] = {
       {"help", no_argument, NULL, 'h'},      {"scenarios", required_argument, NULL, 'S'},
       {"out", required_argument, NULL, 'o'}, {"runs-dir", required_argument, NULL, 'R'},
-      {"quiet", no_argument, NULL, 'q'},     {NULL, 0, NULL, 0}};
+      {"quiet", no_argument, NULL, 'q'},     {"netns", no_argument, NULL, 'N'},
+      {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "+ho:q", longopts, NULL)) != -1;) {
@@ -75,10 +80,12 @@ static int parse_opts(int argc, char **argv, run_opts *ro, bool allow_run_opts) 
     case 'o':
     case 'R':
     case 'q':
+    case 'N':
       if (!allow_run_opts) goto bad;
       if (c == 'o') ro->out = optarg;
       if (c == 'R') ro->runs_dir = optarg;
       if (c == 'q') ro->quiet = true;
+      if (c == 'N') ro->netns = true;
       break;
     default:
     bad:
@@ -233,13 +240,15 @@ static int cmd_run(int argc, char **argv) {
   if (rc != 0 || optind >= argc) {
     FILE *out = rc == 1 ? stdout : stderr;
     fprintf(out,
-            "usage: faultline run [--out DIR] [--runs-dir DIR] [--quiet] NAME|FILE...\n\n"
+            "usage: faultline run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...\n\n"
             "Runs each scenario: starts its server and client peers, drives their scripts,\n"
             "judges the expect clauses and writes a run directory with scenario.yaml,\n"
-            "events.jsonl, report.json and each peer's stderr.\n\n"
+            "events.jsonl, report.json, capture.pcap, thread dumps and each peer's stderr.\n\n"
             "  --out DIR        the run directory (with several scenarios: DIR/NAME)\n"
             "  --runs-dir DIR   where run directories are made (default runs/), each named\n"
             "                   <timestamp>-<name>\n"
+            "  --netns          run inside a new network namespace (and user namespace when\n"
+            "                   not root): packet capture without root, ports of our own\n"
             "  --quiet          print only the verdict lines\n"
             "  --scenarios DIR  the scenario library for NAME arguments\n\n%s",
             exit_codes);
@@ -269,6 +278,14 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "faultline run: the peer program %s is missing (%s); build it, or set "
                     "FAULTLINE_PEER\n", peer, strerror(errno));
     status = EXIT_HARNESS;
+  }
+
+  if (status == EXIT_REPRODUCED && ro.netns) {
+    char err[256];
+    if (fl_netns_enter(err, sizeof err) < 0) {
+      fprintf(stderr, "faultline run: --netns: %s\n", err);
+      status = EXIT_HARNESS;
+    }
   }
 
   bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
@@ -335,8 +352,8 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } commands[] = {{"list", cmd_list}, {"show", cmd_show}, {"validate", cmd_validate},
-                  {"run", cmd_run}};
+  } commands[] = {{"list", cmd_list},         {"show", cmd_show}, {"validate", cmd_validate},
+                  {"run", cmd_run},           {"dump", fl_cmd_dump}};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "faultline: unknown command '%s'\n\n", cmd);

@@ -18,6 +18,7 @@
 
 #include "event.h"
 #include "jsonw.h"
+#include "threads.h"
 
 /* How long a peer gets to exit after SIGTERM before its group is killed. */
 #define TERM_GRACE_NS (1000 * 1000000LL)
@@ -40,6 +41,8 @@ typedef struct {
   FILE *events;
   int sigfd;
   peer server, client;
+  fl_capture *capture;
+  int dumps_per_side[2];
   bool interrupted, timed_out, hung;
 } run;
 
@@ -211,6 +214,8 @@ static void release_barriers(run *rn) {
   }
 }
 
+static void dump_step(run *rn, peer *p, const fl_event *ev);
+
 static void handle_line(run *rn, peer *p, const char *line) {
   fl_event ev;
   if (fl_event_parse(line, &ev) < 0) {
@@ -222,6 +227,7 @@ static void handle_line(run *rn, peer *p, const char *line) {
     return;
   }
   apply_event(rn, p, &ev);
+  if (!strcmp(ev.name, "dump")) dump_step(rn, p, &ev);
   release_barriers(rn);
 }
 
@@ -378,6 +384,97 @@ static void end_peers(run *rn) {
   reap(rn, true);
 }
 
+/* ---- evidence: capture and thread dumps ----------------------------------------------- */
+
+/* Starts the pcap once the server's port is known and before the client exists, so the
+ * capture holds the connection from its handshake on. Without the privilege the run goes on
+ * and the report says why. */
+static void start_capture(run *rn) {
+  fl_capture_record *c = &rn->r->capture;
+  c->requested = rn->s->capture.pcap;
+  if (!c->requested) return;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/capture.pcap", rn->o->run_dir);
+  snprintf(c->filter, sizeof c->filter, "tcp port %d", rn->r->server.port);
+  int snaplen = rn->s->capture.snaplen > 0 ? rn->s->capture.snaplen : FL_CAPTURE_SNAPLEN_DEFAULT;
+  if (fl_capture_start("lo", c->filter, path, snaplen, &rn->capture, c->error,
+                       sizeof c->error) < 0) {
+    rn->capture = NULL;
+    runner_event(rn, "capture", "error", c->error, NULL, 0);
+    if (rn->o->progress) fprintf(stderr, "  %s; the run goes on without it\n", c->error);
+    return;
+  }
+  c->running = true;
+  runner_event(rn, "capture", "filter", c->filter, NULL, 0);
+}
+
+static void stop_capture(run *rn) {
+  if (!rn->capture) return;
+  fl_capture_stop(rn->capture, &rn->r->capture.stats);
+  rn->capture = NULL;
+}
+
+/*
+ * Dumps the threads of every live peer as one consistent picture: all are stopped with
+ * SIGSTOP first, dumped, then continued. The runner is their parent, so it may trace them
+ * under any ptrace scope.
+ */
+static void snapshot(run *rn, const char *why) {
+  bool stopped[2] = {false, false};
+  for (int i = 0; i < 2; i++) {
+    fl_peer_state *st = peers_of(rn, i)->st;
+    if (st->spawned && !st->exited && kill(st->pid, SIGSTOP) == 0) stopped[i] = true;
+  }
+  for (int i = 0; i < 2; i++) {
+    if (!stopped[i]) continue;
+    peer *p = peers_of(rn, i);
+    int status;
+    struct rusage ru;
+    if (wait4(p->st->pid, &status, WUNTRACED, &ru) != p->st->pid || !WIFSTOPPED(status)) {
+      stopped[i] = false;
+      if (WIFEXITED(status) || WIFSIGNALED(status)) note_exit(rn, p, status, &ru);
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    if (!stopped[i] || rn->r->n_dumps == FL_MAX_DUMPS) continue;
+    fl_peer_state *st = peers_of(rn, i)->st;
+    fl_dump_record *d = &rn->r->dumps[rn->r->n_dumps++];
+    d->side = st->name;
+    d->at_ns = now_rel(rn);
+    snprintf(d->why, sizeof d->why, "%s", why);
+    snprintf(d->file, sizeof d->file, "threads-%s-%d.txt", st->name, ++rn->dumps_per_side[i]);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
+    FILE *f = fopen(path, "w");
+    fl_dump_info info = {0};
+    if (!f) {
+      snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
+    } else {
+      if (fl_threads_dump(st->pid, st->name, why, f, &info, d->error, sizeof d->error) < 0)
+        fprintf(f, "thread dump of %s (pid %d) failed: %s\n", st->name, (int)st->pid, d->error);
+      fclose(f);
+    }
+    d->threads = info.threads;
+    d->elapsed_ms = info.elapsed_ms;
+    runner_event(rn, "dump", "file", d->file, "threads", d->threads);
+  }
+  for (int i = 0; i < 2; i++)
+    if (stopped[i]) kill(peers_of(rn, i)->st->pid, SIGCONT);
+}
+
+/* A `dump` step: the peer waits (like at a barrier) until the dump is taken. */
+static void dump_step(run *rn, peer *p, const fl_event *ev) {
+  long long idx = attr_int(ev, "index");
+  int line = (idx >= 0 && (size_t)idx < p->plan->n_steps) ? p->plan->steps[idx].line : 0;
+  char why[96];
+  snprintf(why, sizeof why, "script step: %s dump (line %d)", p->st->name, line);
+  snapshot(rn, why);
+  char go[32];
+  int n = snprintf(go, sizeof go, "go %lld\n", idx);
+  if (p->ctl_fd >= 0 && write(p->ctl_fd, go, (size_t)n) == n)
+    runner_event(rn, "release", "peer", p->st->name, "index", idx);
+}
+
 /* ---- hang detection --------------------------------------------------------------------- */
 
 static bool call_open(const run *rn) {
@@ -464,6 +561,30 @@ static bool run_finished(const run *rn) {
   return s->exited || s->have_cancelled || !s->started;
 }
 
+static fl_outcome decide_outcome(run *rn) {
+  if (rn->interrupted) return FL_OUTCOME_INTERRUPTED;
+  if (rn->timed_out) return FL_OUTCOME_TIMEOUT;
+  if (rn->hung) return FL_OUTCOME_HANG;
+  for (int i = 0; i < 2; i++) {
+    const fl_peer_state *st = peers_of(rn, i)->st;
+    if (st->exited && !st->killed_by_runner && (st->term_signal || st->exit_code != 0))
+      return FL_OUTCOME_CRASH;
+  }
+  return FL_OUTCOME_COMPLETED;
+}
+
+/* Whether an expect clause fails on the run as it stands: for `threads: on_failure`, judged
+ * before the peers are ended so that their stacks can still be taken. */
+static bool run_failing(run *rn) {
+  rn->r->finished = true; /* let outcome and elapsed be read as they stand */
+  rn->r->elapsed_ns = now_rel(rn);
+  bool failing = false;
+  for (size_t i = 0; i < rn->s->n_expect && !failing; i++)
+    failing = !fl_predicate_eval(rn->s->expect[i].predicate, fl_run_lookup, rn->r, NULL);
+  rn->r->finished = false;
+  return failing;
+}
+
 int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   memset(r, 0, sizeof *r);
   init_peer_state(&r->server, "server");
@@ -527,6 +648,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       break;
     }
     if (r->server.ready && !r->client.spawned) {
+      start_capture(&rn);
       char target[64];
       snprintf(target, sizeof target, "127.0.0.1:%d", r->server.port);
       if (spawn_peer(&rn, &rn.client, "client", scenario_copy, target) < 0) {
@@ -541,6 +663,12 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       if (o->progress)
         fprintf(stderr, "  hang: no progress for %.1fs with a call open\n",
                 (double)s->hang_after_ns / 1e9);
+      if (s->capture.threads == FL_THREADS_ON_HANG) {
+        char why[96];
+        snprintf(why, sizeof why, "hang: no progress for %.1fs with a call open",
+                 (double)s->hang_after_ns / 1e9);
+        snapshot(&rn, why);
+      }
       break;
     }
     int64_t wake = hang < deadline ? hang : deadline;
@@ -569,23 +697,17 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   }
 
 out:
+  /* Evidence first, cleanup second: the last dump is taken while the peers still live. */
+  r->outcome = decide_outcome(&rn);
+  if (rc == 0 && (s->capture.threads == FL_THREADS_AT_END ||
+                  (s->capture.threads == FL_THREADS_ON_FAILURE && run_failing(&rn))))
+    snapshot(&rn, s->capture.threads == FL_THREADS_AT_END ? "at end of run"
+                                                          : "failure: an expect clause fails");
   end_peers(&rn);
+  stop_capture(&rn);
   runner_event(&rn, "end", NULL, NULL, NULL, 0);
   r->elapsed_ns = now_rel(&rn);
-
-  if (rn.interrupted)
-    r->outcome = FL_OUTCOME_INTERRUPTED;
-  else if (rn.timed_out)
-    r->outcome = FL_OUTCOME_TIMEOUT;
-  else if (rn.hung)
-    r->outcome = FL_OUTCOME_HANG;
-  else
-    r->outcome = FL_OUTCOME_COMPLETED;
-  for (int i = 0; i < 2 && r->outcome == FL_OUTCOME_COMPLETED; i++) {
-    const fl_peer_state *st = peers_of(&rn, i)->st;
-    if (st->exited && !st->killed_by_runner && (st->term_signal || st->exit_code != 0))
-      r->outcome = FL_OUTCOME_CRASH;
-  }
+  r->outcome = decide_outcome(&rn);
   /* A peer that reported its own error could not run the scenario: that is our failure to
    * reproduce, not an observation. */
   for (int i = 0; i < 2 && rc == 0; i++) {

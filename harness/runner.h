@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "capture.h"
 #include "predicate.h"
 #include "scenario.h"
 
@@ -64,6 +65,27 @@ typedef struct {
   int64_t last_event_ns;
 } fl_peer_state;
 
+#define FL_MAX_DUMPS 16
+
+/* One thread dump the runner took: threads-<side>-<n>.txt in the run directory. */
+typedef struct {
+  char file[64];
+  const char *side;
+  char why[160];
+  int64_t at_ns;
+  int threads;
+  double elapsed_ms; /* unwinding and symbolizing, as fl_threads_dump measured it */
+  char error[256];   /* why the dump failed; empty if it worked */
+} fl_dump_record;
+
+typedef struct {
+  bool requested; /* the scenario asked for a pcap */
+  bool running;   /* the capture started (so `stats` is meaningful) */
+  char error[320]; /* why there is no capture, in plain words */
+  char filter[64];
+  fl_capture_stats stats;
+} fl_capture_record;
+
 typedef struct {
   bool finished; /* the run is over: outcome and elapsed are final */
   fl_outcome outcome;
@@ -74,6 +96,9 @@ typedef struct {
   long runner_peak_rss_kib;
   int n_events;
   fl_peer_state server, client;
+  fl_capture_record capture;
+  fl_dump_record dumps[FL_MAX_DUMPS];
+  int n_dumps;
 } fl_run_result;
 
 typedef struct {
