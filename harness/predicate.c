@@ -22,6 +22,11 @@ const fl_field_info fl_predicate_fields[] = {
   {true, "started", FL_VAL_BOOL, "a call started on this side"},
   {true, "recv_end", FL_VAL_BOOL, "this side's reader saw the end of the stream"},
   {true, "decode_errors", FL_VAL_INT, "received messages that did not decode"},
+  /* Process samples (samples.csv), taken every capture.samples (100 ms by default). */
+  {true, "rss_growth", FL_VAL_SIZE, "peak sampled RSS minus the RSS when the call started"},
+  {true, "peak_rss", FL_VAL_SIZE, "the peer's peak RSS (the kernel's high-water mark at exit)"},
+  {true, "threads", FL_VAL_INT, "the most threads the peer had in a sample"},
+  {true, "fds", FL_VAL_INT, "the most open file descriptors the peer had in a sample"},
   {false, "outcome", FL_VAL_OUTCOME, "how the run ended: completed, hang, timeout, crash, interrupted"},
   {false, "elapsed", FL_VAL_DURATION, "from the start of the run to its end"},
   {false, NULL, FL_VAL_INT, NULL},

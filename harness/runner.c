@@ -18,6 +18,7 @@
 
 #include "event.h"
 #include "jsonw.h"
+#include "samples.h"
 #include "threads.h"
 
 /* How long a peer gets to exit after SIGTERM before its group is killed. */
@@ -42,6 +43,8 @@ typedef struct {
   int sigfd;
   peer server, client;
   fl_capture *capture;
+  FILE *samples;
+  int64_t next_sample_ns;
   int dumps_per_side[2];
   bool interrupted, timed_out, hung;
 } run;
@@ -215,6 +218,7 @@ static void release_barriers(run *rn) {
 }
 
 static void dump_step(run *rn, peer *p, const fl_event *ev);
+static void sample_peer(run *rn, peer *p, bool baseline);
 
 static void handle_line(run *rn, peer *p, const char *line) {
   fl_event ev;
@@ -228,6 +232,7 @@ static void handle_line(run *rn, peer *p, const char *line) {
   }
   apply_event(rn, p, &ev);
   if (!strcmp(ev.name, "dump")) dump_step(rn, p, &ev);
+  if (!strcmp(ev.name, "call_start")) sample_peer(rn, p, true);
   release_barriers(rn);
 }
 
@@ -462,6 +467,27 @@ static void snapshot(run *rn, const char *why) {
     if (stopped[i]) kill(peers_of(rn, i)->st->pid, SIGCONT);
 }
 
+/* One row of samples.csv for a live peer; `baseline` marks the sample growth is measured
+ * from (taken when the call starts). */
+static void sample_peer(run *rn, peer *p, bool baseline) {
+  fl_peer_state *st = p->st;
+  fl_sample smp;
+  if (!rn->samples || !st->spawned || st->exited || fl_sample_read(st->pid, &smp) < 0) return;
+  fl_sample_write_row(rn->samples, (double)now_rel(rn) / 1e6, st->name, st->pid, &smp);
+  if (baseline || st->samples.n == 0) st->samples.baseline_rss_kib = smp.rss_kib;
+  st->samples.n++;
+  st->samples.last_rss_kib = smp.rss_kib;
+  if (smp.rss_kib > st->samples.peak_rss_kib) st->samples.peak_rss_kib = smp.rss_kib;
+  if (smp.threads > st->samples.max_threads) st->samples.max_threads = smp.threads;
+  if (smp.fds > st->samples.max_fds) st->samples.max_fds = smp.fds;
+}
+
+static void sample_all(run *rn) {
+  sample_peer(rn, &rn->server, false);
+  sample_peer(rn, &rn->client, false);
+  if (rn->samples) fflush(rn->samples);
+}
+
 /* A `dump` step: the peer waits (like at a barrier) until the dump is taken. */
 static void dump_step(run *rn, peer *p, const fl_event *ev) {
   long long idx = attr_int(ev, "index");
@@ -605,6 +631,13 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   snprintf(path, sizeof path, "%s/events.jsonl", o->run_dir);
   rn.events = fopen(path, "w");
   if (!rn.events) return fail(&rn, "cannot write %s", path);
+  snprintf(path, sizeof path, "%s/samples.csv", o->run_dir);
+  rn.samples = fopen(path, "w");
+  if (!rn.samples) {
+    fclose(rn.events);
+    return fail(&rn, "cannot write %s", path);
+  }
+  fl_sample_write_header(rn.samples);
 
   sigset_t mask, oldmask;
   sigemptyset(&mask);
@@ -671,7 +704,12 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       }
       break;
     }
+    if (now >= rn.next_sample_ns) {
+      sample_all(&rn);
+      while (rn.next_sample_ns <= now) rn.next_sample_ns += s->capture.sample_interval_ns;
+    }
     int64_t wake = hang < deadline ? hang : deadline;
+    if (rn.next_sample_ns < wake) wake = rn.next_sample_ns;
     int timeout_ms = (int)((wake - now + 999999) / 1000000);
 
     struct pollfd pfds[3] = {{.fd = rn.sigfd, .events = POLLIN},
@@ -703,6 +741,7 @@ out:
                   (s->capture.threads == FL_THREADS_ON_FAILURE && run_failing(&rn))))
     snapshot(&rn, s->capture.threads == FL_THREADS_AT_END ? "at end of run"
                                                           : "failure: an expect clause fails");
+  sample_all(&rn); /* the last reading before the peers are ended */
   end_peers(&rn);
   stop_capture(&rn);
   runner_event(&rn, "end", NULL, NULL, NULL, 0);
@@ -729,6 +768,7 @@ out:
     if (p->ctl_fd >= 0) close(p->ctl_fd);
   }
   if (rn.events) fclose(rn.events);
+  if (rn.samples) fclose(rn.samples);
   if (rn.sigfd >= 0) {
     /* Consume signals that arrived during cleanup so unblocking does not deliver them. */
     struct signalfd_siginfo si;
@@ -793,6 +833,16 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
      * server's close. */
     bool ended = scope == FL_SCOPE_CLIENT ? st->have_status : st->have_cancelled;
     set(v, FL_VAL_DURATION, st->started && ended, st->end_peer_ns - st->start_peer_ns);
-  } else return false;
+  } else if (!strcmp(n, "rss_growth")) {
+    set(v, FL_VAL_SIZE, st->samples.n > 0,
+        (st->samples.peak_rss_kib - st->samples.baseline_rss_kib) * 1024);
+  } else if (!strcmp(n, "peak_rss")) {
+    /* The kernel's high-water mark once the peer is reaped; the sampled peak before. */
+    int64_t kib = st->peak_rss_kib > st->samples.peak_rss_kib ? st->peak_rss_kib
+                                                              : st->samples.peak_rss_kib;
+    set(v, FL_VAL_SIZE, kib > 0, kib * 1024);
+  } else if (!strcmp(n, "threads")) set(v, FL_VAL_INT, st->samples.n > 0, st->samples.max_threads);
+  else if (!strcmp(n, "fds")) set(v, FL_VAL_INT, st->samples.n > 0, st->samples.max_fds);
+  else return false;
   return true;
 }

@@ -58,6 +58,14 @@ typedef struct {
   bool done;
   char *error; /* the peer's own `error` event */
 
+  /* From samples.csv: resources over the run (KiB). The baseline is the sample taken when
+   * the call started, so growth leaves out C core's own start-up. */
+  struct {
+    int n;
+    int64_t baseline_rss_kib, peak_rss_kib, last_rss_kib;
+    int64_t max_threads, max_fds;
+  } samples;
+
   fl_op_state ops[FL_MAX_OPS];
   int step_index; /* the step running now, -1 before the first */
   int64_t step_start_ns;

@@ -64,7 +64,7 @@ static const char *const top_keys[] = {"name",   "summary", "rpc",     "deadline
 static const char *const side_keys[] = {"args", "script", NULL};
 static const char *const send_keys[] = {"count", "size", "payload", NULL};
 static const char *const status_keys[] = {"code", "message", NULL};
-static const char *const capture_keys[] = {"pcap", "snaplen", "threads", NULL};
+static const char *const capture_keys[] = {"pcap", "snaplen", "threads", "samples", NULL};
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
@@ -614,6 +614,10 @@ static int parse_capture(pctx *c, yaml_node_t *n, fl_capture_plan *cp) {
       if (snaplen > 262144)
         return fail_node(c, v, "'snaplen' must be at most 262144 (whole packets), not %s", sval(v));
       cp->snaplen = (int)snaplen;
+    } else if (!strcmp(key, "samples")) {
+      if (get_duration(c, v, "samples", true, &cp->sample_interval_ns) < 0) return -1;
+      if (cp->sample_interval_ns < 10000000)
+        return fail_node(c, v, "'samples' must be at least 10ms, not %s", sval(v));
     } else {
       static const char what[] = "one of on_hang, on_failure, at_end, never";
       if (want_scalar(c, v, "threads", what) < 0) return -1;
@@ -752,6 +756,7 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
   s->capture.pcap = true;
   s->capture.snaplen = 262144;
   s->capture.threads = FL_THREADS_ON_HANG;
+  s->capture.sample_interval_ns = 100000000;
   s->path = strdup(c.path);
   s->summary = strdup("");
   if (!s->path || !s->summary) {

@@ -84,11 +84,13 @@ typedef enum {
   FL_THREADS_NEVER,
 } fl_threads_trigger;
 
-/* capture: { pcap: true|false, snaplen: N, threads: on_hang|on_failure|at_end|never } */
+/* capture: { pcap: true|false, snaplen: N, threads: on_hang|on_failure|at_end|never,
+ *            samples: DURATION } */
 typedef struct {
   bool pcap;   /* default true */
   int snaplen; /* default 262144 */
   fl_threads_trigger threads;
+  int64_t sample_interval_ns; /* process samples every this long; default 100 ms */
 } fl_capture_plan;
 
 typedef struct {

@@ -43,6 +43,21 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
   fl_jsonw_object_end(w);
   fl_jsonw_key(w, "peak_rss_kib");
   fl_jsonw_int(w, st->peak_rss_kib);
+  fl_jsonw_key(w, "samples");
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "count");
+  fl_jsonw_int(w, st->samples.n);
+  fl_jsonw_key(w, "baseline_rss_kib");
+  fl_jsonw_int(w, st->samples.baseline_rss_kib);
+  fl_jsonw_key(w, "peak_rss_kib");
+  fl_jsonw_int(w, st->samples.peak_rss_kib);
+  fl_jsonw_key(w, "rss_growth_kib");
+  fl_jsonw_int(w, st->samples.peak_rss_kib - st->samples.baseline_rss_kib);
+  fl_jsonw_key(w, "max_threads");
+  fl_jsonw_int(w, st->samples.max_threads);
+  fl_jsonw_key(w, "max_fds");
+  fl_jsonw_int(w, st->samples.max_fds);
+  fl_jsonw_object_end(w);
   channel_args(w, plan);
   if (st->port) {
     fl_jsonw_key(w, "port");
@@ -219,7 +234,8 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
   fl_jsonw_key(&w, "files");
   fl_jsonw_object_begin(&w);
   const char *files[][2] = {{"scenario", "scenario.yaml"}, {"timeline", "events.jsonl"},
-                            {"server_stderr", "server.stderr"}, {"client_stderr", "client.stderr"}};
+                            {"samples", "samples.csv"},        {"server_stderr", "server.stderr"},
+                            {"client_stderr", "client.stderr"}};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     fl_jsonw_key(&w, files[i][0]);
     fl_jsonw_string(&w, files[i][1]);

@@ -211,13 +211,24 @@ static void step_sleep(fl_peer *p, int64_t ns) {
   while (fl_peer_now_ns() < end) fl_peer_pump(p, end);
 }
 
-static void step_wait(fl_peer *p, size_t index, const fl_step *st) {
-  fl_peer_emit(p, "wait", "index", FL_NUM(index), "expr", st->text ? st->text : "", NULL);
+static void await_release(fl_peer *p, size_t index) {
   while (!p->released[index]) {
     if (p->ctl_eof) fl_peer_fail(p, "control fd closed while waiting on barrier %zu", index);
     fl_peer_pump(p, -1);
   }
+}
+
+static void step_wait(fl_peer *p, size_t index, const fl_step *st) {
+  fl_peer_emit(p, "wait", "index", FL_NUM(index), "expr", st->text ? st->text : "", NULL);
+  await_release(p, index);
   fl_peer_emit(p, "arrive", "index", FL_NUM(index), NULL);
+}
+
+/* A dump step: the runner stops both peers, dumps their threads and then releases this one,
+ * so the dump shows exactly this point of the script. */
+static void step_dump(fl_peer *p, size_t index) {
+  fl_peer_emit(p, "dump", "index", FL_NUM(index), NULL);
+  await_release(p, index);
 }
 
 void fl_peer_close_send(fl_peer *p) {
@@ -284,6 +295,9 @@ void fl_peer_run_script(fl_peer *p) {
       break;
     case FL_STEP_WAIT:
       step_wait(p, i, st);
+      break;
+    case FL_STEP_DUMP:
+      step_dump(p, i);
       break;
     default:
       fl_peer_fail(p, "%s:%d:%d: step kind %d is not supported by this peer",

@@ -1,0 +1,68 @@
+#include "samples.h"
+
+#include <dirent.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* /proc/PID/status holds "Key:\tvalue [kB]" lines; this reads the ones we want in one pass. */
+static int read_status(pid_t pid, fl_sample *s) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  int found = 0;
+  while (fgets(line, sizeof line, f)) {
+    static const struct {
+      const char *key;
+      size_t offset;
+    } keys[] = {
+        {"VmRSS:", offsetof(fl_sample, rss_kib)},
+        {"Threads:", offsetof(fl_sample, threads)},
+        {"voluntary_ctxt_switches:", offsetof(fl_sample, voluntary_ctxt_switches)},
+        {"nonvoluntary_ctxt_switches:", offsetof(fl_sample, nonvoluntary_ctxt_switches)},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      size_t n = strlen(keys[i].key);
+      if (strncmp(line, keys[i].key, n) == 0) {
+        *(int64_t *)((char *)s + keys[i].offset) = strtoll(line + n, NULL, 10);
+        found++;
+      }
+    }
+  }
+  fclose(f);
+  /* A zombie has no VmRSS line: it is gone as far as sampling is concerned. */
+  return found == 4 ? 0 : -1;
+}
+
+static int64_t count_fds(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) return -1;
+  int64_t n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+int fl_sample_read(pid_t pid, fl_sample *out) {
+  memset(out, 0, sizeof *out);
+  if (read_status(pid, out) < 0) return -1;
+  out->fds = count_fds(pid);
+  return 0;
+}
+
+void fl_sample_write_header(FILE *out) {
+  fputs("t_ms,side,pid,rss_kib,threads,fds,voluntary_ctxt_switches,nonvoluntary_ctxt_switches\n",
+        out);
+}
+
+void fl_sample_write_row(FILE *out, double t_ms, const char *side, pid_t pid,
+                         const fl_sample *s) {
+  fprintf(out, "%.3f,%s,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", t_ms,
+          side, (int)pid, s->rss_kib, s->threads, s->fds, s->voluntary_ctxt_switches,
+          s->nonvoluntary_ctxt_switches);
+}
