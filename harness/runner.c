@@ -567,10 +567,7 @@ static int copy_file(const char *from, const char *to) {
 }
 
 static void init_peer_state(fl_peer_state *st, const char *name) {
-  memset(st, 0, sizeof *st);
-  st->name = name;
-  st->step_index = -1;
-  st->waiting_barrier = -1;
+  *st = (fl_peer_state){.name = name, .step_index = -1, .waiting_barrier = -1};
 }
 
 static int fail(run *rn, const char *fmt, const char *arg) {
