@@ -3,7 +3,12 @@
  * `faultline run empty-stream` does (a bidi call, half-closed at once, ended OK), in two
  * processes, with nothing else: no scenario, no events, no runner.
  *
- *   minimal_pair        forks the server, reads its port from a pipe, runs the client, waits.
+ *   minimal_pair        starts the server program, reads its port from a pipe, starts the
+ *                       client program, waits for both.
+ *
+ * Both sides are exec'd as programs of their own (this binary with --server / --client), as
+ * faultline's peers are: a fork without exec would skip loading and relocating libgrpc, a
+ * cost every real gRPC process pays.
  */
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -117,22 +122,33 @@ static int run_client(int port) {
   return status == GRPC_STATUS_OK ? 0 : 1;
 }
 
-int main(void) {
+static pid_t spawn(const char *self, const char *role, const char *arg, int keep_fd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (keep_fd >= 0 && keep_fd != 3) {
+      dup2(keep_fd, 3);
+      close(keep_fd);
+    }
+    execl(self, self, role, arg, (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--server")) return run_server(3);
+  if (argc == 3 && !strcmp(argv[1], "--client")) return run_client(atoi(argv[2]));
+
   int fds[2];
   if (pipe(fds) < 0) return 3;
-  pid_t server = fork();
-  if (server == 0) {
-    close(fds[0]);
-    _exit(run_server(fds[1]));
-  }
+  pid_t server = spawn("/proc/self/exe", "--server", "-", fds[1]);
   close(fds[1]);
   char buf[32] = {0};
   ssize_t n = read(fds[0], buf, sizeof buf - 1);
   close(fds[0]);
   int port = n > 0 ? atoi(buf) : 0;
   if (port <= 0) return 3;
-  pid_t client = fork();
-  if (client == 0) _exit(run_client(port));
+  pid_t client = spawn("/proc/self/exe", "--client", buf, -1);
   int cs, ss;
   waitpid(client, &cs, 0);
   waitpid(server, &ss, 0);
