@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -114,6 +115,13 @@ int fl_netns_enter(char *err, size_t errlen) {
   }
 
   if (with_user) {
+    /* A process that changed its uid or runs a binary with file capabilities is not dumpable,
+     * which makes the files under /proc/self owned by root: it could not write its own id maps.
+     * Its uid owns the new user namespace (and so may ptrace it anyway), so being dumpable gives
+     * no one anything new. */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if (dumpable == 0)
+      prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (write_file("/proc/self/setgroups", "deny") != 0) {
       set_err(err, errlen, "inside the new namespace: cannot deny setgroups: %s",
               strerror(errno));

@@ -20,7 +20,8 @@
  *   by others), which a user namespace would take away.
  * - Otherwise: a new user namespace together with the network namespace
  *   (CLONE_NEWUSER|CLONE_NEWNET, like `unshare -n -r` but keeping the ids). The caller's uid and
- *   gid are mapped to themselves, setgroups is denied (required to write gid_map unprivileged).
+ *   gid are mapped to themselves, setgroups is denied (required to write gid_map unprivileged),
+ *   and the process is made dumpable if it was not (else it could not write its own id maps).
  *   Inside, the caller holds every capability over the new namespaces, so it may open packet
  *   sockets on the new `lo`. Children it execs run with the same uid and no capabilities, and it
  *   may still ptrace them (same uid, and it owns their user namespace).

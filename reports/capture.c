@@ -2,17 +2,21 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How long a written packet may sit in stdio's buffer before it reaches the file. It is also the
- * poll timeout of the capture socket, so an idle capture still flushes its last packets. */
+ * poll timeout of the capture thread, so an idle capture still flushes its last packets. */
 #define FLUSH_MS 100
 
 /* Bound on the final drain in fl_capture_stop: a sender still flooding the interface must not
@@ -22,6 +26,8 @@
 struct fl_capture {
   pcap_t *pcap;
   pcap_dumper_t *dumper;
+  int stop_fd;            /* eventfd: wakes the thread's poll at once when stopping */
+  atomic_bool stopping;   /* and this is what the thread checks, every FLUSH_MS at least */
   pthread_t thread;
   /* Written by the capture thread only; read by the stopping thread after the join. */
   uint64_t written;
@@ -63,21 +69,33 @@ static int flush(fl_capture *c) {
   return 0;
 }
 
+/* The thread polls the capture socket itself, with the socket in non-blocking mode: libpcap's
+ * blocking read on Linux keeps polling through its timeout while no packet comes, so it would
+ * never return to flush the last packets of a burst. Stopping wakes the poll through an eventfd
+ * rather than pcap_breakloop, which does not reach a poll of our own. */
 static void *capture_main(void *arg) {
   fl_capture *c = arg;
+  struct pollfd fds[2] = {{.fd = pcap_get_selectable_fd(c->pcap), .events = POLLIN},
+                          {.fd = c->stop_fd, .events = POLLIN}};
   int64_t last_flush = mono_ms();
 
   for (;;) {
-    int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
+    int n, ready = poll(fds, 2, FLUSH_MS);
 
-    if (n == PCAP_ERROR_BREAK)
-      break;
-    if (n < 0) {
-      snprintf(c->error, sizeof c->error, "packet capture stopped early: %s",
-               pcap_geterr(c->pcap));
+    if (ready < 0 && errno != EINTR) {
+      snprintf(c->error, sizeof c->error, "packet capture stopped early: poll: %s",
+               strerror(errno));
       break;
     }
-    /* n == 0 is the poll timeout: traffic paused, so whatever is buffered goes out now. */
+    if (atomic_load(&c->stopping))
+      break; /* fl_capture_stop drains what is left */
+    n = ready > 0 ? pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c) : 0;
+    if (n < 0) {
+      snprintf(c->error, sizeof c->error, "packet capture stopped early: %s",
+               n == PCAP_ERROR_BREAK ? "interrupted" : pcap_geterr(c->pcap));
+      break;
+    }
+    /* n == 0: traffic paused, so whatever is buffered goes out now. */
     if (c->unflushed && (n == 0 || mono_ms() - last_flush >= FLUSH_MS)) {
       if (flush(c) != 0)
         break;
@@ -148,9 +166,14 @@ static int open_capture(fl_capture *c, const char *iface, const char *filter, co
     }
   }
 
+  if (pcap_setnonblock(c->pcap, 1, ebuf) != 0 || pcap_get_selectable_fd(c->pcap) < 0) {
+    set_err(err, errlen, "packet capture not possible on %s: cannot poll it: %s", iface, ebuf);
+    goto fail_pcap;
+  }
+
   c->dumper = pcap_dump_open(c->pcap, path);
   if (c->dumper == NULL) {
-    set_err(err, errlen, "cannot write capture file %s: %s", path, pcap_geterr(c->pcap));
+    set_err(err, errlen, "cannot write capture file: %s", pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   /* The header alone makes a valid, empty capture file; write it now so even a run that dies
@@ -179,8 +202,13 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
     set_err(err, errlen, "packet capture not possible: out of memory");
     return -1;
   }
-  if (open_capture(c, iface, filter, path, snaplen, err, errlen) != 0)
+  c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (c->stop_fd < 0) {
+    set_err(err, errlen, "packet capture not possible: eventfd: %s", strerror(errno));
     goto fail_capture;
+  }
+  if (open_capture(c, iface, filter, path, snaplen, err, errlen) != 0)
+    goto fail_stop_fd;
 
   /* The socket is bound and filtered once pcap_activate/pcap_setfilter return: packets queue in
    * the ring from now on, whether or not the thread has reached pcap_dispatch yet. The thread
@@ -200,33 +228,29 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
 fail_open:
   pcap_dump_close(c->dumper);
   pcap_close(c->pcap);
+fail_stop_fd:
+  close(c->stop_fd);
 fail_capture:
   free(c);
   return -1;
 }
 
 int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
-  char ebuf[PCAP_ERRBUF_SIZE];
+  const uint64_t one = 1;
   struct pcap_stat ps;
   int rv = 0;
 
-  pcap_breakloop(c->pcap);
+  atomic_store(&c->stopping, true);
+  /* If this write failed the thread would still see the flag within FLUSH_MS. */
+  (void)!write(c->stop_fd, &one, sizeof one);
   pthread_join(c->thread, NULL);
 
-  /* Packets that arrived before the stop may still sit in the ring (the thread breaks out as
-   * soon as it is woken). Read them without blocking so the file holds everything that was sent
-   * before fl_capture_stop was called. pcap_dispatch returns PCAP_ERROR_BREAK once more if the
-   * break flag was still set; that just clears it. */
-  if (c->error[0] == '\0' && pcap_setnonblock(c->pcap, 1, ebuf) == 0) {
-    for (int i = 0; i < DRAIN_ROUNDS; i++) {
-      int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
-
-      if (n == PCAP_ERROR_BREAK)
-        continue;
-      if (n <= 0)
-        break;
-    }
-  }
+  /* Packets that arrived before the stop may still sit in the ring (the thread leaves as soon as
+   * it is woken). Read them now, without blocking, so the file holds everything that was sent
+   * before fl_capture_stop was called. */
+  for (int i = 0; c->error[0] == '\0' && i < DRAIN_ROUNDS; i++)
+    if (pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c) <= 0)
+      break;
   if (c->unflushed)
     flush(c);
 
@@ -248,6 +272,7 @@ int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
 
   pcap_dump_close(c->dumper);
   pcap_close(c->pcap);
+  close(c->stop_fd);
   free(c);
   return rv;
 }

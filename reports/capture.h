@@ -64,7 +64,7 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
                      fl_capture **out, char *err, size_t errlen);
 
 /*
- * Stops the capture: wakes the capture thread (pcap_breakloop), joins it, writes out every
+ * Stops the capture: wakes the capture thread, joins it, writes out every
  * packet still queued in the kernel's ring, reads the statistics into *st (if st is not NULL),
  * and closes the file and the capture. Frees c in every case.
  *

@@ -64,7 +64,7 @@ static int parse_pid(const char *s, pid_t *pid) {
 
 /* 'T' once every thread of pid is stopped (or gone), 0 while some still runs, -1 if pid is gone. */
 static int all_stopped(pid_t pid) {
-  char path[64], buf[512];
+  char path[300], buf[512]; /* room for any d_name */
   struct dirent *de;
   DIR *dir;
   int rv = 1;

@@ -39,7 +39,7 @@ typedef struct {
 
 /* What one (pc-1 adjusted) address resolves to. Stacks repeat heavily (a pool of identical
  * workers), so each distinct address is resolved once. Strings belong to the Dwfl session except
- * `owned` (a demangled name). */
+ * `owned` (a shortened or demangled name) and `owned_file` (a path joined here). */
 typedef struct {
   bool used;
   Dwarf_Addr pc;
