@@ -125,57 +125,126 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
   fl_peer_state *st = p->st;
   int64_t now = now_rel(rn);
   const char *n = ev->name;
+  bool client = !strcmp(st->name, "client");
+  /* With `streams: N` a side runs N calls: counts add up over them, and the call is "over"
+   * (have_status, have_cancelled) once every one of them is. */
+  int64_t streams = rn->s->streams ? rn->s->streams : 1;
   st->last_event_ns = now;
 
   if (!strcmp(n, "ready")) {
     st->ready = true;
     st->port = (int)attr_int(ev, "port");
+    if (fl_event_get(ev, "recv_limit")) {
+      st->have_recv_limit = true;
+      st->recv_limit = attr_int(ev, "recv_limit");
+    }
   } else if (!strcmp(n, "call_start")) {
-    st->started = true;
-    st->start_ns = now;
-    st->start_peer_ns = ev->peer_ns;
+    if (!st->started) {
+      st->started = true;
+      st->start_ns = now;
+      st->start_peer_ns = ev->peer_ns;
+      if (client && rn->s->deadline_ns > 0) st->deadline_at_ns = now + rn->s->deadline_ns;
+    }
+    st->calls++;
   } else if (!strcmp(n, "step")) {
     st->step_index = (int)attr_int(ev, "index");
     st->step_start_ns = now;
   } else if (!strcmp(n, "op_start") || !strcmp(n, "op_done")) {
     const char *op = fl_event_get(ev, "op");
+    bool start = !strcmp(n, "op_start");
     fl_op_state *slot = op ? op_slot(st, op) : NULL;
+    if (op && !strcmp(op, "send")) {
+      if (start) {
+        st->sends_pending++;
+        if (attr_int(ev, "bytes") > st->largest_send) st->largest_send = attr_int(ev, "bytes");
+      } else {
+        if (st->sends_pending > 0) st->sends_pending--;
+        if (attr_int(ev, "ok") == 0) st->sends_failed++;
+        int64_t pending = attr_int(ev, "us") * 1000;
+        if (pending > st->send_max_pending_ns) {
+          st->send_max_pending_ns = pending;
+          st->send_stall_bytes = slot ? slot->sent_bytes_at_start : st->sent_bytes;
+        }
+      }
+    }
+    if (op && !strcmp(op, "close_send")) {
+      st->close_send_issued = true;
+      if (start) st->close_sends_pending++;
+      else if (st->close_sends_pending > 0) st->close_sends_pending--;
+    }
     if (slot) {
-      slot->pending = !strcmp(n, "op_start");
+      slot->pending = start;
       slot->since_ns = now;
       slot->sent_bytes_at_start = st->sent_bytes;
     }
-    if (op && !strcmp(op, "close_send")) st->close_send_issued = true;
   } else if (!strcmp(n, "sent")) {
-    st->sent = attr_int(ev, "n");
+    st->sent++;
     st->sent_bytes += attr_int(ev, "bytes");
+    st->nulls_sent += attr_int(ev, "nulls");
+    const char *hash = fl_event_get(ev, "hash");
+    snprintf(st->last_sent_hash, sizeof st->last_sent_hash, "%s", hash ? hash : "");
   } else if (!strcmp(n, "recv")) {
-    st->recv = attr_int(ev, "n");
+    st->recv++;
     st->recv_bytes += attr_int(ev, "bytes");
+    st->nulls_received += attr_int(ev, "nulls");
+    st->fields_received += attr_int(ev, "fields");
+    const char *error = fl_event_get(ev, "error");
     if (attr_int(ev, "decoded") == 0) st->decode_errors++;
+    else if (error && !strcmp(error, "invalid_utf8")) st->invalid_utf8++;
+    if (error) snprintf(st->last_decode_error, sizeof st->last_decode_error, "%s", error);
+    const char *hash = fl_event_get(ev, "hash");
+    snprintf(st->last_recv_hash, sizeof st->last_recv_hash, "%s", hash ? hash : "");
   } else if (!strcmp(n, "recv_end")) {
     st->recv_end = true;
   } else if (!strcmp(n, "half_close")) {
     st->half_closed = true;
   } else if (!strcmp(n, "cancel")) {
     st->cancel_issued = true;
+    if (!st->have_cancel_ns) {
+      st->have_cancel_ns = true;
+      st->cancel_ns = now;
+    }
   } else if (!strcmp(n, "status")) {
     const char *msg = fl_event_get(ev, "message");
-    st->have_status = true;
     st->status_code = (int)attr_int(ev, "code");
     free(st->status_message);
     st->status_message = strdup(msg ? msg : "");
     st->status_ns = now;
-    if (!strcmp(st->name, "client")) st->end_peer_ns = ev->peer_ns;
+    if (client) {
+      st->end_peer_ns = ev->peer_ns;
+      st->calls_ended++;
+      if (st->status_code == 0) st->calls_ok++;
+      st->have_status = st->calls_ended >= streams;
+    } else {
+      st->have_status = true;
+    }
   } else if (!strcmp(n, "cancelled")) {
-    st->have_cancelled = true;
-    st->cancelled = attr_int(ev, "value") != 0;
+    bool value = attr_int(ev, "value") != 0;
+    st->calls_ended++;
+    if (!value) st->calls_ok++;
+    st->cancelled = st->cancelled || value;
+    st->have_cancelled = st->calls_ended >= streams;
     st->closed_ns = now;
     st->end_peer_ns = ev->peer_ns;
   } else if (!strcmp(n, "wait")) {
-    st->waiting_barrier = (int)attr_int(ev, "index");
+    /* All calls run one script, so a later barrier is only reached past the earlier ones:
+     * the highest index waited on is the one still to open. */
+    int idx = (int)attr_int(ev, "index");
+    if (idx > st->waiting_barrier) st->waiting_barrier = idx;
   } else if (!strcmp(n, "arrive")) {
-    st->waiting_barrier = -1;
+    if (attr_int(ev, "index") == st->waiting_barrier) st->waiting_barrier = -1;
+  } else if (!strcmp(n, "stop_reading")) {
+    st->reading_stopped = true;
+  } else if (!strcmp(n, "resume_reading")) {
+    st->reading_stopped = false;
+  } else if (!strcmp(n, "shutdown_start")) {
+    st->shutdown_started = true;
+    st->shutdown_start_peer_ns = ev->peer_ns;
+  } else if (!strcmp(n, "shutdown_cancel")) {
+    st->shutdown_forced = true;
+  } else if (!strcmp(n, "shutdown_done")) {
+    st->shutdown_done = true;
+    st->shutdown_done_peer_ns = ev->peer_ns;
   } else if (!strcmp(n, "done")) {
     st->done = true;
     st->step_index = -1;
@@ -191,7 +260,8 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
   fl_jsonw_int(&w, ev->peer_ns);
   for (int i = 0; i < ev->n_attrs; i++) {
     fl_jsonw_key(&w, ev->attrs[i].key);
-    if (numeric_attr(ev->attrs[i].key, ev->attrs[i].value))
+    /* A hash is hex digits: one without a letter is still a string, not a number. */
+    if (strcmp(ev->attrs[i].key, "hash") && numeric_attr(ev->attrs[i].key, ev->attrs[i].value))
       fl_jsonw_int(&w, strtoll(ev->attrs[i].value, NULL, 10));
     else
       fl_jsonw_string(&w, ev->attrs[i].value);
@@ -391,22 +461,32 @@ static void end_peers(run *rn) {
 
 /* ---- evidence: capture and thread dumps ----------------------------------------------- */
 
-/* Starts the pcap once the server's port is known and before the client exists, so the
- * capture holds the connection from its handshake on. Without the privilege the run goes on
- * and the report says why. */
-static void start_capture(run *rn) {
+/* Opens the capture while the server peer starts (setting up the kernel's ring is the slow
+ * part), keeping nothing yet. Without the privilege the run goes on and the report says why. */
+static void open_capture(run *rn) {
   fl_capture_record *c = &rn->r->capture;
   c->requested = rn->s->capture.pcap;
   if (!c->requested) return;
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/capture.pcap", rn->o->run_dir);
-  snprintf(c->filter, sizeof c->filter, "tcp port %d", rn->r->server.port);
   int snaplen = rn->s->capture.snaplen > 0 ? rn->s->capture.snaplen : FL_CAPTURE_SNAPLEN_DEFAULT;
-  if (fl_capture_start("lo", c->filter, path, snaplen, &rn->capture, c->error,
-                       sizeof c->error) < 0) {
+  if (fl_capture_open("lo", path, snaplen, &rn->capture, c->error, sizeof c->error) < 0) {
     rn->capture = NULL;
     runner_event(rn, "capture", "error", c->error, NULL, 0);
     if (rn->o->progress) fprintf(stderr, "  %s; the run goes on without it\n", c->error);
+  }
+}
+
+/* Begins keeping the server port's packets once the port is known and before the client
+ * exists, so the capture holds the connection from its handshake on. */
+static void begin_capture(run *rn) {
+  fl_capture_record *c = &rn->r->capture;
+  if (!rn->capture) return;
+  snprintf(c->filter, sizeof c->filter, "tcp port %d", rn->r->server.port);
+  if (fl_capture_begin(rn->capture, c->filter, c->error, sizeof c->error) < 0) {
+    fl_capture_stop(rn->capture, NULL);
+    rn->capture = NULL;
+    runner_event(rn, "capture", "error", c->error, NULL, 0);
     return;
   }
   c->running = true;
@@ -415,7 +495,7 @@ static void start_capture(run *rn) {
 
 static void stop_capture(run *rn) {
   if (!rn->capture) return;
-  fl_capture_stop(rn->capture, &rn->r->capture.stats);
+  fl_capture_stop(rn->capture, rn->r->capture.running ? &rn->r->capture.stats : NULL);
   rn->capture = NULL;
 }
 
@@ -662,6 +742,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     rc = fail(&rn, "cannot start the server peer: %s", strerror(errno));
     goto out;
   }
+  open_capture(&rn);
 
   int64_t deadline = s->timeout_ns;
   while (!rn.interrupted) {
@@ -678,7 +759,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       break;
     }
     if (r->server.ready && !r->client.spawned) {
-      start_capture(&rn);
+      begin_capture(&rn);
       char target[64];
       snprintf(target, sizeof target, "127.0.0.1:%d", r->server.port);
       if (spawn_peer(&rn, &rn.client, "client", scenario_copy, target) < 0) {
@@ -830,7 +911,60 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
      * server's close. */
     bool ended = scope == FL_SCOPE_CLIENT ? st->have_status : st->have_cancelled;
     set(v, FL_VAL_DURATION, st->started && ended, st->end_peer_ns - st->start_peer_ns);
-  } else if (!strcmp(n, "rss_growth")) {
+  }
+  /* Scenario capabilities: streams, payloads, pending ops, reading, shutdown. */
+  else if (!strcmp(n, "calls")) set(v, FL_VAL_INT, true, st->calls);
+  else if (!strcmp(n, "calls_ok")) set(v, FL_VAL_INT, true, st->calls_ok);
+  else if (!strcmp(n, "nulls_sent")) set(v, FL_VAL_INT, true, st->nulls_sent);
+  else if (!strcmp(n, "nulls_received")) set(v, FL_VAL_INT, true, st->nulls_received);
+  else if (!strcmp(n, "fields_received")) set(v, FL_VAL_INT, true, st->fields_received);
+  else if (!strcmp(n, "invalid_utf8")) set(v, FL_VAL_INT, true, st->invalid_utf8);
+  else if (!strcmp(n, "last_decode_error") || !strcmp(n, "last_sent_hash") ||
+           !strcmp(n, "last_recv_hash")) {
+    const char *text = !strcmp(n, "last_decode_error") ? st->last_decode_error
+                       : !strcmp(n, "last_sent_hash")  ? st->last_sent_hash
+                                                       : st->last_recv_hash;
+    set(v, FL_VAL_STRING, text[0] != '\0', 0);
+    v->s = text;
+  } else if (!strcmp(n, "largest_send"))
+    set(v, FL_VAL_SIZE, st->largest_send > 0, st->largest_send);
+  else if (!strcmp(n, "recv_limit")) set(v, FL_VAL_SIZE, st->have_recv_limit, st->recv_limit);
+  else if (!strcmp(n, "reading_stopped")) set(v, FL_VAL_BOOL, true, st->reading_stopped);
+  else if (!strcmp(n, "send.pending")) set(v, FL_VAL_BOOL, true, st->sends_pending > 0);
+  else if (!strcmp(n, "send.failed")) set(v, FL_VAL_INT, true, st->sends_failed);
+  else if (!strcmp(n, "send.max_pending") || !strcmp(n, "send.bytes_before_stall")) {
+    /* A send still pending when the run ended counts with how long it had been pending. */
+    int64_t longest = st->send_max_pending_ns, bytes = st->send_stall_bytes;
+    bool any = st->sent > 0 || st->sends_failed > 0;
+    for (int i = 0; r->finished && i < FL_MAX_OPS; i++) {
+      const fl_op_state *op = &st->ops[i];
+      if (!op->pending || strcmp(op->op, "send")) continue;
+      any = true;
+      if (r->elapsed_ns - op->since_ns > longest) {
+        longest = r->elapsed_ns - op->since_ns;
+        bytes = op->sent_bytes_at_start;
+      }
+    }
+    if (!strcmp(n, "send.max_pending")) set(v, FL_VAL_DURATION, any, longest);
+    else set(v, FL_VAL_SIZE, any, bytes);
+  } else if (!strcmp(n, "close_send.issued")) set(v, FL_VAL_BOOL, true, st->close_send_issued);
+  else if (!strcmp(n, "close_send.pending"))
+    set(v, FL_VAL_BOOL, true, st->close_sends_pending > 0);
+  else if (!strcmp(n, "cancel_latency")) {
+    /* The server's side of a cancel: from the client's cancel step, or without one from the
+     * moment its deadline passed, to the server's `cancelled`. */
+    const fl_peer_state *c = &r->client;
+    int64_t from = c->have_cancel_ns ? c->cancel_ns : c->deadline_at_ns;
+    bool known = scope == FL_SCOPE_SERVER && st->have_cancelled && st->cancelled &&
+                 (c->have_cancel_ns || c->deadline_at_ns > 0);
+    set(v, FL_VAL_DURATION, known, st->closed_ns > from ? st->closed_ns - from : 0);
+  } else if (!strcmp(n, "shutdown.started")) set(v, FL_VAL_BOOL, true, st->shutdown_started);
+  else if (!strcmp(n, "shutdown.done")) set(v, FL_VAL_BOOL, true, st->shutdown_done);
+  else if (!strcmp(n, "shutdown.forced")) set(v, FL_VAL_BOOL, true, st->shutdown_forced);
+  else if (!strcmp(n, "shutdown.duration"))
+    set(v, FL_VAL_DURATION, st->shutdown_done,
+        st->shutdown_done_peer_ns - st->shutdown_start_peer_ns);
+  else if (!strcmp(n, "rss_growth")) {
     set(v, FL_VAL_SIZE, st->samples.n > 0,
         (st->samples.peak_rss_kib - st->samples.baseline_rss_kib) * 1024);
   } else if (!strcmp(n, "peak_rss")) {

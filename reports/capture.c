@@ -29,6 +29,7 @@ struct fl_capture {
   int stop_fd;            /* eventfd: wakes the thread's poll at once when stopping */
   atomic_bool stopping;   /* and this is what the thread checks, every FLUSH_MS at least */
   pthread_t thread;
+  bool started;           /* fl_capture_begin started the thread */
   /* Written by the capture thread only; read by the stopping thread after the join. */
   uint64_t written;
   bool unflushed;
@@ -105,11 +106,29 @@ static void *capture_main(void *arg) {
   return NULL;
 }
 
-/* Everything up to the start of the thread; on failure frees what it made. */
-static int open_capture(fl_capture *c, const char *iface, const char *filter, const char *path,
-                        int snaplen, char *err, size_t errlen) {
-  char ebuf[PCAP_ERRBUF_SIZE] = "";
+static int set_filter(fl_capture *c, const char *filter, char *err, size_t errlen) {
   struct bpf_program prog;
+  if (filter == NULL || filter[0] == '\0')
+    filter = ""; /* everything */
+  if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    set_err(err, errlen, "bad capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
+    return -1;
+  }
+  /* libpcap filters in user space whatever reached the ring before the kernel filter was set,
+   * so no unfiltered packet slips into the file. */
+  int rv = pcap_setfilter(c->pcap, &prog);
+  pcap_freecode(&prog);
+  if (rv != 0) {
+    set_err(err, errlen, "cannot set capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
+    return -1;
+  }
+  return 0;
+}
+
+/* Everything up to the start of the thread; on failure frees what it made. */
+static int open_capture(fl_capture *c, const char *iface, const char *path, int snaplen,
+                        char *err, size_t errlen) {
+  char ebuf[PCAP_ERRBUF_SIZE] = "";
   int rv;
 
   c->pcap = pcap_create(iface, ebuf);
@@ -151,20 +170,9 @@ static int open_capture(fl_capture *c, const char *iface, const char *filter, co
   }
   /* rv > 0 is a warning (e.g. promiscuous mode unsupported); the capture works. */
 
-  if (filter != NULL && filter[0] != '\0') {
-    if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      set_err(err, errlen, "bad capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
-      goto fail_pcap;
-    }
-    /* libpcap filters in user space whatever reached the ring before the kernel filter was set,
-     * so no unfiltered packet slips into the file. */
-    rv = pcap_setfilter(c->pcap, &prog);
-    pcap_freecode(&prog);
-    if (rv != 0) {
-      set_err(err, errlen, "cannot set capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
-      goto fail_pcap;
-    }
-  }
+  /* Until fl_capture_begin names the traffic, keep nothing. */
+  if (set_filter(c, "less 0", err, errlen) != 0)
+    goto fail_pcap;
 
   if (pcap_setnonblock(c->pcap, 1, ebuf) != 0 || pcap_get_selectable_fd(c->pcap) < 0) {
     set_err(err, errlen, "packet capture not possible on %s: cannot poll it: %s", iface, ebuf);
@@ -191,13 +199,9 @@ fail_pcap:
   return -1;
 }
 
-int fl_capture_start(const char *iface, const char *filter, const char *path, int snaplen,
-                     fl_capture **out, char *err, size_t errlen) {
-  fl_capture *c;
-  sigset_t all, old;
-  int rv;
-
-  c = calloc(1, sizeof *c);
+int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out,
+                    char *err, size_t errlen) {
+  fl_capture *c = calloc(1, sizeof *c);
   if (c == NULL) {
     set_err(err, errlen, "packet capture not possible: out of memory");
     return -1;
@@ -205,34 +209,49 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
   c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (c->stop_fd < 0) {
     set_err(err, errlen, "packet capture not possible: eventfd: %s", strerror(errno));
-    goto fail_capture;
+    free(c);
+    return -1;
   }
-  if (open_capture(c, iface, filter, path, snaplen, err, errlen) != 0)
-    goto fail_stop_fd;
+  if (open_capture(c, iface, path, snaplen, err, errlen) != 0) {
+    close(c->stop_fd);
+    free(c);
+    return -1;
+  }
+  *out = c;
+  return 0;
+}
 
-  /* The socket is bound and filtered once pcap_activate/pcap_setfilter return: packets queue in
-   * the ring from now on, whether or not the thread has reached pcap_dispatch yet. The thread
-   * inherits a full signal mask so signals meant for the runner never land on it. */
+int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen) {
+  sigset_t all, old;
+  if (set_filter(c, filter, err, errlen) != 0)
+    return -1;
+  /* The socket is bound and filtered once pcap_setfilter returns: packets queue in the ring
+   * from now on, whether or not the thread has reached pcap_dispatch yet. The thread inherits
+   * a full signal mask so signals meant for the runner never land on it. */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  rv = pthread_create(&c->thread, NULL, capture_main, c);
+  int rv = pthread_create(&c->thread, NULL, capture_main, c);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rv != 0) {
     set_err(err, errlen, "packet capture not possible: cannot start its thread: %s",
             strerror(rv));
-    goto fail_open;
+    return -1;
+  }
+  c->started = true;
+  return 0;
+}
+
+int fl_capture_start(const char *iface, const char *filter, const char *path, int snaplen,
+                     fl_capture **out, char *err, size_t errlen) {
+  fl_capture *c;
+  if (fl_capture_open(iface, path, snaplen, &c, err, errlen) != 0)
+    return -1;
+  if (fl_capture_begin(c, filter, err, errlen) != 0) {
+    fl_capture_stop(c, NULL);
+    return -1;
   }
   *out = c;
   return 0;
-
-fail_open:
-  pcap_dump_close(c->dumper);
-  pcap_close(c->pcap);
-fail_stop_fd:
-  close(c->stop_fd);
-fail_capture:
-  free(c);
-  return -1;
 }
 
 int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
@@ -240,10 +259,12 @@ int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
   struct pcap_stat ps;
   int rv = 0;
 
-  atomic_store(&c->stopping, true);
-  /* If this write failed the thread would still see the flag within FLUSH_MS. */
-  (void)!write(c->stop_fd, &one, sizeof one);
-  pthread_join(c->thread, NULL);
+  if (c->started) {
+    atomic_store(&c->stopping, true);
+    /* If this write failed the thread would still see the flag within FLUSH_MS. */
+    (void)!write(c->stop_fd, &one, sizeof one);
+    pthread_join(c->thread, NULL);
+  }
 
   /* Packets that arrived before the stop may still sit in the ring (the thread leaves as soon as
    * it is woken). Read them now, without blocking, so the file holds everything that was sent

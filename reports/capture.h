@@ -64,6 +64,18 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
                      fl_capture **out, char *err, size_t errlen);
 
 /*
+ * The same in two halves, so the slow part overlaps other work: fl_capture_open creates and
+ * activates the capture (the kernel's ring takes a good part of 10-20 ms to set up) keeping no
+ * packets; fl_capture_begin sets the filter and starts the thread, and returns once the capture
+ * is live, as fl_capture_start does. The runner opens while the server peer starts and begins
+ * once the server's port is known. A capture that was opened but not begun is ended with
+ * fl_capture_stop (its file then holds no packets). Errors as for fl_capture_start.
+ */
+int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out,
+                    char *err, size_t errlen);
+int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen);
+
+/*
  * Stops the capture: wakes the capture thread, joins it, writes out every
  * packet still queued in the kernel's ring, reads the statistics into *st (if st is not NULL),
  * and closes the file and the capture. Frees c in every case.
