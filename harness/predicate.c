@@ -21,7 +21,34 @@ const fl_field_info fl_predicate_fields[] = {
   {true, "exit_code", FL_VAL_INT, "the peer process's exit code (unknown if it died of a signal)"},
   {true, "started", FL_VAL_BOOL, "a call started on this side"},
   {true, "recv_end", FL_VAL_BOOL, "this side's reader saw the end of the stream"},
-  {true, "decode_errors", FL_VAL_INT, "received messages that did not decode"},
+  {true, "decode_errors", FL_VAL_INT, "received messages protobuf-c could not decode"},
+  /* Payloads: what the receiver decoded, and the hash that shows stable encoding. */
+  {true, "last_decode_error", FL_VAL_STRING, "the last received message's problem: truncated_varint, length_past_end, bad_wire_type, invalid_utf8, ..."},
+  {true, "invalid_utf8", FL_VAL_INT, "received messages protobuf-c decoded though a string held invalid UTF-8"},
+  {true, "fields_received", FL_VAL_INT, "Struct entries in the received messages, at every depth"},
+  {true, "nulls_received", FL_VAL_INT, "null_value entries in the received messages, at every depth"},
+  {true, "nulls_sent", FL_VAL_INT, "null_value entries in the messages this side sent"},
+  {true, "last_sent_hash", FL_VAL_STRING, "FNV-1a 64 (16 hex digits) of the last sent message's encoded bytes"},
+  {true, "last_recv_hash", FL_VAL_STRING, "FNV-1a 64 (16 hex digits) of the last received message's bytes"},
+  {true, "largest_send", FL_VAL_SIZE, "the biggest message this side started to send, sent or not"},
+  {true, "recv_limit", FL_VAL_SIZE, "the receive limit in force (grpc.max_receive_message_length or 4MiB)"},
+  /* Ops that stay pending, reading control, half-close. */
+  {true, "send.pending", FL_VAL_BOOL, "a send op is in flight"},
+  {true, "send.max_pending", FL_VAL_DURATION, "the longest a send op stayed pending (to the end, if it never completed)"},
+  {true, "send.bytes_before_stall", FL_VAL_SIZE, "sent_bytes when that longest-pending send began"},
+  {true, "send.failed", FL_VAL_INT, "send ops that completed with failure (the call was over)"},
+  {true, "close_send.issued", FL_VAL_BOOL, "the client started its half-close"},
+  {true, "close_send.pending", FL_VAL_BOOL, "the client's half-close was started and has not completed"},
+  {true, "reading_stopped", FL_VAL_BOOL, "the side is between stop_reading and resume_reading"},
+  {true, "cancel_latency", FL_VAL_DURATION, "server: from the client's cancel (or deadline) to the server seeing its call cancelled"},
+  /* Server shutdown. */
+  {true, "shutdown.started", FL_VAL_BOOL, "a shutdown step ran"},
+  {true, "shutdown.done", FL_VAL_BOOL, "the server's shutdown completed"},
+  {true, "shutdown.forced", FL_VAL_BOOL, "calls were cancelled: abrupt, or the shutdown deadline passed"},
+  {true, "shutdown.duration", FL_VAL_DURATION, "from the shutdown step to its completion"},
+  /* streams: N */
+  {true, "calls", FL_VAL_INT, "calls that started on this side"},
+  {true, "calls_ok", FL_VAL_INT, "client: calls that ended OK; server: calls closed without a cancel"},
   /* Process samples (samples.csv), taken every capture.samples (100 ms by default). */
   {true, "rss_growth", FL_VAL_SIZE, "peak sampled RSS minus the RSS when the call started"},
   {true, "peak_rss", FL_VAL_SIZE, "the peer's peak RSS (the kernel's high-water mark at exit)"},
@@ -382,7 +409,7 @@ static bool looks_like_field(const char *w, size_t len) {
 }
 
 /* Every full field name, "server.sent" ... "outcome", for suggestions. */
-enum { MAX_FIELD_NAMES = 64, FIELD_NAME_LEN = 48 };
+enum { MAX_FIELD_NAMES = 160, FIELD_NAME_LEN = 48 };
 typedef struct {
   char store[MAX_FIELD_NAMES][FIELD_NAME_LEN];
   const char *list[MAX_FIELD_NAMES + 1];
@@ -436,15 +463,21 @@ static int resolve_field(pstate *ps, const token *t, fl_predicate *p) {
   field_names fn;
   const char *near = field_suggestion(&fn, word);
   if (near) return perr(ps, t->off, "unknown field '%s'; did you mean '%s'?", word, near);
-  char list[512];
+  /* The table has grown past what a message can list: name the first ones whole. */
+  char list[320];
   size_t o = 0;
   list[0] = '\0';
-  for (const fl_field_info *f = fl_predicate_fields; f->name && o < sizeof list; f++)
-    if (f->per_side)
-      o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", f->name);
+  for (const fl_field_info *f = fl_predicate_fields; f->name; f++) {
+    if (!f->per_side) continue;
+    if (o + strlen(f->name) + 8 > sizeof list) {
+      snprintf(list + o, sizeof list - o, ", ...");
+      break;
+    }
+    o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", f->name);
+  }
   return perr(ps, t->off,
-              "unknown field '%s'; fields are server.X or client.X with X one of %s; and "
-              "outcome, elapsed",
+              "unknown field '%s'; fields are server.X or client.X with X one of %s (the "
+              "README lists them all); and outcome, elapsed",
               word, list);
 }
 

@@ -58,6 +58,27 @@ typedef struct {
   bool done;
   char *error; /* the peer's own `error` event */
 
+  /* Scenario capabilities: payloads, pending ops, reading, shutdown, streams. */
+  int64_t calls;       /* calls that started on this side (call_start events) */
+  int64_t calls_ended; /* client: statuses received; server: calls closed */
+  int64_t calls_ok;    /* client: calls ended with OK; server: calls closed not cancelled */
+  bool have_recv_limit;
+  int64_t recv_limit;   /* the peer's grpc.max_receive_message_length in force (`ready`) */
+  int64_t largest_send; /* the biggest message it started to send (op_start bytes) */
+  int64_t nulls_sent, nulls_received, fields_received, invalid_utf8;
+  char last_decode_error[32]; /* the last received message's problem, "" if none yet */
+  char last_sent_hash[17], last_recv_hash[17]; /* FNV-1a 64 hex of the last message */
+  bool reading_stopped;
+  int64_t sends_pending, close_sends_pending; /* ops in flight now, over all calls */
+  int64_t sends_failed;
+  int64_t send_max_pending_ns; /* the longest a completed send stayed pending (peer clock) */
+  int64_t send_stall_bytes;    /* sent_bytes when that send began */
+  bool have_cancel_ns;
+  int64_t cancel_ns;      /* client: its first `cancel` step */
+  int64_t deadline_at_ns; /* client: call start + the scenario's deadline, 0 without one */
+  bool shutdown_started, shutdown_forced, shutdown_done;
+  int64_t shutdown_start_peer_ns, shutdown_done_peer_ns;
+
   /* From samples.csv: resources over the run (KiB). The baseline is the sample taken when
    * the call started, so growth leaves out C core's own start-up. */
   struct {

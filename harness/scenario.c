@@ -38,14 +38,18 @@ const char *fl_step_name(fl_step_kind k) {
   case FL_STEP_STATUS: return "status";
   case FL_STEP_WAIT: return "wait";
   case FL_STEP_DUMP: return "dump";
+  case FL_STEP_STOP_READING: return "stop_reading";
+  case FL_STEP_RESUME_READING: return "resume_reading";
+  case FL_STEP_SHUTDOWN: return "shutdown";
   }
   return "(unknown step)";
 }
 
 static const char *const rpc_names[] = {"unary", "server_stream", "client_stream", "bidi", NULL};
 /* In fl_step_kind order. */
-static const char *const step_names[] = {"send",   "recv",   "sleep", "close_send",
-                                         "cancel", "status", "wait",  "dump", NULL};
+static const char *const step_names[] = {"send",   "recv",         "sleep",          "close_send",
+                                         "cancel", "status",       "wait",           "dump",
+                                         "stop_reading", "resume_reading", "shutdown", NULL};
 /* In fl_threads_trigger order. */
 static const char *const threads_names[] = {"on_hang", "on_failure", "at_end", "never", NULL};
 
@@ -54,15 +58,28 @@ static const struct {
   const char *name;
   fl_payload_kind kind;
 } payloads[] = {
-  {"struct", FL_PAYLOAD_STRUCT},
+  {"struct", FL_PAYLOAD_STRUCT},       {"null_values", FL_PAYLOAD_NULL_VALUES},
+  {"nested", FL_PAYLOAD_NESTED},       {"empty", FL_PAYLOAD_EMPTY},
+  {"bytes", FL_PAYLOAD_BYTES},         {"malformed", FL_PAYLOAD_MALFORMED},
+  {"oversize", FL_PAYLOAD_OVERSIZE},
 };
 #define N_PAYLOADS (sizeof payloads / sizeof payloads[0])
 
-static const char *const top_keys[] = {"name",   "summary", "rpc",     "deadline",
-                                       "timeout", "hang_after", "server", "client",
-                                       "capture", "expect",     NULL};
+/* In fl_defect order. */
+static const char *const defect_names[] = {"bad_wire_type", "truncated_varint", "length_past_end",
+                                           "invalid_utf8", NULL};
+/* In fl_shutdown_mode order. */
+static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
+
+static const char *const top_keys[] = {"name",    "summary",    "rpc",     "deadline",
+                                       "timeout", "hang_after", "streams", "server",
+                                       "client",  "capture",    "expect",  NULL};
 static const char *const side_keys[] = {"args", "script", NULL};
-static const char *const send_keys[] = {"count", "size", "payload", NULL};
+static const char *const send_keys[] = {"count", "size", "payload", "interval", "background",
+                                        NULL};
+static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
+static const char *const recv_keys[] = {"count", "delay", NULL};
+static const char *const shutdown_keys[] = {"mode", "deadline", NULL};
 static const char *const status_keys[] = {"code", "message", NULL};
 static const char *const capture_keys[] = {"pcap", "snaplen", "threads", "samples", NULL};
 
@@ -342,12 +359,123 @@ static int parse_predicate(pctx *c, yaml_node_t *n, const char *key, fl_predicat
 
 /* ---- steps ------------------------------------------------------------------------------ */
 
+/* One of `names` (NULL-terminated); *out is its index. `what` lists them for the message. */
+static int get_choice(pctx *c, yaml_node_t *n, const char *key, const char *const *names,
+                      const char *what, int *out) {
+  char d[64];
+  if (want_scalar(c, n, key, what) < 0) return -1;
+  for (int i = 0; names[i]; i++) {
+    if (!strcmp(names[i], sval(n))) {
+      *out = i;
+      return 0;
+    }
+  }
+  const char *near = fl_near_miss(sval(n), names);
+  if (near)
+    return fail_node(c, n, "'%s' must be %s, not %s; did you mean '%s'?", key, what,
+                     describe(n, d, sizeof d), near);
+  return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+}
+
+static int get_bool(pctx *c, yaml_node_t *n, const char *key, bool *out) {
+  char d[64];
+  if (want_scalar(c, n, key, "true or false") < 0) return -1;
+  if (!strcmp(sval(n), "true")) *out = true;
+  else if (!strcmp(sval(n), "false")) *out = false;
+  else return fail_node(c, n, "'%s' must be true or false, not %s", key, describe(n, d, sizeof d));
+  return 0;
+}
+
+static int get_payload_kind(pctx *c, yaml_node_t *n, const char *key, fl_payload_kind *out) {
+  char d[64];
+  const char *names[N_PAYLOADS + 1];
+  if (want_scalar(c, n, key, "a payload kind like struct") < 0) return -1;
+  for (size_t i = 0; i < N_PAYLOADS; i++) {
+    names[i] = payloads[i].name;
+    if (!strcmp(sval(n), payloads[i].name)) {
+      *out = payloads[i].kind;
+      return 0;
+    }
+  }
+  names[N_PAYLOADS] = NULL;
+  const char *near = fl_near_miss(sval(n), names);
+  if (near) return fail_node(c, n, "unknown payload '%s'; did you mean '%s'?", sval(n), near);
+  char list[160];
+  size_t o = 0;
+  for (size_t i = 0; i < N_PAYLOADS && o < sizeof list; i++)
+    o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", names[i]);
+  (void)d;
+  return fail_node(c, n, "unknown payload '%s'; expected one of %s", sval(n), list);
+}
+
+/* payload: KIND | {kind, depth, seed, defect}. Each parameter belongs to one kind, and saying
+ * it for another is an error at the parameter, not a silent no-op. */
+static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
+  char d[64];
+  if (v->type == YAML_SCALAR_NODE) {
+    if (get_payload_kind(c, v, "payload", &st->payload) < 0) return -1;
+    if (st->payload == FL_PAYLOAD_MALFORMED)
+      return fail_node(c, v, "payload malformed needs a defect, like {kind: malformed, defect: "
+                             "truncated_varint}; defects: bad_wire_type, truncated_varint, "
+                             "length_past_end, invalid_utf8");
+    return 0;
+  }
+  if (v->type != YAML_MAPPING_NODE)
+    return fail_node(c, v, "'payload' must be a kind like struct or a map {kind, depth, seed, "
+                           "defect}, not %s",
+                     describe(v, d, sizeof d));
+  yaml_node_t *kind = NULL, *depth = NULL, *seed = NULL, *defect = NULL;
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, v, pr, "payload", payload_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *val = node(c, pr->value), *k = node(c, pr->key);
+    if (!strcmp(key, "kind")) {
+      if (get_payload_kind(c, val, "kind", &st->payload) < 0) return -1;
+      kind = k;
+    } else if (!strcmp(key, "depth")) {
+      uint64_t n;
+      if (get_count(c, val, "depth", &n) < 0) return -1;
+      if (n > FL_NESTED_MAX_DEPTH)
+        return fail_node(c, val, "'depth' must be at most %d, not %s", FL_NESTED_MAX_DEPTH,
+                         sval(val));
+      st->depth = (uint32_t)n;
+      depth = k;
+    } else if (!strcmp(key, "seed")) {
+      if (get_count(c, val, "seed", &st->seed) < 0) return -1;
+      seed = k;
+    } else {
+      int i;
+      if (get_choice(c, val, "defect",
+                     defect_names, "one of bad_wire_type, truncated_varint, length_past_end, "
+                                   "invalid_utf8",
+                     &i) < 0)
+        return -1;
+      st->defect = (fl_defect)i;
+      defect = k;
+    }
+  }
+  if (!kind) return fail_node(c, v, "'payload' needs a 'kind', like {kind: nested, depth: 32}");
+  const char *kname = payloads[st->payload].name; /* payloads is in fl_payload_kind order */
+  if (depth && st->payload != FL_PAYLOAD_NESTED)
+    return fail_node(c, depth, "'depth' belongs to payload kind nested, not %s", kname);
+  if (seed && st->payload != FL_PAYLOAD_BYTES)
+    return fail_node(c, seed, "'seed' belongs to payload kind bytes, not %s", kname);
+  if (defect && st->payload != FL_PAYLOAD_MALFORMED)
+    return fail_node(c, defect, "'defect' belongs to payload kind malformed, not %s", kname);
+  if (!defect && st->payload == FL_PAYLOAD_MALFORMED)
+    return fail_node(c, v, "payload malformed needs a defect: bad_wire_type, truncated_varint, "
+                           "length_past_end or invalid_utf8");
+  return 0;
+}
+
 static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
   char d[64];
   if (v->type == YAML_SCALAR_NODE) return get_count(c, v, "send", &st->count);
   if (v->type != YAML_MAPPING_NODE)
-    return fail_node(c, v, "'send' must be a count or a map {count, size, payload}, not %s",
+    return fail_node(c, v, "'send' must be a count or a map {count, size, payload, interval, "
+                           "background}, not %s",
                      describe(v, d, sizeof d));
+  yaml_node_t *size_key = NULL;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(c, v, pr, "send", send_keys, NULL, &key) < 0) return -1;
@@ -361,30 +489,88 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
       if (fl_parse_size(sval(val), &size) < 0)
         return fail_node(c, val, "'size' must be %s, not %s", what, describe(val, d, sizeof d));
       st->size = (uint64_t)size;
+      st->size_set = true;
+      size_key = node(c, pr->key);
+    } else if (!strcmp(key, "interval")) {
+      if (get_duration(c, val, "interval", false, &st->interval_ns) < 0) return -1;
+    } else if (!strcmp(key, "background")) {
+      if (get_bool(c, val, "background", &st->background) < 0) return -1;
     } else {
-      const char *names[N_PAYLOADS + 1];
-      size_t i;
-      if (want_scalar(c, val, "payload", "a payload kind like struct") < 0) return -1;
-      for (i = 0; i < N_PAYLOADS; i++) {
-        names[i] = payloads[i].name;
-        if (!strcmp(sval(val), payloads[i].name)) break;
-      }
-      if (i < N_PAYLOADS) {
-        st->payload = payloads[i].kind;
-        continue;
-      }
-      for (i = 0; i < N_PAYLOADS; i++) names[i] = payloads[i].name;
-      names[N_PAYLOADS] = NULL;
-      const char *near = fl_near_miss(sval(val), names);
-      if (near)
-        return fail_node(c, val, "unknown payload '%s'; did you mean '%s'?", sval(val), near);
-      char list[128];
-      size_t o = 0;
-      for (i = 0; i < N_PAYLOADS && o < sizeof list; i++)
-        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", names[i]);
-      return fail_node(c, val, "unknown payload '%s'; expected one of %s", sval(val), list);
+      if (parse_payload(c, val, st) < 0) return -1;
     }
   }
+  if (size_key && st->payload == FL_PAYLOAD_EMPTY)
+    return fail_node(c, size_key, "payload empty is a zero-length message; it takes no 'size'");
+  if (size_key && st->payload == FL_PAYLOAD_OVERSIZE)
+    return fail_node(c, size_key, "an oversize message is one byte over the receiver's "
+                                  "grpc.max_receive_message_length; it takes no 'size'");
+  if (st->payload == FL_PAYLOAD_BYTES && !st->size_set) st->size = 64;
+  return 0;
+}
+
+/* recv: N | all | {count: N|all, delay: D} */
+static int get_recv_count(pctx *c, yaml_node_t *v, const char *key, uint64_t *out) {
+  char d[64];
+  if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "all")) {
+    *out = FL_RECV_ALL;
+    return 0;
+  }
+  if (v->type == YAML_SCALAR_NODE && !is_null(v) && (sval(v)[0] < '0' || sval(v)[0] > '9'))
+    return fail_node(c, v, "'%s' must be a count like 3 or 'all', not %s", key,
+                     describe(v, d, sizeof d));
+  return get_count(c, v, key, out);
+}
+
+static int parse_recv(pctx *c, yaml_node_t *v, fl_step *st) {
+  char d[64];
+  if (v->type != YAML_MAPPING_NODE) {
+    if (v->type != YAML_SCALAR_NODE)
+      return fail_node(c, v, "'recv' must be a count, 'all' or a map {count, delay}, not %s",
+                       describe(v, d, sizeof d));
+    return get_recv_count(c, v, "recv", &st->count);
+  }
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, v, pr, "recv", recv_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *val = node(c, pr->value);
+    if (!strcmp(key, "count")) {
+      if (get_recv_count(c, val, "count", &st->count) < 0) return -1;
+    } else {
+      if (get_duration(c, val, "delay", false, &st->delay_ns) < 0) return -1;
+    }
+  }
+  return 0;
+}
+
+/* shutdown: graceful | abrupt | {mode: graceful|abrupt, deadline: D} */
+static int parse_shutdown(pctx *c, yaml_node_t *v, fl_step *st) {
+  static const char modes[] = "graceful or abrupt";
+  char d[64];
+  int mode = FL_SHUTDOWN_GRACEFUL;
+  if (v->type == YAML_SCALAR_NODE) {
+    if (get_choice(c, v, "shutdown", shutdown_names, modes, &mode) < 0) return -1;
+    st->shutdown_mode = (fl_shutdown_mode)mode;
+    return 0;
+  }
+  if (v->type != YAML_MAPPING_NODE)
+    return fail_node(c, v, "'shutdown' must be graceful, abrupt or a map {mode, deadline}, not %s",
+                     describe(v, d, sizeof d));
+  yaml_node_t *deadline = NULL;
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, v, pr, "shutdown", shutdown_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *val = node(c, pr->value);
+    if (!strcmp(key, "mode")) {
+      if (get_choice(c, val, "mode", shutdown_names, modes, &mode) < 0) return -1;
+      st->shutdown_mode = (fl_shutdown_mode)mode;
+    } else {
+      if (get_duration(c, val, "deadline", true, &st->shutdown_deadline_ns) < 0) return -1;
+      deadline = node(c, pr->key);
+    }
+  }
+  if (deadline && st->shutdown_mode == FL_SHUTDOWN_ABRUPT)
+    return fail_node(c, deadline, "an abrupt shutdown cancels every call at once; 'deadline' "
+                                  "belongs to mode graceful");
   return 0;
 }
 
@@ -423,6 +609,8 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
   st->col = COL(n);
   st->count = 1;
   st->payload = FL_PAYLOAD_STRUCT;
+  st->depth = 8;
+  st->seed = 1;
 
   if (n->type == YAML_SCALAR_NODE) {
     name = sval(n);
@@ -456,7 +644,7 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     if (near) return fail_node(c, kn, "unknown step '%s'; did you mean '%s'?", name, near);
     return fail_node(c, kn,
                      "unknown step '%s'; expected send, recv, sleep, close_send, cancel, status, "
-                     "wait or dump",
+                     "wait, dump, stop_reading, resume_reading or shutdown",
                      name);
   }
   /* step_names is in fl_step_kind order. */
@@ -467,8 +655,12 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
                             "'status'");
   if (st->kind == FL_STEP_STATUS && !server)
     return fail_node(c, kn, "'status' is a server step; the client receives the status");
+  if (st->kind == FL_STEP_SHUTDOWN && !server)
+    return fail_node(c, kn, "'shutdown' is a server step; a client ends its call with "
+                            "close_send or cancel");
 
-  if (st->kind == FL_STEP_CLOSE_SEND || st->kind == FL_STEP_CANCEL || st->kind == FL_STEP_DUMP) {
+  if (st->kind == FL_STEP_CLOSE_SEND || st->kind == FL_STEP_CANCEL || st->kind == FL_STEP_DUMP ||
+      st->kind == FL_STEP_STOP_READING || st->kind == FL_STEP_RESUME_READING) {
     if (v && !is_null(v))
       return fail_node(c, v, "'%s' takes no value; write it as '- %s'", name, name);
     return 0;
@@ -477,7 +669,9 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     /* How each step that takes a value is written, in fl_step_kind order. */
     static const char *const forms[sizeof step_names / sizeof step_names[0]] = {
       [FL_STEP_SEND] = "send: 3 or send: {count: 3, size: 1KiB}",
-      [FL_STEP_RECV] = "recv: 3 or recv: all",
+      [FL_STEP_RECV] = "recv: 3, recv: all or recv: {count: all, delay: 50ms}",
+      [FL_STEP_SHUTDOWN] = "shutdown: graceful, shutdown: abrupt or shutdown: {mode: graceful, "
+                           "deadline: 500ms}",
       [FL_STEP_SLEEP] = "sleep: 500ms",
       [FL_STEP_STATUS] = "status: NOT_FOUND or status: {code: NOT_FOUND, message: \"...\"}",
       [FL_STEP_WAIT] = "wait: server.sent >= 5",
@@ -487,15 +681,8 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
 
   switch (st->kind) {
   case FL_STEP_SEND: return parse_send(c, v, st);
-  case FL_STEP_RECV:
-    if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "all")) {
-      st->count = FL_RECV_ALL;
-      return 0;
-    }
-    if (v->type == YAML_SCALAR_NODE && !is_null(v) && (sval(v)[0] < '0' || sval(v)[0] > '9'))
-      return fail_node(c, v, "'recv' must be a count like 3 or 'all', not %s",
-                       describe(v, d, sizeof d));
-    return get_count(c, v, "recv", &st->count);
+  case FL_STEP_RECV: return parse_recv(c, v, st);
+  case FL_STEP_SHUTDOWN: return parse_shutdown(c, v, st);
   case FL_STEP_SLEEP: return get_duration(c, v, "sleep", false, &st->duration_ns);
   case FL_STEP_STATUS: return parse_status(c, v, st);
   case FL_STEP_WAIT:
@@ -688,6 +875,12 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       if (get_duration(c, v, "timeout", true, &s->timeout_ns) < 0) return -1;
     } else if (!strcmp(key, "hang_after")) {
       if (get_duration(c, v, "hang_after", true, &s->hang_after_ns) < 0) return -1;
+    } else if (!strcmp(key, "streams")) {
+      uint64_t n;
+      if (get_count(c, v, "streams", &n) < 0) return -1;
+      if (n > FL_STREAMS_MAX)
+        return fail_node(c, v, "'streams' must be at most %d, not %s", FL_STREAMS_MAX, sval(v));
+      s->streams = (uint32_t)n;
     } else if (!strcmp(key, "capture")) {
       if (parse_capture(c, v, &s->capture) < 0) return -1;
     } else if (!strcmp(key, "server") || !strcmp(key, "client")) {
@@ -712,6 +905,61 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
     }
   }
   if (!name) return fail_node(c, root, "the scenario has no 'name' (e.g. name: my-scenario)");
+  return 0;
+}
+
+/* ---- checks across steps and sides ----------------------------------------------------- */
+
+/* The receive limit a side runs with: its grpc.max_receive_message_length when that is an
+ * integer (C core ignores a string there), else C core's default. -1 means no limit. */
+static long long recv_limit_of(const fl_side_plan *sp) {
+  for (size_t i = 0; i < sp->n_args; i++)
+    if (!strcmp(sp->args[i].key, "grpc.max_receive_message_length") && sp->args[i].is_int)
+      return sp->args[i].int_value;
+  return FL_DEFAULT_RECV_LIMIT;
+}
+
+static int check_side(pctx *c, fl_scenario *s, bool server) {
+  const fl_side_plan *sp = server ? &s->server : &s->client;
+  const fl_side_plan *other = server ? &s->client : &s->server;
+  const char *receiver = server ? "client" : "server";
+  int stopped_at = 0; /* the line of the stop_reading in force, 0 while reading */
+  for (size_t i = 0; i < sp->n_steps; i++) {
+    fl_step *st = &sp->steps[i];
+    switch (st->kind) {
+    case FL_STEP_STOP_READING:
+      if (stopped_at)
+        return fail_at(c, st->line, st->col, "reading is already stopped (stop_reading at line %d)",
+                       stopped_at);
+      stopped_at = st->line;
+      break;
+    case FL_STEP_RESUME_READING:
+      if (!stopped_at)
+        return fail_at(c, st->line, st->col, "'resume_reading' needs a stop_reading before it");
+      stopped_at = 0;
+      break;
+    case FL_STEP_RECV:
+      if (stopped_at)
+        return fail_at(c, st->line, st->col,
+                       "'recv' while reading is stopped (stop_reading at line %d); put "
+                       "resume_reading before it",
+                       stopped_at);
+      break;
+    case FL_STEP_SEND:
+      if (st->payload == FL_PAYLOAD_OVERSIZE) {
+        long long limit = recv_limit_of(other);
+        if (limit < 0)
+          return fail_at(c, st->line, st->col,
+                         "payload oversize needs a receive limit, but the %s sets "
+                         "grpc.max_receive_message_length to %lld (no limit)",
+                         receiver, limit);
+        st->recv_limit = (uint64_t)limit;
+      }
+      break;
+    default:
+      break;
+    }
+  }
   return 0;
 }
 
@@ -753,6 +1001,7 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
   s->rpc = FL_RPC_BIDI;
   s->timeout_ns = INT64_C(30000000000);
   s->hang_after_ns = INT64_C(2000000000);
+  s->streams = 1;
   s->capture.pcap = true;
   s->capture.snaplen = 262144;
   s->capture.threads = FL_THREADS_ON_HANG;
@@ -795,6 +1044,7 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
     goto fail_parser;
   }
   if (parse_top(&c, root, s) < 0) goto fail_parser;
+  if (check_side(&c, s, true) < 0 || check_side(&c, s, false) < 0) goto fail_parser;
 
   /* A second document ("---") would be ignored silently by a plain load: refuse it. */
   if (!yaml_parser_load(&parser, &extra)) {

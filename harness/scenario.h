@@ -8,9 +8,14 @@
  * Top-level keys (see README "Scenario language"):
  *   name (required), summary, rpc (unary|server_stream|client_stream|bidi, default bidi),
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
- *   hang_after (default 2s), server, client, capture ({pcap, snaplen, threads}; defaults true,
- *   262144, on_hang), expect (list of predicates).
+ *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
+ *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
+ *   predicates).
  * Side keys: args (map of channel arguments), script (list of steps).
+ *
+ * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
+ * on the server), no recv between stop_reading and resume_reading, payload parameters only
+ * with their kind, and an oversize payload only towards a side with a receive limit.
  */
 #ifndef FL_SCENARIO_H
 #define FL_SCENARIO_H
@@ -37,11 +42,42 @@ typedef enum {
   FL_STEP_STATUS,     /* status: CODE | {code, message} (server only) */
   FL_STEP_WAIT,       /* wait: PREDICATE (a barrier on events the runner has seen) */
   FL_STEP_DUMP,       /* dump: the runner dumps both peers' threads at this point */
+  FL_STEP_STOP_READING,   /* stop_reading: no RECV_MESSAGE op until resume_reading */
+  FL_STEP_RESUME_READING, /* resume_reading */
+  FL_STEP_SHUTDOWN,   /* shutdown: graceful | abrupt | {mode, deadline} (server only) */
 } fl_step_kind;
 
+/* What a `send` puts on the wire (see injectors/payload.h for the exact shapes). */
 typedef enum {
-  FL_PAYLOAD_STRUCT, /* a Struct with typed fields: string, number, bool, nested struct, list */
+  FL_PAYLOAD_STRUCT,      /* a Struct with typed fields: string, number, bool, nested struct, list */
+  FL_PAYLOAD_NULL_VALUES, /* a Struct with null_value entries, empty nested Structs and lists */
+  FL_PAYLOAD_NESTED,      /* Structs nested `depth` deep */
+  FL_PAYLOAD_EMPTY,       /* a zero-length message */
+  FL_PAYLOAD_BYTES,       /* `size` seeded random bytes (default 64), not a Message at all */
+  FL_PAYLOAD_MALFORMED,   /* a struct message broken in the way `defect` names */
+  FL_PAYLOAD_OVERSIZE,    /* a struct message one byte over the receiver's receive limit */
 } fl_payload_kind;
+
+/* payload: {kind: malformed, defect: ...}: how the bytes are broken. */
+typedef enum {
+  FL_DEFECT_BAD_WIRE_TYPE,    /* a tag with wire type 7, which does not exist */
+  FL_DEFECT_TRUNCATED_VARINT, /* a varint whose continuation bytes run past the end */
+  FL_DEFECT_LENGTH_PAST_END,  /* a length-delimited field longer than what follows */
+  FL_DEFECT_INVALID_UTF8,     /* a string field holding bytes that are not UTF-8 */
+} fl_defect;
+
+typedef enum {
+  FL_SHUTDOWN_GRACEFUL, /* grpc_server_shutdown_and_notify; open calls may finish */
+  FL_SHUTDOWN_ABRUPT,   /* the same, and every call cancelled at once */
+} fl_shutdown_mode;
+
+/* C core's receive limit when grpc.max_receive_message_length is not set (4 MiB). */
+#define FL_DEFAULT_RECV_LIMIT (4 * 1024 * 1024)
+/* The deepest `nested` payload: protobuf-c packs and unpacks recursively, three frames per
+ * level, on the peer's main stack. */
+#define FL_NESTED_MAX_DEPTH 2000
+/* The most concurrent calls `streams:` may ask for. */
+#define FL_STREAMS_MAX 10000
 
 #define FL_RECV_ALL UINT64_MAX
 
@@ -50,9 +86,19 @@ typedef struct {
   int line, col; /* where the step stands in the file, 1-based */
 
   uint64_t count;          /* send: messages (default 1); recv: messages or FL_RECV_ALL */
-  uint64_t size;           /* send: padding bytes per message (default 0) */
+  uint64_t size;           /* send: padding bytes per message (default 0); bytes: the length */
+  bool size_set;           /* send: `size` was written */
   fl_payload_kind payload; /* send */
+  uint32_t depth;          /* send, payload nested: Structs deep (default 8) */
+  uint64_t seed;           /* send, payload bytes: the generator's seed (default 1) */
+  fl_defect defect;        /* send, payload malformed */
+  uint64_t recv_limit;     /* send, payload oversize: the receiving side's limit, from its args */
+  int64_t interval_ns;     /* send: pause between one message's completion and the next send */
+  bool background;         /* send: the pump issues the messages while the script goes on */
+  int64_t delay_ns;        /* recv: pause before asking for each message after the first */
   int64_t duration_ns;     /* sleep */
+  fl_shutdown_mode shutdown_mode; /* shutdown */
+  int64_t shutdown_deadline_ns;   /* shutdown, graceful: then cancel every call; 0 = none */
   int status_code;         /* status */
   char *status_message;    /* status; may be NULL */
   fl_predicate *predicate; /* wait */
@@ -107,6 +153,8 @@ typedef struct {
   int64_t deadline_ns;   /* 0: no deadline */
   int64_t timeout_ns;    /* default 30 s */
   int64_t hang_after_ns; /* default 2 s */
+  uint32_t streams;      /* concurrent calls on one channel, each running its side's script;
+                            default 1 */
   fl_side_plan server, client;
   fl_capture_plan capture;
   fl_expect *expect;

@@ -95,6 +95,80 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
   }
   fl_jsonw_key(w, "cancelled");
   if (st->have_cancelled) fl_jsonw_bool(w, st->cancelled); else fl_jsonw_null(w);
+
+  /* Scenario capabilities. Values that need the run's end (a send pending at the end) come
+   * from the predicate fields, so the report and `expect:` agree. */
+  fl_scope scope = !strcmp(st->name, "server") ? FL_SCOPE_SERVER : FL_SCOPE_CLIENT;
+  static const char *const looked_up[] = {"send.max_pending", "send.bytes_before_stall",
+                                          "cancel_latency"};
+  fl_value found[3];
+  for (int i = 0; i < 3; i++) {
+    found[i].known = false;
+    for (const fl_field_info *f = fl_predicate_fields; f->name; f++)
+      if (f->per_side && !strcmp(f->name, looked_up[i]))
+        fl_run_lookup((void *)r, scope, f, &found[i]);
+  }
+  fl_jsonw_key(w, "calls");
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "started");
+  fl_jsonw_int(w, st->calls);
+  fl_jsonw_key(w, "ended");
+  fl_jsonw_int(w, st->calls_ended);
+  fl_jsonw_key(w, "ok");
+  fl_jsonw_int(w, st->calls_ok);
+  fl_jsonw_object_end(w);
+  fl_jsonw_key(w, "payloads");
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "largest_send_bytes");
+  fl_jsonw_int(w, st->largest_send);
+  fl_jsonw_key(w, "recv_limit_bytes");
+  if (st->have_recv_limit) fl_jsonw_int(w, st->recv_limit); else fl_jsonw_null(w);
+  fl_jsonw_key(w, "nulls_sent");
+  fl_jsonw_int(w, st->nulls_sent);
+  fl_jsonw_key(w, "nulls_received");
+  fl_jsonw_int(w, st->nulls_received);
+  fl_jsonw_key(w, "fields_received");
+  fl_jsonw_int(w, st->fields_received);
+  fl_jsonw_key(w, "invalid_utf8");
+  fl_jsonw_int(w, st->invalid_utf8);
+  fl_jsonw_key(w, "last_decode_error");
+  fl_jsonw_string(w, st->last_decode_error[0] ? st->last_decode_error : NULL);
+  fl_jsonw_key(w, "last_sent_hash");
+  fl_jsonw_string(w, st->last_sent_hash[0] ? st->last_sent_hash : NULL);
+  fl_jsonw_key(w, "last_recv_hash");
+  fl_jsonw_string(w, st->last_recv_hash[0] ? st->last_recv_hash : NULL);
+  fl_jsonw_object_end(w);
+  fl_jsonw_key(w, "sends");
+  fl_jsonw_object_begin(w);
+  fl_jsonw_key(w, "failed");
+  fl_jsonw_int(w, st->sends_failed);
+  fl_jsonw_key(w, "max_pending_ms");
+  if (found[0].known) fl_jsonw_double(w, (double)found[0].i / 1e6, 3); else fl_jsonw_null(w);
+  fl_jsonw_key(w, "bytes_before_stall");
+  if (found[1].known) fl_jsonw_int(w, found[1].i); else fl_jsonw_null(w);
+  fl_jsonw_object_end(w);
+  fl_jsonw_key(w, "close_send_issued");
+  fl_jsonw_bool(w, st->close_send_issued);
+  fl_jsonw_key(w, "reading_stopped");
+  fl_jsonw_bool(w, st->reading_stopped);
+  fl_jsonw_key(w, "cancel_latency_ms");
+  if (found[2].known) fl_jsonw_double(w, (double)found[2].i / 1e6, 3); else fl_jsonw_null(w);
+  fl_jsonw_key(w, "shutdown");
+  if (st->shutdown_started) {
+    fl_jsonw_object_begin(w);
+    fl_jsonw_key(w, "done");
+    fl_jsonw_bool(w, st->shutdown_done);
+    fl_jsonw_key(w, "forced");
+    fl_jsonw_bool(w, st->shutdown_forced);
+    fl_jsonw_key(w, "duration_ms");
+    if (st->shutdown_done)
+      fl_jsonw_double(w, (double)(st->shutdown_done_peer_ns - st->shutdown_start_peer_ns) / 1e6, 3);
+    else
+      fl_jsonw_null(w);
+    fl_jsonw_object_end(w);
+  } else {
+    fl_jsonw_null(w);
+  }
   /* Ops still pending when the run ended are evidence: a send stuck on flow control, a
    * close_send that never finished. */
   fl_jsonw_key(w, "pending_ops");

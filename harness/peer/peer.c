@@ -14,10 +14,11 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
-#include "payload.h"
 #include "event.h"
+#include "payload.h"
 
 /* How long one pump round may block in C core before it looks at the control fd again; also
  * the latency of a barrier release. */
@@ -34,17 +35,20 @@ const char *fl_peer_i64(char *buf, int64_t x) {
   return buf;
 }
 
-void fl_peer_emit(fl_peer *p, const char *name, ...) {
+static void emitv(fl_peer *p, const fl_call *c, const char *name, va_list ap) {
   const char *kv[2 * FL_EVENT_MAX_ATTRS];
+  char id[24];
   int n = 0;
-  va_list ap;
-  va_start(ap, name);
+  if (c && p->n_calls > 1) {
+    kv[0] = "call";
+    kv[1] = fl_peer_i64(id, c->id);
+    n = 1;
+  }
   for (const char *k; (k = va_arg(ap, const char *)) && n < FL_EVENT_MAX_ATTRS;) {
     kv[2 * n] = k;
     kv[2 * n + 1] = va_arg(ap, const char *);
     n++;
   }
-  va_end(ap);
   if (fl_event_write(p->opt.events_fd, name, kv, n) < 0) {
     /* The runner is gone; nobody will read an error event either. _exit, not exit: C core's
      * threads are still running and its static destructors must not race them. */
@@ -52,6 +56,20 @@ void fl_peer_emit(fl_peer *p, const char *name, ...) {
             strerror(errno));
     _exit(1);
   }
+}
+
+void fl_peer_emit(fl_peer *p, const char *name, ...) {
+  va_list ap;
+  va_start(ap, name);
+  emitv(p, NULL, name, ap);
+  va_end(ap);
+}
+
+void fl_call_emit(fl_call *c, const char *name, ...) {
+  va_list ap;
+  va_start(ap, name);
+  emitv(c->p, c, name, ap);
+  va_end(ap);
 }
 
 void fl_peer_fail(fl_peer *p, const char *fmt, ...) {
@@ -75,6 +93,7 @@ static void control_lines(fl_peer *p) {
     if (sscanf(p->ctl_buf, "go %llu%n", &idx, &used) == 1 && p->ctl_buf[used] == '\0' &&
         idx < p->plan->n_steps) {
       p->released[idx] = true;
+      p->wake_all = true; /* every call waiting there goes on */
     } else {
       fprintf(stderr, "faultline-peer(%s): ignoring control line \"%s\"\n", p->opt.side,
               p->ctl_buf);
@@ -101,6 +120,7 @@ static void control_read(fl_peer *p) {
     if (n < 0) fl_peer_fail(p, "read on control fd: %s", strerror(errno));
     if (n == 0) {
       p->ctl_eof = true;
+      p->wake_all = true; /* a call waiting on a barrier must notice */
       return;
     }
     p->ctl_len += (size_t)n;
@@ -108,7 +128,7 @@ static void control_read(fl_peer *p) {
   }
 }
 
-void fl_peer_pump(fl_peer *p, int64_t deadline_ns) {
+fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns) {
   int64_t wait = PUMP_SLICE_NS;
   if (deadline_ns >= 0) {
     int64_t left = deadline_ns - fl_peer_now_ns();
@@ -116,193 +136,436 @@ void fl_peer_pump(fl_peer *p, int64_t deadline_ns) {
   }
   gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                     gpr_time_from_nanos(wait, GPR_TIMESPAN));
+  fl_op *done = NULL;
   grpc_event ev = grpc_completion_queue_next(p->cq, until, NULL);
   if (ev.type == GRPC_OP_COMPLETE) {
-    fl_op *op = ev.tag;
-    op->done = true;
-    op->ok = ev.success != 0;
-    if (op->on_done) op->on_done(p, op);
+    done = ev.tag;
+    done->done = true;
+    done->ok = ev.success != 0;
+    if (done->on_done) done->on_done(p, done);
   } else if (ev.type == GRPC_QUEUE_SHUTDOWN) {
     fl_peer_fail(p, "completion queue shut down while in use");
   }
   control_read(p);
+  return done;
 }
 
-void fl_peer_start(fl_peer *p, const grpc_op *ops, size_t n, fl_op *op, const char *what) {
+void fl_call_start(fl_call *c, const grpc_op *ops, size_t n, fl_op *op, const char *what) {
   op->started = true;
   op->done = op->ok = false;
-  grpc_call_error e = grpc_call_start_batch(p->call, ops, n, op, NULL);
+  op->call = c;
+  op->started_ns = fl_peer_now_ns();
+  grpc_call_error e = grpc_call_start_batch(c->call, ops, n, op, NULL);
   if (e != GRPC_CALL_OK)
-    fl_peer_fail(p, "%s: grpc_call_start_batch: %s", what, grpc_call_error_to_string(e));
+    fl_peer_fail(c->p, "%s: grpc_call_start_batch: %s", what, grpc_call_error_to_string(e));
 }
 
 void fl_peer_wait_op(fl_peer *p, fl_op *op) {
   while (!op->done) fl_peer_pump(p, -1);
 }
 
-static void op_done_event(fl_peer *p, const char *name, const fl_op *op) {
-  fl_peer_emit(p, "op_done", "op", name, "ok", op->ok ? "1" : "0", NULL);
+bool fl_peer_timer(fl_peer *p, int64_t at) {
+  if (fl_peer_now_ns() >= at) return true;
+  if (at < p->timer_ns) p->timer_ns = at;
+  return false;
 }
 
-static void step_send(fl_peer *p, const fl_step *st) {
-  fl_payload_spec spec = {.kind = st->payload, .size = st->size};
-  for (uint64_t i = 0; i < st->count; i++) {
-    uint8_t *buf;
-    size_t len;
-    int rc = fl_payload_encode(&spec, p->seq + 1, &buf, &len);
-    if (rc < 0)
-      fl_peer_fail(p, "%s:%d:%d: cannot build message: %s", p->opt.scenario_path, st->line,
-                   st->col, strerror(-rc));
-    p->seq++;
-    grpc_slice slice = grpc_slice_new(buf, len, free);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
+long long fl_peer_recv_limit(const fl_peer *p) {
+  for (size_t i = 0; i < p->plan->n_args; i++)
+    if (!strcmp(p->plan->args[i].key, "grpc.max_receive_message_length") &&
+        p->plan->args[i].is_int)
+      return p->plan->args[i].int_value;
+  return FL_DEFAULT_RECV_LIMIT;
+}
 
-    grpc_op gop = {.op = GRPC_OP_SEND_MESSAGE};
-    gop.data.send_message.send_message = bb;
-    fl_op op = {0};
-    fl_peer_emit(p, "op_start", "op", "send", NULL);
-    fl_peer_start(p, &gop, 1, &op, "send");
-    fl_peer_wait_op(p, &op);
-    grpc_byte_buffer_destroy(bb);
-    op_done_event(p, "send", &op);
-    if (!op.ok) return;
-    p->sent++;
-    fl_peer_emit(p, "sent", "n", FL_NUM(p->sent), "bytes", FL_NUM(len), NULL);
+static bool busy(const fl_op *op) { return op->started && !op->done; }
+
+/* `us`: how long the op was pending, on this peer's clock. */
+static void op_done_event(fl_call *c, const char *name, const fl_op *op) {
+  fl_call_emit(c, "op_done", "op", name, "ok", op->ok ? "1" : "0", "us",
+               FL_NUM((fl_peer_now_ns() - op->started_ns) / 1000), NULL);
+}
+
+/* ---- ops and what their completions say ------------------------------------------------ */
+
+static void on_send_done(fl_peer *p, fl_op *op) {
+  (void)p;
+  fl_call *c = op->call;
+  grpc_byte_buffer_destroy(c->send_bb);
+  c->send_bb = NULL;
+  c->last_send_ok = op->ok;
+  c->last_send_ns = fl_peer_now_ns();
+  op_done_event(c, "send", op);
+  if (!op->ok) return;
+  c->sent++;
+  char hex[17];
+  fl_call_emit(c, "sent", "n", FL_NUM(c->sent), "bytes", FL_NUM(c->send_len), "hash",
+               fl_payload_hash_hex(c->send_hash, hex), "nulls", FL_NUM(c->send_nulls), NULL);
+}
+
+/* Builds the next message of `st` and starts sending it. op_start carries its size, so a send
+ * that never completes (stalled, or refused as too large) still shows how big it was. */
+static void start_send(fl_call *c, const fl_step *st) {
+  fl_peer *p = c->p;
+  fl_payload_spec spec;
+  fl_payload_spec_from_step(st, &spec);
+  uint8_t *buf;
+  size_t len;
+  int rc = fl_payload_encode(&spec, c->seq + 1, &buf, &len);
+  if (rc < 0)
+    fl_peer_fail(p, "%s:%d:%d: cannot build message: %s", p->opt.scenario_path, st->line,
+                 st->col, strerror(-rc));
+  c->seq++;
+  c->send_len = len;
+  c->send_hash = fl_payload_hash(buf, len);
+  c->send_nulls = fl_payload_nulls(&spec);
+  grpc_slice slice;
+  if (len) {
+    slice = grpc_slice_new(buf, len, free);
+  } else {
+    free(buf);
+    slice = grpc_empty_slice();
   }
+  c->send_bb = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+
+  grpc_op gop = {.op = GRPC_OP_SEND_MESSAGE};
+  gop.data.send_message.send_message = c->send_bb;
+  c->send.on_done = on_send_done;
+  fl_call_emit(c, "op_start", "op", "send", "bytes", FL_NUM(len), NULL);
+  fl_call_start(c, &gop, 1, &c->send, "send");
 }
 
-static void step_recv(fl_peer *p, const fl_step *st) {
-  for (uint64_t i = 0; st->count == FL_RECV_ALL || i < st->count; i++) {
-    grpc_byte_buffer *bb = NULL;
-    grpc_op gop = {.op = GRPC_OP_RECV_MESSAGE};
-    gop.data.recv_message.recv_message = &bb;
-    fl_op op = {0};
-    fl_peer_emit(p, "op_start", "op", "recv", NULL);
-    fl_peer_start(p, &gop, 1, &op, "recv");
-    fl_peer_wait_op(p, &op);
-    op_done_event(p, "recv", &op);
-    if (!op.ok) {
-      if (bb) grpc_byte_buffer_destroy(bb);
-      return;
-    }
-    if (!bb) {
-      fl_peer_emit(p, "recv_end", NULL);
-      return;
-    }
-    size_t len = grpc_byte_buffer_length(bb);
-    grpc_byte_buffer_reader reader;
-    fl_payload_info info = {0};
-    if (grpc_byte_buffer_reader_init(&reader, bb)) {
-      grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
-      fl_payload_inspect(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &info);
-      grpc_slice_unref(all);
-      grpc_byte_buffer_reader_destroy(&reader);
-    }
-    grpc_byte_buffer_destroy(bb);
-    p->received++;
-    fl_peer_emit(p, "recv", "n", FL_NUM(p->received), "bytes", FL_NUM(len), "decoded",
-                 info.decoded ? "1" : "0", NULL);
+static void on_recv_done(fl_peer *p, fl_op *op) {
+  (void)p;
+  fl_call *c = op->call;
+  grpc_byte_buffer *bb = c->recv_bb;
+  c->recv_bb = NULL;
+  c->last_recv_ok = op->ok;
+  c->last_recv_ns = fl_peer_now_ns();
+  op_done_event(c, "recv", op);
+  if (!op->ok) {
+    if (bb) grpc_byte_buffer_destroy(bb);
+    return;
   }
-}
-
-static void step_sleep(fl_peer *p, int64_t ns) {
-  int64_t end = fl_peer_now_ns() + ns;
-  while (fl_peer_now_ns() < end) fl_peer_pump(p, end);
-}
-
-static void await_release(fl_peer *p, size_t index) {
-  while (!p->released[index]) {
-    if (p->ctl_eof) fl_peer_fail(p, "control fd closed while waiting on barrier %zu", index);
-    fl_peer_pump(p, -1);
+  if (!bb) {
+    c->recv_ended = true;
+    fl_call_emit(c, "recv_end", NULL);
+    return;
   }
+  size_t len = grpc_byte_buffer_length(bb);
+  grpc_byte_buffer_reader reader;
+  fl_payload_info info = {0};
+  if (grpc_byte_buffer_reader_init(&reader, bb)) {
+    grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+    fl_payload_inspect(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &info);
+    grpc_slice_unref(all);
+    grpc_byte_buffer_reader_destroy(&reader);
+  }
+  grpc_byte_buffer_destroy(bb);
+  c->received++;
+  char hex[17];
+  fl_payload_hash_hex(info.hash, hex);
+  /* `error` only when something is wrong: protobuf-c refused the bytes (decoded=0), or
+   * accepted a string that is not UTF-8 (decoded=1 error=invalid_utf8). */
+  if (!info.decoded)
+    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "0",
+                 "error", info.error, "hash", hex, NULL);
+  else if (info.error)
+    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1",
+                 "error", info.error, "fields", FL_NUM(info.fields), "nulls",
+                 FL_NUM(info.nulls), "hash", hex, NULL);
+  else
+    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1",
+                 "fields", FL_NUM(info.fields), "nulls", FL_NUM(info.nulls), "hash", hex, NULL);
 }
 
-static void step_wait(fl_peer *p, size_t index, const fl_step *st) {
-  fl_peer_emit(p, "wait", "index", FL_NUM(index), "expr", st->text ? st->text : "", NULL);
-  await_release(p, index);
-  fl_peer_emit(p, "arrive", "index", FL_NUM(index), NULL);
+static void start_recv(fl_call *c) {
+  grpc_op gop = {.op = GRPC_OP_RECV_MESSAGE};
+  gop.data.recv_message.recv_message = &c->recv_bb;
+  c->recv.on_done = on_recv_done;
+  fl_call_emit(c, "op_start", "op", "recv", NULL);
+  fl_call_start(c, &gop, 1, &c->recv, "recv");
 }
 
-/* A dump step: the runner stops both peers, dumps their threads and then releases this one,
- * so the dump shows exactly this point of the script. */
-static void step_dump(fl_peer *p, size_t index) {
-  fl_peer_emit(p, "dump", "index", FL_NUM(index), NULL);
-  await_release(p, index);
+static void on_close_send_done(fl_peer *p, fl_op *op) {
+  (void)p;
+  op_done_event(op->call, "close_send", op);
+  if (op->ok) fl_call_emit(op->call, "half_close", NULL);
 }
 
-void fl_peer_close_send(fl_peer *p) {
+/* Queued behind a send still in flight, if there is one: C core takes SEND_CLOSE_FROM_CLIENT
+ * while a SEND_MESSAGE is pending, and completes it only after that message went out. */
+static void start_close_send(fl_call *c) {
   grpc_op gop = {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT};
-  fl_op op = {0};
-  p->close_send_issued = true;
-  fl_peer_emit(p, "op_start", "op", "close_send", NULL);
-  fl_peer_start(p, &gop, 1, &op, "close_send");
-  fl_peer_wait_op(p, &op);
-  op_done_event(p, "close_send", &op);
-  if (op.ok) fl_peer_emit(p, "half_close", NULL);
+  c->close_send_issued = true;
+  c->close_send.on_done = on_close_send_done;
+  fl_call_emit(c, "op_start", "op", "close_send", NULL);
+  fl_call_start(c, &gop, 1, &c->close_send, "close_send");
 }
 
-void fl_peer_send_status(fl_peer *p, int code, const char *message) {
-  if (!message) message = "";
-  grpc_slice details = grpc_slice_from_copied_buffer(message, strlen(message));
-  grpc_op gop = {.op = GRPC_OP_SEND_STATUS_FROM_SERVER};
-  gop.data.send_status_from_server.status = (grpc_status_code)code;
-  gop.data.send_status_from_server.status_details = &details;
-  fl_op op = {0};
-  p->status_issued = true;
-  fl_peer_emit(p, "op_start", "op", "status", NULL);
-  fl_peer_start(p, &gop, 1, &op, "status");
-  fl_peer_wait_op(p, &op);
-  grpc_slice_unref(details);
-  op_done_event(p, "status", &op);
+static void on_status_sent(fl_peer *p, fl_op *op) {
+  (void)p;
+  fl_call *c = op->call;
+  op_done_event(c, "status", op);
   /* `status` on the server means "this status went out"; a call that was already over sent
    * nothing. */
-  if (op.ok) fl_peer_emit(p, "status", "code", FL_NUM(code), "message", message, NULL);
+  if (op->ok) {
+    char *message = grpc_slice_to_c_string(c->status_out);
+    fl_call_emit(c, "status", "code", FL_NUM(c->status_out_code), "message", message, NULL);
+    gpr_free(message);
+  }
+  grpc_slice_unref(c->status_out);
+  c->status_out = grpc_empty_slice();
+}
+
+static void start_status(fl_call *c, int code, const char *message) {
+  if (!message) message = "";
+  c->status_out_code = code;
+  c->status_out = grpc_slice_from_copied_buffer(message, strlen(message));
+  grpc_op gop = {.op = GRPC_OP_SEND_STATUS_FROM_SERVER};
+  gop.data.send_status_from_server.status = (grpc_status_code)code;
+  gop.data.send_status_from_server.status_details = &c->status_out;
+  c->status_issued = true;
+  c->status.on_done = on_status_sent;
+  fl_call_emit(c, "op_start", "op", "status", NULL);
+  fl_call_start(c, &gop, 1, &c->status, "status");
+}
+
+/* ---- background sends ------------------------------------------------------------------ */
+
+static void end_background(fl_call *c, const char *why) {
+  if (!c->bg) return;
+  fl_call_emit(c, "background_end", "started", FL_NUM(c->bg_started), "of",
+               FL_NUM(c->bg->count), "reason", why, NULL);
+  c->bg = NULL;
+}
+
+/* Issues the next background message once the previous one completed (and its interval
+ * passed); ends the run of sends when all went, or one failed. */
+static void background(fl_peer *p, fl_call *c) {
+  const fl_step *st = c->bg;
+  if (!st || busy(&c->send)) return;
+  if (c->bg_started > 0 && !c->last_send_ok) {
+    end_background(c, "failed");
+    return;
+  }
+  if (c->bg_started == st->count) {
+    end_background(c, "done");
+    return;
+  }
+  if (c->bg_started > 0 && st->interval_ns > 0 &&
+      !fl_peer_timer(p, c->last_send_ns + st->interval_ns))
+    return;
+  start_send(c, st);
+  c->bg_started++;
+}
+
+/* ---- steps ----------------------------------------------------------------------------- */
+
+/* Each step function is called whenever its call may have moved; it returns true when the
+ * step is over. c->phase is 1 when a step begins; steps that wait keep their stage in it. */
+
+static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
+  if (st->background) {
+    /* One run of background sends per call: a second one waits for the first to end. */
+    if (c->bg || busy(&c->send)) return false;
+    c->bg = st;
+    c->bg_started = 0;
+    /* The first message starts now, so that a close_send right after is queued behind it. */
+    background(p, c);
+    return true;
+  }
+  for (;;) {
+    switch (c->phase) {
+    case 1: /* C core takes one SEND_MESSAGE at a time: background sends finish first */
+      if (c->bg || busy(&c->send)) return false;
+      c->phase = 2;
+      break;
+    case 2:
+      if (c->i == st->count || (c->i > 0 && !c->last_send_ok)) return true;
+      if (c->i > 0 && st->interval_ns > 0 && !fl_peer_timer(p, c->last_send_ns + st->interval_ns))
+        return false;
+      start_send(c, st);
+      c->phase = 3;
+      break;
+    default:
+      if (busy(&c->send)) return false;
+      c->i++;
+      c->phase = 2;
+      break;
+    }
+  }
+}
+
+static bool step_recv(fl_peer *p, fl_call *c, const fl_step *st) {
+  for (;;) {
+    switch (c->phase) {
+    case 1:
+      if (c->recv_ended || (st->count != FL_RECV_ALL && c->i == st->count)) return true;
+      if (c->i > 0 && st->delay_ns > 0 && !fl_peer_timer(p, c->last_recv_ns + st->delay_ns))
+        return false;
+      start_recv(c);
+      c->phase = 2;
+      break;
+    default:
+      if (busy(&c->recv)) return false;
+      /* Stops early at the end of the stream, or when a read failed (the call is over). */
+      if (!c->last_recv_ok || c->recv_ended) return true;
+      c->i++;
+      c->phase = 1;
+      break;
+    }
+  }
+}
+
+/* A barrier (or a dump, which the runner releases the same way). */
+static bool released(fl_peer *p, size_t index) {
+  if (p->released[index]) return true;
+  if (p->ctl_eof) fl_peer_fail(p, "control fd closed while waiting on barrier %zu", index);
+  return false;
+}
+
+static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
+  switch (st->kind) {
+  case FL_STEP_SEND:
+    return step_send(p, c, st);
+  case FL_STEP_RECV:
+    return step_recv(p, c, st);
+  case FL_STEP_SLEEP:
+    if (c->phase == 1) {
+      c->wake_ns = fl_peer_now_ns() + st->duration_ns;
+      c->phase = 2;
+    }
+    return fl_peer_timer(p, c->wake_ns);
+  case FL_STEP_CLOSE_SEND:
+    if (p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: close_send is a client step", p->opt.scenario_path, st->line,
+                   st->col);
+    if (c->phase == 1) {
+      /* The message in flight stays in flight; no further one is started after the close. */
+      end_background(c, "close_send");
+      start_close_send(c);
+      c->phase = 2;
+    }
+    return !busy(&c->close_send);
+  case FL_STEP_CANCEL:
+    end_background(c, "cancel");
+    /* The event goes first: grpc_call_cancel already sends RST_STREAM, and the runner must
+     * not see the other side's reaction before the cause. */
+    fl_call_emit(c, "cancel", NULL);
+    c->cancelled_by_us = true;
+    grpc_call_cancel(c->call, NULL);
+    return true;
+  case FL_STEP_STATUS:
+    if (!p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: status is a server step", p->opt.scenario_path, st->line,
+                   st->col);
+    if (c->phase == 1) {
+      end_background(c, "status");
+      start_status(c, st->status_code, st->status_message);
+      c->phase = 2;
+    }
+    return !busy(&c->status);
+  case FL_STEP_WAIT:
+    if (c->phase == 1) {
+      fl_call_emit(c, "wait", "index", FL_NUM(c->pc), "expr", st->text ? st->text : "", NULL);
+      c->phase = 2;
+    }
+    if (!released(p, c->pc)) return false;
+    fl_call_emit(c, "arrive", "index", FL_NUM(c->pc), NULL);
+    return true;
+  case FL_STEP_DUMP:
+    /* The runner stops both peers, dumps their threads and then releases this step, so the
+     * dump shows exactly this point of the script; with many calls, the first to get here
+     * asks for it. */
+    if (!p->dumped[c->pc]) {
+      p->dumped[c->pc] = true;
+      fl_peer_emit(p, "dump", "index", FL_NUM(c->pc), NULL);
+    }
+    return released(p, c->pc);
+  case FL_STEP_STOP_READING:
+    /* The scenario parser has made sure no recv follows until resume_reading: from here no
+     * RECV_MESSAGE op is pending, so C core stops opening the stream's window. */
+    fl_call_emit(c, "stop_reading", NULL);
+    return true;
+  case FL_STEP_RESUME_READING:
+    fl_call_emit(c, "resume_reading", NULL);
+    return true;
+  case FL_STEP_SHUTDOWN:
+    if (!p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: shutdown is a server step", p->opt.scenario_path, st->line,
+                   st->col);
+    fl_server_shutdown_start(p, st);
+    return true;
+  }
+  fl_peer_fail(p, "%s:%d:%d: step kind %d is not supported by this peer", p->opt.scenario_path,
+               st->line, st->col, (int)st->kind);
+}
+
+/*
+ * After the last step: a client that never half-closed does (or a server in `recv: all` would
+ * wait forever), a server that sent no status ends with OK, as every gRPC server does. Neither
+ * looks at whether the call is already over: that is a race with the script's last step, and
+ * the events must not depend on it (on a call that is over, the op just fails).
+ */
+static bool finish_call(fl_peer *p, fl_call *c) {
+  for (;;) {
+    switch (c->phase) {
+    case 0: /* background sends run to their end first */
+      if (c->bg || busy(&c->send)) return false;
+      c->phase = 1;
+      break;
+    case 1:
+      if (p->is_server && !c->status_issued && !c->cancelled_by_us)
+        start_status(c, GRPC_STATUS_OK, "");
+      if (!p->is_server && !c->close_send_issued && !c->cancelled_by_us) start_close_send(c);
+      c->phase = 2;
+      break;
+    default:
+      return !busy(&c->close_send) && !busy(&c->status) && c->final_op.done &&
+             !busy(&c->md_send) && !busy(&c->md_recv);
+    }
+  }
+}
+
+/* Moves one call as far as it can go. */
+static void advance(fl_peer *p, fl_call *c) {
+  while (c->started && !c->finished) {
+    background(p, c);
+    if (c->pc < p->plan->n_steps) {
+      const fl_step *st = &p->plan->steps[c->pc];
+      if (c->phase == 0) {
+        fl_call_emit(c, "step", "index", FL_NUM(c->pc), "name", fl_step_name(st->kind), NULL);
+        c->phase = 1;
+        c->i = 0;
+      }
+      if (!run_step(p, c, st)) return;
+      c->pc++;
+      c->phase = 0;
+      continue;
+    }
+    if (!finish_call(p, c)) return;
+    c->finished = true;
+    p->n_finished++;
+  }
 }
 
 void fl_peer_run_script(fl_peer *p) {
-  for (size_t i = 0; i < p->plan->n_steps; i++) {
-    const fl_step *st = &p->plan->steps[i];
-    fl_peer_emit(p, "step", "index", FL_NUM(i), "name", fl_step_name(st->kind), NULL);
-    switch (st->kind) {
-    case FL_STEP_SEND:
-      step_send(p, st);
-      break;
-    case FL_STEP_RECV:
-      step_recv(p, st);
-      break;
-    case FL_STEP_SLEEP:
-      step_sleep(p, st->duration_ns);
-      break;
-    case FL_STEP_CLOSE_SEND:
-      if (p->is_server)
-        fl_peer_fail(p, "%s:%d:%d: close_send is a client step", p->opt.scenario_path,
-                     st->line, st->col);
-      fl_peer_close_send(p);
-      break;
-    case FL_STEP_CANCEL:
-      /* The event goes first: grpc_call_cancel already sends RST_STREAM, and the runner
-       * must not see the other side's reaction before the cause. */
-      fl_peer_emit(p, "cancel", NULL);
-      p->cancelled_by_us = true;
-      grpc_call_cancel(p->call, NULL);
-      break;
-    case FL_STEP_STATUS:
-      if (!p->is_server)
-        fl_peer_fail(p, "%s:%d:%d: status is a server step", p->opt.scenario_path, st->line,
-                     st->col);
-      fl_peer_send_status(p, st->status_code, st->status_message);
-      break;
-    case FL_STEP_WAIT:
-      step_wait(p, i, st);
-      break;
-    case FL_STEP_DUMP:
-      step_dump(p, i);
-      break;
-    default:
-      fl_peer_fail(p, "%s:%d:%d: step kind %d is not supported by this peer",
-                   p->opt.scenario_path, st->line, st->col, (int)st->kind);
+  p->wake_all = true;
+  p->timer_ns = INT64_MAX;
+  while (p->n_finished < p->n_calls) {
+    if (p->wake_all || fl_peer_now_ns() >= p->timer_ns) {
+      p->wake_all = false;
+      p->timer_ns = INT64_MAX;
+      for (size_t i = 0; i < p->n_calls; i++) advance(p, &p->calls[i]);
+      if (p->is_server) fl_server_shutdown_tick(p);
+      continue;
     }
+    fl_op *op = fl_peer_pump(p, p->timer_ns == INT64_MAX ? -1 : p->timer_ns);
+    if (!op) continue;
+    if (op->call) advance(p, op->call);
+    else p->wake_all = true; /* the peer's own op (a shutdown) may concern every call */
   }
 }
 

@@ -1,15 +1,22 @@
 /*
  * peer: a built-in gRPC peer on C core, running one side's script of a scenario.
  *
- * Single-threaded and deterministic: one completion queue, driven only by fl_peer_pump; every
- * op batch has a tag pointing at an fl_op record; a blocking step starts a batch and pumps
- * until its record is done. The pump also reads barrier releases ("go N") from the control fd,
- * so C core I/O and barriers both make progress whatever the script is doing (sleeping,
- * blocked on a send, waiting on a barrier).
+ * Single-threaded and deterministic: one completion queue, driven only by fl_peer_pump. The
+ * script is interpreted, not called: each call (one, or `streams:` of them on one channel)
+ * keeps its place in the script (step, stage, messages done) and fl_peer_run_script advances
+ * every call as far as it can go, then pumps. A step that must wait (for an op, a timer, a
+ * barrier) leaves its call where it is; the op's completion, the timer or the barrier's
+ * release advances it again. So C core I/O, background sends, timers and barriers all make
+ * progress whatever any one call's script is doing.
  *
- * Events go to the events fd in the line protocol of event.h. A peer that cannot write an
- * event (runner gone) or hits an internal error exits 1 (after an `error` event when it can);
- * fl_peer_run_* return only on success.
+ * Every op batch has a tag pointing at an fl_op record inside its call; its on_done runs in
+ * the pump as soon as the batch completes, so events such as `sent`, `recv`, `status` and
+ * `cancelled` appear when they happen, not when the script next looks.
+ *
+ * Events go to the events fd in the line protocol of event.h; with more than one stream each
+ * call's events carry `call=N` (1-based). A peer that cannot write an event (runner gone) or
+ * hits an internal error exits 1 (after an `error` event when it can); fl_peer_run_* return
+ * only on success.
  */
 #ifndef FL_PEER_H
 #define FL_PEER_H
@@ -22,12 +29,15 @@
 #include "scenario.h"
 
 typedef struct fl_peer fl_peer;
+typedef struct fl_call fl_call;
 typedef struct fl_op fl_op;
 
 /* One op batch in flight. on_done (optional) runs inside the pump as soon as the batch
- * completes, so events such as `status` and `cancelled` appear when they happen. */
+ * completes. */
 struct fl_op {
   bool started, done, ok;
+  int64_t started_ns; /* when fl_call_start started it */
+  fl_call *call; /* the call it belongs to; NULL for the peer's own (the server's shutdown) */
   void (*on_done)(fl_peer *p, fl_op *op);
 };
 
@@ -38,6 +48,55 @@ typedef struct {
   int events_fd, control_fd;
 } fl_peer_options;
 
+/* One gRPC call running the side's script. */
+struct fl_call {
+  fl_peer *p;
+  unsigned id; /* 1-based */
+  grpc_call *call;
+  bool started;  /* the call is live: the client created it, the server accepted it */
+  bool finished; /* its script and closing ops are done (or it never started) */
+
+  /* Where the script stands. pc == n_steps: the closing ops (half-close or status). */
+  size_t pc;
+  int phase;       /* 0: the step has not begun; then the step's own stages */
+  uint64_t i;      /* messages done in this step */
+  int64_t wake_ns; /* sleep: when it ends */
+
+  /* One op of each kind at a time, as C core allows. final_op is the client's
+   * RECV_STATUS_ON_CLIENT or the server's RECV_CLOSE_ON_SERVER. */
+  fl_op accept, md_send, md_recv, final_op, send, recv, close_send, status;
+  grpc_byte_buffer *send_bb, *recv_bb;
+  size_t send_len;
+  uint64_t send_hash, send_nulls;
+  bool last_send_ok, last_recv_ok;
+  int64_t last_send_ns, last_recv_ns; /* when the last send / recv op completed */
+
+  /* A `send: {background: true}` in progress: the step that started it and how many of its
+   * messages have been started. */
+  const fl_step *bg;
+  uint64_t bg_started;
+
+  uint64_t seq;      /* last seq put into a message */
+  uint64_t sent;     /* messages whose send op succeeded */
+  uint64_t received; /* messages received */
+  bool recv_ended;   /* the reader saw the end of the stream */
+
+  bool cancelled_by_us;   /* a `cancel` step ran */
+  bool close_send_issued; /* client: SEND_CLOSE_FROM_CLIENT was started */
+  bool status_issued;     /* server: SEND_STATUS_FROM_SERVER was started */
+  int status_out_code;    /* server: the status being sent */
+  grpc_slice status_out;  /* server: its message, alive until the op completes */
+
+  /* client: RECV_STATUS_ON_CLIENT results, filled before its op completes */
+  grpc_metadata_array initial_md, trailing_md;
+  grpc_status_code status_code;
+  grpc_slice status_details;
+  /* server: the accepted call and RECV_CLOSE_ON_SERVER's result */
+  grpc_call_details details;
+  grpc_metadata_array request_md;
+  int close_cancelled;
+};
+
 struct fl_peer {
   fl_peer_options opt;
   fl_scenario *scenario;
@@ -45,36 +104,40 @@ struct fl_peer {
   bool is_server;
 
   grpc_completion_queue *cq;
-  grpc_call *call;
+  grpc_channel *channel; /* client */
+  grpc_server *server;   /* server */
 
   /* Control fd: partial line, end of file, and which barriers the runner released. */
   char ctl_buf[128];
   size_t ctl_len;
   bool ctl_eof;
   bool *released; /* [plan->n_steps] */
+  bool *dumped;   /* [plan->n_steps]: the `dump` event went out (once for all calls) */
 
-  uint64_t seq;      /* last seq put into a message (attempts) */
-  uint64_t sent;     /* messages whose send op succeeded */
-  uint64_t received; /* messages received */
+  fl_call *calls; /* [n_calls] */
+  size_t n_calls, n_finished;
 
-  bool cancelled_by_us;  /* a `cancel` step ran */
-  bool close_send_issued; /* client: SEND_CLOSE_FROM_CLIENT was started */
-  bool status_issued;     /* server: SEND_STATUS_FROM_SERVER was started */
-  bool call_over;         /* client: status received; server: close op done */
+  /* The scheduler: advance every call at the next round (a barrier opened, the peer's own op
+   * completed), and the earliest time a waiting step or a shutdown deadline is due. */
+  bool wake_all;
+  int64_t timer_ns;
 
-  /* client: RECV_STATUS_ON_CLIENT results, filled before its op completes */
-  grpc_status_code status_code;
-  grpc_slice status_details;
-  grpc_metadata_array trailing_md;
-  /* server: RECV_CLOSE_ON_SERVER result */
-  int close_cancelled;
+  /* server: the `shutdown` step, once per peer whichever call runs it */
+  struct {
+    bool started, forced, done;
+    fl_shutdown_mode mode;
+    int64_t start_ns, deadline_at_ns; /* deadline_at_ns 0: none */
+    fl_op op;
+  } shutdown;
 };
 
 /* Nanoseconds on CLOCK_MONOTONIC. */
 int64_t fl_peer_now_ns(void);
 
-/* Writes one event: pairs of key, value (strings), then NULL. Exits 1 if the write fails. */
+/* Writes one event: pairs of key, value (strings), then NULL. Exits 1 if the write fails.
+ * fl_call_emit adds the call's id when the peer runs more than one call. */
 void fl_peer_emit(fl_peer *p, const char *name, ...);
+void fl_call_emit(fl_call *c, const char *name, ...);
 
 /* Emits `error message=...`, logs it to stderr, exits 1. */
 __attribute__((noreturn, format(printf, 2, 3))) void fl_peer_fail(fl_peer *p, const char *fmt,
@@ -85,29 +148,38 @@ const char *fl_peer_i64(char *buf, int64_t x);
 #define FL_NUM(x) fl_peer_i64((char[24]){0}, (int64_t)(x))
 
 /* One round: waits up to 10 ms (never past deadline_ns, < 0 for no deadline) for a
- * completion, then reads what the control fd has. */
-void fl_peer_pump(fl_peer *p, int64_t deadline_ns);
+ * completion, runs its op's on_done, then reads what the control fd has. Returns the op that
+ * completed, or NULL. */
+fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns);
 
-/* Starts a batch on p->call with `op` as its tag. A call error (an op the script may not issue
- * here, e.g. a second close_send) is fatal: `what` names it in the error event. */
-void fl_peer_start(fl_peer *p, const grpc_op *ops, size_t n, fl_op *op, const char *what);
+/* Starts a batch on c->call with `op` as its tag. A call error (an op the script may not issue
+ * here, e.g. a second status) is fatal: `what` names it in the error event. */
+void fl_call_start(fl_call *c, const grpc_op *ops, size_t n, fl_op *op, const char *what);
 
-/* Pumps until op is done. */
+/* Pumps until op is done (for set-up and tear-down, outside the scheduler). */
 void fl_peer_wait_op(fl_peer *p, fl_op *op);
 
-/* Runs the side's script, step by step. Side-specific steps (close_send, status) are checked
- * against the side. */
+/* True once `at` (CLOCK_MONOTONIC ns) has come; else the scheduler is told to look again
+ * then. */
+bool fl_peer_timer(fl_peer *p, int64_t at);
+
+/* Runs every call's script and closing ops to the end; returns when every call is over. The
+ * calls must exist: the client's created, the server's requested. */
 void fl_peer_run_script(fl_peer *p);
 
-/* The steps that are also issued outside the script: the client's closing half-close and the
- * server's closing status. */
-void fl_peer_close_send(fl_peer *p);
-void fl_peer_send_status(fl_peer *p, int code, const char *message);
+/* The receive limit this side runs with (its grpc.max_receive_message_length, or C core's
+ * default), -1 for none. */
+long long fl_peer_recv_limit(const fl_peer *p);
 
 /* The sides. Channel args from the plan are converted here; both return when the peer may emit
  * `done` and exit 0. */
 void fl_peer_run_server(fl_peer *p);
 void fl_peer_run_client(fl_peer *p);
+
+/* server: the `shutdown` step (starts it; the script goes on), and its deadline, looked at
+ * whenever the scheduler advances every call. */
+void fl_server_shutdown_start(fl_peer *p, const fl_step *st);
+void fl_server_shutdown_tick(fl_peer *p);
 
 /* The plan's channel args as C core args; `extra` (may be NULL) is appended unless the plan
  * sets that key. Free with fl_peer_args_free. */

@@ -95,8 +95,16 @@ int main(int argc, char **argv) {
   if (fl_scenario_load(p.opt.scenario_path, &p.scenario, &err) < 0)
     fl_peer_fail(&p, "%s", err.msg);
   p.plan = p.is_server ? &p.scenario->server : &p.scenario->client;
-  if (!(p.released = calloc(p.plan->n_steps + 1, sizeof *p.released)))
+  p.n_calls = p.scenario->streams ? p.scenario->streams : 1;
+  if (!(p.released = calloc(p.plan->n_steps + 1, sizeof *p.released)) ||
+      !(p.dumped = calloc(p.plan->n_steps + 1, sizeof *p.dumped)) ||
+      !(p.calls = calloc(p.n_calls, sizeof *p.calls)))
     fl_peer_fail(&p, "out of memory");
+  for (size_t i = 0; i < p.n_calls; i++) {
+    p.calls[i].p = &p;
+    p.calls[i].id = (unsigned)i + 1;
+    p.calls[i].last_send_ok = p.calls[i].last_recv_ok = true;
+  }
 
   grpc_init();
   p.cq = grpc_completion_queue_create_for_next(NULL);
@@ -122,6 +130,8 @@ int main(int argc, char **argv) {
   grpc_shutdown();
 
   free(p.released);
+  free(p.dumped);
+  free(p.calls);
   fl_scenario_free(p.scenario);
   return 0;
 }

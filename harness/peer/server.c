@@ -12,69 +12,127 @@
  * cancelled, or the deadline passed. It runs from the pump, so `cancelled` appears when it
  * happens, also in the middle of a sleep or a blocked send. */
 static void on_close(fl_peer *p, fl_op *op) {
-  p->call_over = true;
-  if (!op->ok)
-    fprintf(stderr, "faultline-peer(server): RECV_CLOSE_ON_SERVER failed\n");
-  fl_peer_emit(p, "cancelled", "value", p->close_cancelled ? "1" : "0", NULL);
+  (void)p;
+  fl_call *c = op->call;
+  if (!op->ok) fprintf(stderr, "faultline-peer(server): RECV_CLOSE_ON_SERVER failed\n");
+  fl_call_emit(c, "cancelled", "value", c->close_cancelled ? "1" : "0", NULL);
+}
+
+/* A requested call arrived (or the request ended with the server's shutdown). */
+static void on_accept(fl_peer *p, fl_op *op) {
+  fl_call *c = op->call;
+  if (!op->ok) {
+    /* A shutdown fails the requests no client has used yet: those calls never start. */
+    if (!p->shutdown.started) fl_peer_fail(p, "accepting a call failed");
+    c->finished = true;
+    p->n_finished++;
+    return;
+  }
+  char *method = grpc_slice_to_c_string(c->details.method);
+  fl_call_emit(c, "call_start", "method", method, NULL);
+  gpr_free(method);
+
+  grpc_op gop = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
+  gop.data.recv_close_on_server.cancelled = &c->close_cancelled;
+  c->final_op.on_done = on_close;
+  fl_call_start(c, &gop, 1, &c->final_op, "recv_close_on_server");
+  grpc_op md = {.op = GRPC_OP_SEND_INITIAL_METADATA};
+  fl_call_start(c, &md, 1, &c->md_send, "send_initial_metadata");
+  c->status_out = grpc_empty_slice();
+  c->started = true;
+}
+
+static void on_shutdown_done(fl_peer *p, fl_op *op) {
+  (void)op;
+  p->shutdown.done = true;
+  fl_peer_emit(p, "shutdown_done", "after_ms",
+               FL_NUM((fl_peer_now_ns() - p->shutdown.start_ns) / 1000000), NULL);
+}
+
+static void shutdown_force(fl_peer *p, const char *why) {
+  p->shutdown.forced = true;
+  fl_peer_emit(p, "shutdown_cancel", "reason", why, NULL);
+  grpc_server_cancel_all_calls(p->server);
+}
+
+/*
+ * `shutdown`: the server stops taking calls and sends GOAWAY (grpc_server_shutdown_and_notify);
+ * the script goes on, as a handler goes on while main() shuts the server down. Graceful waits
+ * for the open calls to end, for ever unless a deadline is set, after which every call is
+ * cancelled (grpc_server_cancel_all_calls); abrupt cancels them at once (Go's Stop()).
+ */
+void fl_server_shutdown_start(fl_peer *p, const fl_step *st) {
+  if (p->shutdown.started) return; /* another call got here first: one shutdown per server */
+  p->shutdown.started = true;
+  p->shutdown.mode = st->shutdown_mode;
+  p->shutdown.start_ns = fl_peer_now_ns();
+  bool abrupt = st->shutdown_mode == FL_SHUTDOWN_ABRUPT;
+  if (st->shutdown_deadline_ns > 0) {
+    p->shutdown.deadline_at_ns = p->shutdown.start_ns + st->shutdown_deadline_ns;
+    fl_peer_emit(p, "shutdown_start", "mode", "graceful", "deadline_ms",
+                 FL_NUM(st->shutdown_deadline_ns / 1000000), NULL);
+  } else {
+    fl_peer_emit(p, "shutdown_start", "mode", abrupt ? "abrupt" : "graceful", NULL);
+  }
+  p->shutdown.op = (fl_op){.started = true, .on_done = on_shutdown_done};
+  grpc_server_shutdown_and_notify(p->server, p->cq, &p->shutdown.op);
+  if (abrupt) shutdown_force(p, "abrupt");
+}
+
+void fl_server_shutdown_tick(fl_peer *p) {
+  if (!p->shutdown.started || p->shutdown.done || p->shutdown.forced ||
+      !p->shutdown.deadline_at_ns)
+    return;
+  if (fl_peer_timer(p, p->shutdown.deadline_at_ns)) shutdown_force(p, "deadline");
 }
 
 void fl_peer_run_server(fl_peer *p) {
   grpc_channel_args *args = fl_peer_args_new(p, NULL);
-  grpc_server *server = grpc_server_create(args, NULL);
+  p->server = grpc_server_create(args, NULL);
   fl_peer_args_free(args);
-  grpc_server_register_completion_queue(server, p->cq, NULL);
+  grpc_server_register_completion_queue(p->server, p->cq, NULL);
   grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-  int port = grpc_server_add_http2_port(server, "127.0.0.1:0", creds);
+  int port = grpc_server_add_http2_port(p->server, "127.0.0.1:0", creds);
   grpc_server_credentials_release(creds);
   if (port <= 0) fl_peer_fail(p, "cannot listen on 127.0.0.1:0");
-  grpc_server_start(server);
-  fl_peer_emit(p, "ready", "port", FL_NUM(port), NULL);
+  grpc_server_start(p->server);
 
-  grpc_call_details details;
-  grpc_metadata_array request_md;
-  grpc_call_details_init(&details);
-  grpc_metadata_array_init(&request_md);
-  fl_op accept = {0};
-  grpc_call_error e =
-      grpc_server_request_call(server, &p->call, &details, &request_md, p->cq, p->cq, &accept);
-  if (e != GRPC_CALL_OK)
-    fl_peer_fail(p, "grpc_server_request_call: %s", grpc_call_error_to_string(e));
-  accept.started = true;
-  fl_peer_wait_op(p, &accept);
-  if (!accept.ok) fl_peer_fail(p, "accepting the call failed");
-
-  char *method = grpc_slice_to_c_string(details.method);
-  fl_peer_emit(p, "call_start", "method", method, NULL);
-  gpr_free(method);
-
-  fl_op close_op = {.on_done = on_close};
-  grpc_op gop = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
-  gop.data.recv_close_on_server.cancelled = &p->close_cancelled;
-  fl_peer_start(p, &gop, 1, &close_op, "recv_close_on_server");
-
-  fl_op md_op = {0};
-  grpc_op md = {.op = GRPC_OP_SEND_INITIAL_METADATA};
-  fl_peer_start(p, &md, 1, &md_op, "send_initial_metadata");
+  /* Every call is requested up front, so they may arrive in any order. */
+  for (size_t i = 0; i < p->n_calls; i++) {
+    fl_call *c = &p->calls[i];
+    grpc_call_details_init(&c->details);
+    grpc_metadata_array_init(&c->request_md);
+    c->accept = (fl_op){.started = true, .call = c, .on_done = on_accept};
+    grpc_call_error e = grpc_server_request_call(p->server, &c->call, &c->details,
+                                                 &c->request_md, p->cq, p->cq, &c->accept);
+    if (e != GRPC_CALL_OK)
+      fl_peer_fail(p, "grpc_server_request_call: %s", grpc_call_error_to_string(e));
+  }
+  long long limit = fl_peer_recv_limit(p);
+  if (limit >= 0)
+    fl_peer_emit(p, "ready", "port", FL_NUM(port), "recv_limit", FL_NUM(limit), NULL);
+  else
+    fl_peer_emit(p, "ready", "port", FL_NUM(port), NULL);
 
   fl_peer_run_script(p);
-
-  /* A handler that returns without a status ends the call with OK, as in every gRPC server.
-   * Whether the client's cancel has arrived yet is a race with the script's last step, so it
-   * is not looked at: on a call that is over, the op fails (op_done ok=0, no `status`). */
-  if (!p->status_issued && !p->cancelled_by_us)
-    fl_peer_send_status(p, GRPC_STATUS_OK, "");
-  fl_peer_wait_op(p, &close_op);
-  fl_peer_wait_op(p, &md_op);
   fl_peer_emit(p, "done", NULL);
 
-  grpc_call_unref(p->call);
-  p->call = NULL;
-  grpc_call_details_destroy(&details);
-  grpc_metadata_array_destroy(&request_md);
+  for (size_t i = 0; i < p->n_calls; i++) {
+    fl_call *c = &p->calls[i];
+    if (c->call) grpc_call_unref(c->call);
+    c->call = NULL;
+    if (c->started) grpc_slice_unref(c->status_out);
+    grpc_call_details_destroy(&c->details);
+    grpc_metadata_array_destroy(&c->request_md);
+  }
 
-  fl_op shutdown = {.started = true};
-  grpc_server_shutdown_and_notify(server, p->cq, &shutdown);
-  grpc_server_cancel_all_calls(server);
-  fl_peer_wait_op(p, &shutdown);
-  grpc_server_destroy(server);
+  if (!p->shutdown.started) {
+    p->shutdown.started = true;
+    p->shutdown.op = (fl_op){.started = true};
+    grpc_server_shutdown_and_notify(p->server, p->cq, &p->shutdown.op);
+  }
+  grpc_server_cancel_all_calls(p->server);
+  fl_peer_wait_op(p, &p->shutdown.op);
+  grpc_server_destroy(p->server);
+  p->server = NULL;
 }

@@ -330,8 +330,9 @@ static const struct {
    "unknown key 'sise' in send; did you mean 'size'?"},
   {"name: x\nclient:\n  script:\n    - send: {payload: strcut}\n", 4, 23,
    "unknown payload 'strcut'; did you mean 'struct'?"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: bytes}\n", 4, 23,
-   "unknown payload 'bytes'; expected one of struct"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: json}\n", 4, 23,
+   "unknown payload 'json'; expected one of struct, null_values, nested, empty, bytes, "
+   "malformed, oversize"},
   {"name: x\nclient:\n  script:\n    - send: [1]\n", 4, 13, "'send' must be a count or a map"},
   {"name: x\nclient:\n  script:\n    - recv: some\n", 4, 13,
    "'recv' must be a count like 3 or 'all', not 'some'"},
