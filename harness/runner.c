@@ -45,6 +45,7 @@ typedef struct {
   fl_capture *capture;
   FILE *samples;
   int64_t next_sample_ns;
+  fl_activity activity[2]; /* per-thread context switches of server and client */
   int dumps_per_side[2];
   bool interrupted, timed_out, hung;
 } run;
@@ -289,6 +290,7 @@ static void release_barriers(run *rn) {
 
 static void dump_step(run *rn, peer *p, const fl_event *ev);
 static void sample_peer(run *rn, peer *p, bool baseline);
+static void sample_all(run *rn);
 
 static void handle_line(run *rn, peer *p, const char *line) {
   fl_event ev;
@@ -506,6 +508,7 @@ static void stop_capture(run *rn) {
  */
 static void snapshot(run *rn, const char *why) {
   bool stopped[2] = {false, false};
+  sample_all(rn); /* the state just before the stop, and fresh per-thread activity */
   for (int i = 0; i < 2; i++) {
     fl_peer_state *st = peers_of(rn, i)->st;
     if (st->spawned && !st->exited && kill(st->pid, SIGSTOP) == 0) stopped[i] = true;
@@ -535,7 +538,10 @@ static void snapshot(run *rn, const char *why) {
     if (!f) {
       snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
     } else {
-      if (fl_threads_dump(st->pid, st->name, why, f, &info, d->error, sizeof d->error) < 0)
+      fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
+      size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
+      if (fl_threads_dump_idle(st->pid, st->name, why, idle, n_idle, f, &info, d->error,
+                               sizeof d->error) < 0)
         fprintf(f, "thread dump of %s (pid %d) failed: %s\n", st->name, (int)st->pid, d->error);
       fclose(f);
     }
@@ -553,6 +559,7 @@ static void sample_peer(run *rn, peer *p, bool baseline) {
   fl_peer_state *st = p->st;
   fl_sample smp;
   if (!rn->samples || !st->spawned || st->exited || fl_sample_read(st->pid, &smp) < 0) return;
+  fl_activity_update(&rn->activity[p == &rn->server ? 0 : 1], st->pid, now_rel(rn));
   fl_sample_write_row(rn->samples, (double)now_rel(rn) / 1e6, st->name, st->pid, &smp);
   if (baseline || st->samples.n == 0) st->samples.baseline_rss_kib = smp.rss_kib;
   st->samples.n++;

@@ -66,3 +66,47 @@ void fl_sample_write_row(FILE *out, double t_ms, const char *side, pid_t pid,
           side, (int)pid, s->rss_kib, s->threads, s->fds, s->voluntary_ctxt_switches,
           s->nonvoluntary_ctxt_switches);
 }
+
+static int64_t thread_switches(pid_t pid, pid_t tid) {
+  char path[96], line[128];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  int64_t total = 0;
+  while (fgets(line, sizeof line, f)) {
+    /* Both voluntary and nonvoluntary: a thread that is preempted still runs. */
+    const char *v = strstr(line, "voluntary_ctxt_switches:");
+    if (v) total += strtoll(v + strlen("voluntary_ctxt_switches:"), NULL, 10);
+  }
+  fclose(f);
+  return total;
+}
+
+void fl_activity_update(fl_activity *a, pid_t pid, int64_t now_ns) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) return;
+  fl_activity next = {.n = 0};
+  for (struct dirent *e; (e = readdir(d)) && next.n < FL_MAX_TRACKED_THREADS;) {
+    if (e->d_name[0] == '.') continue;
+    pid_t tid = (pid_t)atoi(e->d_name);
+    int64_t sw = thread_switches(pid, tid);
+    if (sw < 0) continue;
+    fl_thread_activity *t = &next.threads[next.n++];
+    *t = (fl_thread_activity){.tid = tid, .switches = sw, .active_at_ns = now_ns};
+    for (int i = 0; i < a->n; i++)
+      if (a->threads[i].tid == tid && a->threads[i].switches == sw)
+        t->active_at_ns = a->threads[i].active_at_ns;
+  }
+  closedir(d);
+  *a = next;
+}
+
+size_t fl_activity_idle(const fl_activity *a, int64_t now_ns, fl_thread_idle *idle, size_t max) {
+  size_t n = 0;
+  for (int i = 0; i < a->n && n < max; i++)
+    idle[n++] = (fl_thread_idle){.tid = a->threads[i].tid,
+                                 .idle_ns = now_ns - a->threads[i].active_at_ns};
+  return n;
+}

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "threads.h"
+
 typedef struct {
   int64_t rss_kib;   /* VmRSS */
   int64_t threads;   /* Threads */
@@ -22,5 +24,29 @@ int fl_sample_read(pid_t pid, fl_sample *out);
 /* The CSV header line and one row (t_ms is the runner clock, ms since the run began). */
 void fl_sample_write_header(FILE *out);
 void fl_sample_write_row(FILE *out, double t_ms, const char *side, pid_t pid, const fl_sample *s);
+
+/*
+ * Per-thread activity, for the "how long" of thread dumps: each update reads every thread's
+ * context switches; a thread whose count moved since the last update (or that is new) counts
+ * as active at that moment. A thread's idle time is then known to within one update interval,
+ * and from the first update on only (before it, nothing was seen).
+ */
+#define FL_MAX_TRACKED_THREADS 256
+
+typedef struct {
+  pid_t tid;
+  int64_t switches;
+  int64_t active_at_ns; /* when its count last moved, on the caller's clock */
+} fl_thread_activity;
+
+typedef struct {
+  fl_thread_activity threads[FL_MAX_TRACKED_THREADS];
+  int n;
+} fl_activity;
+
+void fl_activity_update(fl_activity *a, pid_t pid, int64_t now_ns);
+
+/* Writes each tracked thread's idle time as of now_ns into idle (at most max); returns how many. */
+size_t fl_activity_idle(const fl_activity *a, int64_t now_ns, fl_thread_idle *idle, size_t max);
 
 #endif

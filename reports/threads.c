@@ -61,6 +61,8 @@ typedef struct {
   sym_entry *syms;
   size_t symcap;
   bool oom;
+  const fl_thread_idle *idle; /* the caller's observations, may be NULL */
+  size_t n_idle;
 } dump;
 
 typedef struct {
@@ -658,9 +660,25 @@ static void print_summary(FILE *out, dump *d, const group *g, int ng) {
   }
 }
 
+/* ", idle 1.25s" when the caller saw this thread make no context switch for that long. */
+static void format_idle(const dump *d, pid_t tid, char *buf, size_t size) {
+  buf[0] = '\0';
+  for (size_t i = 0; i < d->n_idle; i++) {
+    if (d->idle[i].tid != tid || d->idle[i].idle_ns <= 0) continue;
+    double s = (double)d->idle[i].idle_ns / 1e9;
+    if (s >= 60)
+      snprintf(buf, size, ", idle %.0f minutes", s / 60); /* Go's wording, minus its "1 minutes" */
+    else
+      snprintf(buf, size, ", idle %.2fs", s);
+    return;
+  }
+}
+
 static void print_thread(FILE *out, dump *d, const thread_rec *t) {
-  fprintf(out, "thread %d \"%s\" [%s%s%s]:\n", (int)t->tid, t->name, t->state,
-          t->waits[0] ? ", " : "", t->waits);
+  char idle[48];
+  format_idle(d, t->tid, idle, sizeof idle);
+  fprintf(out, "thread %d \"%s\" [%s%s%s%s]:\n", (int)t->tid, t->name, t->state,
+          t->waits[0] ? ", " : "", t->waits, idle);
   for (int j = 0; j < t->nframes; j++) {
     const frame *f = &t->frames[j];
     const sym_entry *e = resolve(d, adjusted_pc(f));
@@ -778,7 +796,13 @@ static void free_dump(dump *d) {
 
 int fl_threads_dump(pid_t pid, const char *label, const char *why, FILE *out, fl_dump_info *info,
                     char *err, size_t errlen) {
-  dump d = {.pid = pid};
+  return fl_threads_dump_idle(pid, label, why, NULL, 0, out, info, err, errlen);
+}
+
+int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
+                         const fl_thread_idle *idle, size_t n_idle, FILE *out,
+                         fl_dump_info *info, char *err, size_t errlen) {
+  dump d = {.pid = pid, .idle = idle, .n_idle = n_idle};
   struct timespec when;
   double t0 = mono_ms(), elapsed;
   char main_state = 0;

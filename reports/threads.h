@@ -54,6 +54,7 @@
 #ifndef FL_THREADS_H
 #define FL_THREADS_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -86,5 +87,21 @@ typedef struct {
  */
 int fl_threads_dump(pid_t pid, const char *label, const char *why, FILE *out, fl_dump_info *info,
                     char *err, size_t errlen);
+
+/*
+ * How long a thread has made no progress, as the caller observed it over time: the kernel keeps
+ * no "blocked since" time, but a caller that samples each thread's context switches (the
+ * runner does, with every process sample) knows since when a count stood still.
+ */
+typedef struct {
+  pid_t tid;
+  int64_t idle_ns; /* at least this long without a context switch; 0: not known */
+} fl_thread_idle;
+
+/* fl_threads_dump, with each thread found in idle[] (n_idle entries) shown as
+ * `[state, what it waits on, idle 1.25s]` (", idle N minutes" from a minute on). */
+int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
+                         const fl_thread_idle *idle, size_t n_idle, FILE *out,
+                         fl_dump_info *info, char *err, size_t errlen);
 
 #endif
