@@ -288,6 +288,10 @@ static int cmd_run(int argc, char **argv) {
     }
   }
 
+  /* Dumps happen while both peers are stopped: libdw must not go to the network for debug
+   * info then (it would if DEBUGINFOD_URLS is set). `faultline dump` keeps the user's choice. */
+  unsetenv("DEBUGINFOD_URLS");
+
   bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
   bool worst_error = false, any_failed = false, interrupted = false;
   for (int i = 0; i < n && status == EXIT_REPRODUCED && !interrupted; i++) {
