@@ -1,4 +1,5 @@
 #include "netns.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,16 +15,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (errlen == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* capget(2) directly: libcap is not a dependency and this is the only capability query. */
 static bool have_effective_cap(int cap) {
@@ -63,19 +54,19 @@ static int bring_lo_up(char *err, size_t errlen) {
   int rv = -1;
 
   if (fd < 0) {
-    set_err(err, errlen, "inside the new namespace: socket: %s", strerror(errno));
+    fl_set_err(err, errlen, "inside the new namespace: socket: %s", strerror(errno));
     return -1;
   }
   memset(&ifr, 0, sizeof ifr);
   snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
   if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
-    set_err(err, errlen, "inside the new namespace: cannot read the flags of lo: %s",
+    fl_set_err(err, errlen, "inside the new namespace: cannot read the flags of lo: %s",
             strerror(errno));
     goto out;
   }
   ifr.ifr_flags |= IFF_UP;
   if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
-    set_err(err, errlen, "inside the new namespace: cannot bring lo up: %s", strerror(errno));
+    fl_set_err(err, errlen, "inside the new namespace: cannot bring lo up: %s", strerror(errno));
     goto out;
   }
   rv = 0;
@@ -95,21 +86,21 @@ int fl_netns_enter(char *err, size_t errlen) {
     int e = errno;
 
     if (e == EINVAL && with_user)
-      set_err(err, errlen,
+      fl_set_err(err, errlen,
               "cannot create a user namespace: the process is multi-threaded (enter the "
               "namespace before starting any thread)");
     else if (e == EPERM && with_user)
-      set_err(err, errlen,
+      fl_set_err(err, errlen,
               "cannot create a user+network namespace: not permitted (unprivileged user "
               "namespaces are disabled here: sysctl user.max_user_namespaces, "
               "kernel.unprivileged_userns_clone or AppArmor); run as root or grant "
               "cap_net_raw instead");
     else if (e == ENOSPC)
-      set_err(err, errlen, "cannot create a %s namespace: the limit is reached (%s)",
+      fl_set_err(err, errlen, "cannot create a %s namespace: the limit is reached (%s)",
               with_user ? "user" : "network",
               with_user ? "user.max_user_namespaces" : "user.max_net_namespaces");
     else
-      set_err(err, errlen, "cannot create a %snetwork namespace: %s",
+      fl_set_err(err, errlen, "cannot create a %snetwork namespace: %s",
               with_user ? "user+" : "", strerror(e));
     return -1;
   }
@@ -123,19 +114,19 @@ int fl_netns_enter(char *err, size_t errlen) {
     if (dumpable == 0)
       prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (write_file("/proc/self/setgroups", "deny") != 0) {
-      set_err(err, errlen, "inside the new namespace: cannot deny setgroups: %s",
+      fl_set_err(err, errlen, "inside the new namespace: cannot deny setgroups: %s",
               strerror(errno));
       return -1;
     }
     snprintf(map, sizeof map, "%u %u 1\n", uid, uid);
     if (write_file("/proc/self/uid_map", map) != 0) {
-      set_err(err, errlen, "inside the new namespace: cannot map uid %u: %s", uid,
+      fl_set_err(err, errlen, "inside the new namespace: cannot map uid %u: %s", uid,
               strerror(errno));
       return -1;
     }
     snprintf(map, sizeof map, "%u %u 1\n", gid, gid);
     if (write_file("/proc/self/gid_map", map) != 0) {
-      set_err(err, errlen, "inside the new namespace: cannot map gid %u: %s", gid,
+      fl_set_err(err, errlen, "inside the new namespace: cannot map gid %u: %s", gid,
               strerror(errno));
       return -1;
     }

@@ -1,4 +1,5 @@
 #include "capture.h"
+#include "util.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -36,22 +37,7 @@ struct fl_capture {
   char error[256];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (errlen == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t mono_ms(void) { return fl_mono_ns() / 1000000; }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes) {
   fl_capture *c = (fl_capture *)user;
@@ -111,7 +97,7 @@ static int set_filter(fl_capture *c, const char *filter, char *err, size_t errle
   if (filter == NULL || filter[0] == '\0')
     filter = ""; /* everything */
   if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    set_err(err, errlen, "bad capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
+    fl_set_err(err, errlen, "bad capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
     return -1;
   }
   /* libpcap filters in user space whatever reached the ring before the kernel filter was set,
@@ -119,7 +105,7 @@ static int set_filter(fl_capture *c, const char *filter, char *err, size_t errle
   int rv = pcap_setfilter(c->pcap, &prog);
   pcap_freecode(&prog);
   if (rv != 0) {
-    set_err(err, errlen, "cannot set capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
+    fl_set_err(err, errlen, "cannot set capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
     return -1;
   }
   return 0;
@@ -133,7 +119,7 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
 
   c->pcap = pcap_create(iface, ebuf);
   if (c->pcap == NULL) {
-    set_err(err, errlen, "packet capture not possible on %s: %s", iface, ebuf);
+    fl_set_err(err, errlen, "packet capture not possible on %s: %s", iface, ebuf);
     return -1;
   }
   if (pcap_set_snaplen(c->pcap, snaplen > 0 ? snaplen : FL_CAPTURE_SNAPLEN_DEFAULT) != 0 ||
@@ -143,29 +129,29 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
       pcap_set_immediate_mode(c->pcap, 1) != 0 ||
       pcap_set_buffer_size(c->pcap, FL_CAPTURE_BUFFER_BYTES) != 0 ||
       pcap_set_timeout(c->pcap, FLUSH_MS) != 0) {
-    set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
+    fl_set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
     goto fail_pcap;
   }
 
   rv = pcap_activate(c->pcap);
   if (rv == PCAP_ERROR_PERM_DENIED || rv == PCAP_ERROR_PROMISC_PERM_DENIED) {
-    set_err(err, errlen,
+    fl_set_err(err, errlen,
             "packet capture not possible on %s: it needs CAP_NET_RAW (run as root, "
             "setcap cap_net_raw+ep, or use --netns); libpcap said: %s",
             iface, pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   if (rv == PCAP_ERROR_NO_SUCH_DEVICE) {
-    set_err(err, errlen, "packet capture not possible: no interface \"%s\" (%s)", iface,
+    fl_set_err(err, errlen, "packet capture not possible: no interface \"%s\" (%s)", iface,
             pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   if (rv == PCAP_ERROR_IFACE_NOT_UP) {
-    set_err(err, errlen, "packet capture not possible: interface \"%s\" is down", iface);
+    fl_set_err(err, errlen, "packet capture not possible: interface \"%s\" is down", iface);
     goto fail_pcap;
   }
   if (rv < 0) {
-    set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
+    fl_set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   /* rv > 0 is a warning (e.g. promiscuous mode unsupported); the capture works. */
@@ -175,19 +161,19 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
     goto fail_pcap;
 
   if (pcap_setnonblock(c->pcap, 1, ebuf) != 0 || pcap_get_selectable_fd(c->pcap) < 0) {
-    set_err(err, errlen, "packet capture not possible on %s: cannot poll it: %s", iface, ebuf);
+    fl_set_err(err, errlen, "packet capture not possible on %s: cannot poll it: %s", iface, ebuf);
     goto fail_pcap;
   }
 
   c->dumper = pcap_dump_open(c->pcap, path);
   if (c->dumper == NULL) {
-    set_err(err, errlen, "cannot write capture file: %s", pcap_geterr(c->pcap));
+    fl_set_err(err, errlen, "cannot write capture file: %s", pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   /* The header alone makes a valid, empty capture file; write it now so even a run that dies
    * before its first packet leaves one. */
   if (pcap_dump_flush(c->dumper) != 0) {
-    set_err(err, errlen, "cannot write capture file %s: %s", path, strerror(errno));
+    fl_set_err(err, errlen, "cannot write capture file %s: %s", path, strerror(errno));
     goto fail_dumper;
   }
   return 0;
@@ -203,12 +189,12 @@ int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture
                     char *err, size_t errlen) {
   fl_capture *c = calloc(1, sizeof *c);
   if (c == NULL) {
-    set_err(err, errlen, "packet capture not possible: out of memory");
+    fl_set_err(err, errlen, "packet capture not possible: out of memory");
     return -1;
   }
   c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (c->stop_fd < 0) {
-    set_err(err, errlen, "packet capture not possible: eventfd: %s", strerror(errno));
+    fl_set_err(err, errlen, "packet capture not possible: eventfd: %s", strerror(errno));
     free(c);
     return -1;
   }
@@ -233,7 +219,7 @@ int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen
   int rv = pthread_create(&c->thread, NULL, capture_main, c);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rv != 0) {
-    set_err(err, errlen, "packet capture not possible: cannot start its thread: %s",
+    fl_set_err(err, errlen, "packet capture not possible: cannot start its thread: %s",
             strerror(rv));
     return -1;
   }

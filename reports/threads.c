@@ -1,4 +1,5 @@
 #include "threads.h"
+#include "util.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -76,22 +77,7 @@ static const Dwfl_Callbacks dwfl_callbacks = {
   .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-
-  if (errlen == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
-static double mono_ms(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double mono_ms(void) { return (double)fl_mono_ns() / 1e6; }
 
 /* Reads a small /proc file whole, NUL-terminated. Returns its length, or -1 with errno set.
  * open/read rather than stdio: a dump reads four files per thread. */
@@ -752,12 +738,12 @@ static int check_traceable(pid_t pid, char *main_state, char *err, size_t errlen
 
   snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
   if (pid <= 0 || read_small(path, buf, sizeof buf) < 0) {
-    set_err(err, errlen, "no such process: pid %d", (int)pid);
+    fl_set_err(err, errlen, "no such process: pid %d", (int)pid);
     return -1;
   }
   tp = strstr(buf, "\nTracerPid:");
   if (tp != NULL && atoi(tp + 11) != 0) {
-    set_err(err, errlen,
+    fl_set_err(err, errlen,
             "cannot dump pid %d: it is already being traced by pid %d (a debugger?); a "
             "process can have only one tracer",
             (int)pid, atoi(tp + 11));
@@ -766,12 +752,12 @@ static int check_traceable(pid_t pid, char *main_state, char *err, size_t errlen
   snprintf(path, sizeof path, "/proc/%d", (int)pid);
   *main_state = read_state_letter(path);
   if (*main_state == 'Z' || *main_state == 'X') {
-    set_err(err, errlen, "cannot dump pid %d: it has exited (zombie)", (int)pid);
+    fl_set_err(err, errlen, "cannot dump pid %d: it has exited (zombie)", (int)pid);
     return -1;
   }
   snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
   if (read_small(path, buf, sizeof buf) < 0 && (errno == EACCES || errno == EPERM)) {
-    set_err(err, errlen,
+    fl_set_err(err, errlen,
             "not permitted to trace pid %d (ptrace: %s); a dump needs the same user and a "
             "dumpable process, or CAP_SYS_PTRACE, and under Yama ptrace_scope=1 an ancestor",
             (int)pid, strerror(errno));
@@ -816,29 +802,29 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
 
   d.dwfl = dwfl_begin(&dwfl_callbacks);
   if (d.dwfl == NULL) {
-    set_err(err, errlen, "cannot dump pid %d: %s", (int)pid, dwfl_errmsg(-1));
+    fl_set_err(err, errlen, "cannot dump pid %d: %s", (int)pid, dwfl_errmsg(-1));
     return -1;
   }
   rv = dwfl_linux_proc_report(d.dwfl, pid);
   if (rv != 0) {
-    set_err(err, errlen, "cannot dump pid %d: reading its memory map: %s", (int)pid,
+    fl_set_err(err, errlen, "cannot dump pid %d: reading its memory map: %s", (int)pid,
             rv == ENOENT ? "no such process" : rv > 0 ? strerror(rv) : dwfl_errmsg(-1));
     goto out;
   }
   if (dwfl_report_end(d.dwfl, NULL, NULL) != 0 ||
       (rv = dwfl_linux_proc_attach(d.dwfl, pid, false)) != 0) {
-    set_err(err, errlen, "cannot dump pid %d: %s", (int)pid,
+    fl_set_err(err, errlen, "cannot dump pid %d: %s", (int)pid,
             rv > 0 ? strerror(rv) : dwfl_errmsg(-1));
     goto out;
   }
   rv = -1;
 
   if (dwfl_getthreads(d.dwfl, on_thread, &d) == -1 && d.nthreads == 0) {
-    set_err(err, errlen, "cannot dump pid %d: %s", (int)pid, dwfl_errmsg(-1));
+    fl_set_err(err, errlen, "cannot dump pid %d: %s", (int)pid, dwfl_errmsg(-1));
     goto out;
   }
   if (d.oom || resolve_all(&d) != 0) {
-    set_err(err, errlen, "cannot dump pid %d: out of memory", (int)pid);
+    fl_set_err(err, errlen, "cannot dump pid %d: out of memory", (int)pid);
     goto out;
   }
   for (int i = 0; i < d.nthreads; i++) {
@@ -851,18 +837,18 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
     const thread_rec *t = d.nthreads ? &d.threads[0] : NULL;
 
     if (t != NULL && (t->stop_errno == EPERM || t->stop_errno == EACCES))
-      set_err(err, errlen, "not permitted to trace pid %d (ptrace: %s)", (int)pid,
+      fl_set_err(err, errlen, "not permitted to trace pid %d (ptrace: %s)", (int)pid,
               t->stop_reason);
     else if (t != NULL && t->stop_errno == ESRCH)
-      set_err(err, errlen, "no such process: pid %d (it exited during the dump)", (int)pid);
+      fl_set_err(err, errlen, "no such process: pid %d (it exited during the dump)", (int)pid);
     else
-      set_err(err, errlen, "cannot dump pid %d: no thread could be unwound (%s)", (int)pid,
+      fl_set_err(err, errlen, "cannot dump pid %d: no thread could be unwound (%s)", (int)pid,
               t != NULL ? t->stop_reason : "no threads");
     goto out;
   }
   ngroups = group_threads(&d, &order, &groups);
   if (ngroups < 0) {
-    set_err(err, errlen, "cannot dump pid %d: out of memory", (int)pid);
+    fl_set_err(err, errlen, "cannot dump pid %d: out of memory", (int)pid);
     goto out;
   }
   elapsed = mono_ms() - t0;
@@ -872,7 +858,7 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
   for (int i = 0; i < d.nthreads; i++)
     print_thread(out, &d, &d.threads[i]);
   if (fflush(out) != 0 || ferror(out)) {
-    set_err(err, errlen, "cannot write the dump of pid %d: %s", (int)pid, strerror(errno));
+    fl_set_err(err, errlen, "cannot write the dump of pid %d: %s", (int)pid, strerror(errno));
     goto out;
   }
   if (info != NULL) {

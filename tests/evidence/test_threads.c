@@ -42,6 +42,8 @@ typedef struct {
   int wait_line, nap_line;
 } fixture;
 
+static void fixture_end(fixture *fx);
+
 /* Starts the fixture and waits (bounded) for its "ready" line. */
 static int fixture_start(const char *path, fixture *fx) {
   int in[2], outp[2];
@@ -90,7 +92,28 @@ static int fixture_start(const char *path, fixture *fx) {
   }
   fx->pid = pid;
   fx->stdin_fd = in[1];
-  return 0;
+  /* "ready" is printed just before the main thread blocks: wait until it is seen inside its
+   * read(2) on stdin (syscall 0), so the dump finds it there and not still in the printf. */
+  for (int i = 0; i < 5000; i++) {
+    char path[64], buf[64];
+    long nr = -1;
+    FILE *f;
+    struct timespec tick = {0, 1000000};
+
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    f = fopen(path, "re");
+    if (f != NULL) {
+      if (fgets(buf, sizeof buf, f) == NULL || sscanf(buf, "%ld", &nr) != 1)
+        nr = -1;
+      fclose(f);
+    }
+    if (nr == 0)
+      return 0;
+    nanosleep(&tick, NULL);
+  }
+  fprintf(stderr, "fixture's main thread never blocked in read(2)\n");
+  fixture_end(fx);
+  return -1;
 }
 
 static void fixture_end(fixture *fx) {
