@@ -39,6 +39,7 @@ const fl_field_info fl_predicate_fields[] = {
   {true, "send.failed", FL_VAL_INT, "send ops that completed with failure (the call was over)"},
   {true, "close_send.issued", FL_VAL_BOOL, "the client started its half-close"},
   {true, "close_send.pending", FL_VAL_BOOL, "the client's half-close was started and has not completed"},
+  {true, "close_send.pending_for", FL_VAL_DURATION, "how long the half-close op was pending (to the end, if it never completed)"},
   {true, "reading_stopped", FL_VAL_BOOL, "the side is between stop_reading and resume_reading"},
   {true, "cancel_latency", FL_VAL_DURATION, "server: from the client's cancel (or deadline) to the server seeing its call cancelled"},
   /* Server shutdown. */

@@ -170,8 +170,13 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
     }
     if (op && !strcmp(op, "close_send")) {
       st->close_send_issued = true;
-      if (start) st->close_sends_pending++;
-      else if (st->close_sends_pending > 0) st->close_sends_pending--;
+      if (start) {
+        st->close_sends_pending++;
+      } else {
+        if (st->close_sends_pending > 0) st->close_sends_pending--;
+        if (attr_int(ev, "us") * 1000 > st->close_send_pending_ns)
+          st->close_send_pending_ns = attr_int(ev, "us") * 1000;
+      }
     }
     if (slot) {
       slot->pending = start;
@@ -957,6 +962,15 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
   } else if (!strcmp(n, "close_send.issued")) set(v, FL_VAL_BOOL, true, st->close_send_issued);
   else if (!strcmp(n, "close_send.pending"))
     set(v, FL_VAL_BOOL, true, st->close_sends_pending > 0);
+  else if (!strcmp(n, "close_send.pending_for")) {
+    /* Until it completed, or, still pending, to the end of the run. */
+    int64_t longest = st->close_send_pending_ns;
+    for (int i = 0; r->finished && i < FL_MAX_OPS; i++)
+      if (st->ops[i].pending && !strcmp(st->ops[i].op, "close_send") &&
+          r->elapsed_ns - st->ops[i].since_ns > longest)
+        longest = r->elapsed_ns - st->ops[i].since_ns;
+    set(v, FL_VAL_DURATION, st->close_send_issued, longest);
+  }
   else if (!strcmp(n, "cancel_latency")) {
     /* The server's side of a cancel: from the client's cancel step, or without one from the
      * moment its deadline passed, to the server's `cancelled`. */

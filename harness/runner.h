@@ -71,6 +71,7 @@ typedef struct {
   bool reading_stopped;
   int64_t sends_pending, close_sends_pending; /* ops in flight now, over all calls */
   int64_t sends_failed;
+  int64_t close_send_pending_ns; /* how long a completed close_send op was pending (peer clock) */
   int64_t send_max_pending_ns; /* the longest a completed send stayed pending (peer clock) */
   int64_t send_stall_bytes;    /* sent_bytes when that send began */
   bool have_cancel_ns;

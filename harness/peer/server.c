@@ -77,6 +77,7 @@ void fl_server_shutdown_start(fl_peer *p, const fl_step *st) {
   p->shutdown.op = (fl_op){.started = true, .on_done = on_shutdown_done};
   grpc_server_shutdown_and_notify(p->server, p->cq, &p->shutdown.op);
   if (abrupt) shutdown_force(p, "abrupt");
+  else if (p->shutdown.deadline_at_ns) fl_peer_timer(p, p->shutdown.deadline_at_ns);
 }
 
 void fl_server_shutdown_tick(fl_peer *p) {

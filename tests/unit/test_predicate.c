@@ -39,6 +39,21 @@ static void test_parse_good(void **state) {
     {"client.recv_end == true", "client.recv_end", FL_SCOPE_CLIENT},
     {"server.decode_errors == 0", "server.decode_errors", FL_SCOPE_SERVER},
     {"server.half_closed == true", "server.half_closed", FL_SCOPE_SERVER},
+    /* scenario capabilities */
+    {"server.last_recv_hash == \"d99d4473f9f30ccc\"", "server.last_recv_hash", FL_SCOPE_SERVER},
+    {"server.last_decode_error == \"truncated_varint\"", "server.last_decode_error",
+     FL_SCOPE_SERVER},
+    {"server.nulls_received == 15", "server.nulls_received", FL_SCOPE_SERVER},
+    {"server.send.max_pending >= 1500ms", "server.send.max_pending", FL_SCOPE_SERVER},
+    {"server.send.bytes_before_stall <= 200KiB", "server.send.bytes_before_stall",
+     FL_SCOPE_SERVER},
+    {"client.close_send.pending == true", "client.close_send.pending", FL_SCOPE_CLIENT},
+    {"client.close_send.pending_for >= 400ms", "client.close_send.pending_for",
+     FL_SCOPE_CLIENT},
+    {"server.shutdown.done == false", "server.shutdown.done", FL_SCOPE_SERVER},
+    {"server.cancel_latency < 500ms", "server.cancel_latency", FL_SCOPE_SERVER},
+    {"client.calls_ok == 1000", "client.calls_ok", FL_SCOPE_CLIENT},
+    {"client.recv_limit == 1MiB", "client.recv_limit", FL_SCOPE_CLIENT},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fl_predicate *p = NULL;
@@ -104,6 +119,12 @@ static void test_parse_errors(void **state) {
     {"client.sent == 5 extra", 17, "unexpected 'extra' after the comparison"},
     {"client.sent == 5 && client.recv == 1", 17, "unexpected '&&'"},
     {"client.sent == client.recv", 15, "are both fields"},
+    {"client.send.pendng == true", 0, "did you mean 'client.send.pending'?"},
+    {"client.send.pending == 1", 23, "is true or false, not '1'"},
+    {"client.last_sent_hash == abc", 25, "write the value in double quotes"},
+    {"client.last_sent_hash < \"abc\"", 22, "compare it with == or !="},
+    {"server.send.max_pending >= 2", 27, "has no unit"},
+    {"server.shutdown.forced == yes", 26, "is true or false, not 'yes'"},
     {"4 == 5", 0, "neither '4' nor '5' is a field"},
     /* Columns count characters, not bytes: "é" is two bytes, one column. */
     {"client.message == \"é\" x", 22, "unexpected 'x'"},
@@ -406,7 +427,12 @@ static void test_field_table(void **state) {
   static const char *const required[] = {
     "sent", "recv", "sent_bytes", "recv_bytes", "status", "message", "cancelled", "half_closed",
     "close_send.completed", "duration", "exit_code", "started", "recv_end", "decode_errors",
-    "outcome", "elapsed", NULL,
+    "last_decode_error", "invalid_utf8", "fields_received", "nulls_received", "nulls_sent",
+    "last_sent_hash", "last_recv_hash", "largest_send", "recv_limit", "send.pending",
+    "send.max_pending", "send.bytes_before_stall", "send.failed", "close_send.issued",
+    "close_send.pending", "close_send.pending_for", "reading_stopped", "cancel_latency",
+    "shutdown.started", "shutdown.done", "shutdown.forced", "shutdown.duration", "calls",
+    "calls_ok", "outcome", "elapsed", NULL,
   };
   for (const char *const *r = required; *r; r++) {
     const fl_field_info *f = fl_predicate_fields;

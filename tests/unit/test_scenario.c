@@ -348,6 +348,88 @@ static const struct {
    "did you mean 'message'?"},
   {"name: x\nserver:\n  script:\n    - status: {code: OK, message: [1]}\n", 4, 35,
    "'message' must be a string"},
+  /* streams, payload kinds and their parameters */
+  {"name: x\nstreams: 0\n", 2, 10, "'streams' must be at least 1"},
+  {"name: x\nstreams: 10001\n", 2, 10, "'streams' must be at most 10000, not 10001"},
+  {"name: x\nstreams: many\n", 2, 10, "'streams' must be a whole number"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, seed: 3}}\n", 4, 38,
+   "'seed' belongs to payload kind bytes, not nested"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {depth: 3}}\n", 4, 23,
+   "'payload' needs a 'kind', like {kind: nested, depth: 32}"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 0}}\n", 4, 45,
+   "'depth' must be at least 1"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 5000}}\n", 4, 45,
+   "'depth' must be at most 2000, not 5000"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: malformed}\n", 4, 23,
+   "payload malformed needs a defect, like {kind: malformed, defect: truncated_varint}"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed}}\n", 4, 23,
+   "payload malformed needs a defect: bad_wire_type, truncated_varint"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed, defect: truncated}}\n",
+   4, 49, "'defect' must be one of bad_wire_type, truncated_varint, length_past_end, "
+          "invalid_utf8, not 'truncated'"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed, defect: invalid_utf}}\n",
+   4, 49, "did you mean 'invalid_utf8'?"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: struct, defect: invalid_utf8}}\n",
+   4, 38, "'defect' belongs to payload kind malformed, not struct"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depht: 3}}\n", 4, 38,
+   "unknown key 'depht' in payload; did you mean 'depth'?"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nestd}}\n", 4, 30,
+   "unknown payload 'nestd'; did you mean 'nested'?"},
+  {"name: x\nclient:\n  script:\n    - send: {size: 3, payload: empty}\n", 4, 14,
+   "payload empty is a zero-length message; it takes no 'size'"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: oversize, size: 3}\n", 4, 33,
+   "an oversize message is one byte over the receiver's grpc.max_receive_message_length; it "
+   "takes no 'size'"},
+  {"name: x\nclient:\n  script:\n    - send: {payload: [1]}\n", 4, 23,
+   "'payload' must be a kind like struct or a map {kind, depth, seed, defect}, not a list"},
+  {"name: x\nclient:\n  script:\n    - send: {interval: fast}\n", 4, 24,
+   "'interval' must be a duration like 500ms or 3s, not 'fast'"},
+  {"name: x\nclient:\n  script:\n    - send: {background: yes}\n", 4, 26,
+   "'background' must be true or false, not 'yes'"},
+  {"name: x\nclient:\n  script:\n    - send: {backgrund: true}\n", 4, 14,
+   "unknown key 'backgrund' in send; did you mean 'background'?"},
+  {"name: x\nserver:\n  args: {grpc.max_receive_message_length: -1}\nclient:\n  script:\n"
+   "    - send: 1\n    - send: {payload: oversize}\n", 7, 7,
+   "payload oversize needs a receive limit, but the server sets "
+   "grpc.max_receive_message_length to -1 (no limit)"},
+  /* recv with a delay */
+  {"name: x\nclient:\n  script:\n    - recv: {count: some}\n", 4, 21,
+   "'count' must be a count like 3 or 'all', not 'some'"},
+  {"name: x\nclient:\n  script:\n    - recv: {count: 0}\n", 4, 21, "'count' must be at least 1"},
+  {"name: x\nclient:\n  script:\n    - recv: {delay: 10}\n", 4, 21, "'10' has no unit"},
+  {"name: x\nclient:\n  script:\n    - recv: {cnt: 1}\n", 4, 14,
+   "unknown key 'cnt' in recv; did you mean 'count'?"},
+  {"name: x\nclient:\n  script:\n    - recv: [1]\n", 4, 13,
+   "'recv' must be a count, 'all' or a map {count, delay}, not a list"},
+  /* reading control */
+  {"name: x\nclient:\n  script:\n    - stop_reading: now\n", 4, 21,
+   "'stop_reading' takes no value"},
+  {"name: x\nclient:\n  script:\n    - stop_reding\n", 4, 7, "did you mean 'stop_reading'?"},
+  {"name: x\nclient:\n  script:\n    - recv: 1\n    - stop_reading\n    - send: 1\n"
+   "    - recv: all\n", 7, 7,
+   "'recv' while reading is stopped (stop_reading at line 5); put resume_reading before it"},
+  {"name: x\nserver:\n  script:\n    - stop_reading\n    - stop_reading\n", 5, 7,
+   "reading is already stopped (stop_reading at line 4)"},
+  {"name: x\nserver:\n  script:\n    - resume_reading\n", 4, 7,
+   "'resume_reading' needs a stop_reading before it"},
+  /* shutdown */
+  {"name: x\nclient:\n  script:\n    - shutdown: graceful\n", 4, 7,
+   "'shutdown' is a server step; a client ends its call with close_send or cancel"},
+  {"name: x\nserver:\n  script:\n    - shutdown\n", 4, 7,
+   "'shutdown' needs a value: shutdown: graceful, shutdown: abrupt or shutdown: {mode: "
+   "graceful, deadline: 500ms}"},
+  {"name: x\nserver:\n  script:\n    - shutdown: later\n", 4, 17,
+   "'shutdown' must be graceful or abrupt, not 'later'"},
+  {"name: x\nserver:\n  script:\n    - shutdown: gracefull\n", 4, 17,
+   "did you mean 'graceful'?"},
+  {"name: x\nserver:\n  script:\n    - shutdown: {mode: abrupt, deadline: 1s}\n", 4, 32,
+   "an abrupt shutdown cancels every call at once; 'deadline' belongs to mode graceful"},
+  {"name: x\nserver:\n  script:\n    - shutdown: {mode: graceful, deadline: 0s}\n", 4, 44,
+   "'deadline' must be longer than 0"},
+  {"name: x\nserver:\n  script:\n    - shutdown: {mod: graceful}\n", 4, 18,
+   "unknown key 'mod' in shutdown; did you mean 'mode'?"},
+  {"name: x\nserver:\n  script:\n    - shutdown: [graceful]\n", 4, 17,
+   "'shutdown' must be graceful, abrupt or a map {mode, deadline}, not a list"},
   /* side restrictions */
   {"name: x\nserver:\n  script:\n    - recv: 1\n    - close_send\n", 5, 7,
    "'close_send' is a client step"},
@@ -416,10 +498,109 @@ static void test_names(void **state) {
   } steps[] = {{FL_STEP_SEND, "send"},     {FL_STEP_RECV, "recv"},
                {FL_STEP_SLEEP, "sleep"},   {FL_STEP_CLOSE_SEND, "close_send"},
                {FL_STEP_CANCEL, "cancel"}, {FL_STEP_STATUS, "status"},
-               {FL_STEP_WAIT, "wait"},     {FL_STEP_DUMP, "dump"}};
+               {FL_STEP_WAIT, "wait"},     {FL_STEP_DUMP, "dump"},
+               {FL_STEP_STOP_READING, "stop_reading"},
+               {FL_STEP_RESUME_READING, "resume_reading"},
+               {FL_STEP_SHUTDOWN, "shutdown"}};
   for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
     assert_string_equal(fl_step_name(steps[i].k), steps[i].name);
   fl_scenario_free(NULL);
+}
+
+/* The steps and keys of the scenario capabilities, and their defaults. */
+static void test_capabilities(void **state) {
+  (void)state;
+  const char *yaml =
+    "name: caps\n"
+    "streams: 4\n"
+    "server:\n"
+    "  script:\n"
+    "    - recv: { count: all, delay: 50ms }\n"
+    "    - stop_reading\n"
+    "    - resume_reading\n"
+    "    - recv: { count: 2 }\n"
+    "    - shutdown: graceful\n"
+    "    - shutdown: abrupt\n"
+    "    - shutdown: { mode: graceful, deadline: 500ms }\n"
+    "    - shutdown: { deadline: 1s }\n"
+    "    - send: { payload: oversize }\n"
+    "    - stop_reading\n"
+    "client:\n"
+    "  args: { grpc.max_receive_message_length: 2048 }\n"
+    "  script:\n"
+    "    - send: { count: 200, size: 16KiB, payload: null_values, interval: 10ms, "
+    "background: true }\n"
+    "    - send: { payload: { kind: nested, depth: 32 } }\n"
+    "    - send: { payload: nested }\n"
+    "    - send: { payload: empty }\n"
+    "    - send: { payload: bytes }\n"
+    "    - send: { size: 7, payload: { kind: bytes, seed: 42 } }\n"
+    "    - send: { payload: { kind: malformed, defect: invalid_utf8 } }\n"
+    "    - send: { payload: { defect: length_past_end, kind: malformed } }\n"
+    "    - send: { background: false }\n";
+  fl_scenario *s;
+  fl_error err;
+  int rc = parse(yaml, &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  assert_int_equal(s->streams, 4);
+
+  const fl_step *st = s->server.steps;
+  assert_int_equal(s->server.n_steps, 10);
+  assert_int_equal(st[0].kind, FL_STEP_RECV);
+  assert_true(st[0].count == FL_RECV_ALL);
+  assert_int_equal(st[0].delay_ns, 50000000);
+  assert_int_equal(st[1].kind, FL_STEP_STOP_READING);
+  assert_int_equal(st[2].kind, FL_STEP_RESUME_READING);
+  assert_int_equal(st[3].count, 2);
+  assert_int_equal(st[3].delay_ns, 0);
+  assert_int_equal(st[4].kind, FL_STEP_SHUTDOWN);
+  assert_int_equal(st[4].shutdown_mode, FL_SHUTDOWN_GRACEFUL);
+  assert_int_equal(st[4].shutdown_deadline_ns, 0);
+  assert_int_equal(st[5].shutdown_mode, FL_SHUTDOWN_ABRUPT);
+  assert_int_equal(st[6].shutdown_mode, FL_SHUTDOWN_GRACEFUL);
+  assert_int_equal(st[6].shutdown_deadline_ns, 500000000);
+  assert_int_equal(st[7].shutdown_mode, FL_SHUTDOWN_GRACEFUL); /* mode defaults to graceful */
+  assert_int_equal(st[7].shutdown_deadline_ns, 1000000000);
+  assert_int_equal(st[8].payload, FL_PAYLOAD_OVERSIZE);
+  assert_int_equal(st[8].recv_limit, 2048); /* the client's limit: it receives */
+  assert_int_equal(st[9].kind, FL_STEP_STOP_READING); /* never resumed: fine */
+
+  st = s->client.steps;
+  assert_int_equal(s->client.n_steps, 9);
+  assert_int_equal(st[0].count, 200);
+  assert_int_equal(st[0].size, 16384);
+  assert_int_equal(st[0].payload, FL_PAYLOAD_NULL_VALUES);
+  assert_int_equal(st[0].interval_ns, 10000000);
+  assert_true(st[0].background);
+  assert_int_equal(st[1].payload, FL_PAYLOAD_NESTED);
+  assert_int_equal(st[1].depth, 32);
+  assert_int_equal(st[2].depth, 8); /* the default depth */
+  assert_int_equal(st[3].payload, FL_PAYLOAD_EMPTY);
+  assert_int_equal(st[4].payload, FL_PAYLOAD_BYTES);
+  assert_int_equal(st[4].size, 64); /* bytes without a size: 64 */
+  assert_int_equal(st[4].seed, 1);
+  assert_int_equal(st[5].size, 7);
+  assert_int_equal(st[5].seed, 42);
+  assert_int_equal(st[6].payload, FL_PAYLOAD_MALFORMED);
+  assert_int_equal(st[6].defect, FL_DEFECT_INVALID_UTF8);
+  assert_int_equal(st[7].defect, FL_DEFECT_LENGTH_PAST_END);
+  assert_false(st[8].background);
+  assert_int_equal(st[8].payload, FL_PAYLOAD_STRUCT);
+  fl_scenario_free(s);
+
+  /* The defaults: one stream; oversize towards a side without a limit uses C core's 4 MiB. */
+  rc = parse("name: d\nclient:\n  script:\n    - send: {payload: oversize}\n", &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  assert_int_equal(s->streams, 1);
+  assert_int_equal(s->client.steps[0].recv_limit, FL_DEFAULT_RECV_LIMIT);
+  fl_scenario_free(s);
+  /* A limit written as a string is not one C core takes: the default stands. */
+  rc = parse("name: d\nserver:\n  args: {grpc.max_receive_message_length: \"100\"}\nclient:\n"
+             "  script:\n    - send: {payload: oversize}\n",
+             &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  assert_int_equal(s->client.steps[0].recv_limit, FL_DEFAULT_RECV_LIMIT);
+  fl_scenario_free(s);
 }
 
 /* A status message with tabs, newlines and non-ASCII must reach the peer byte for byte. */
@@ -451,6 +632,7 @@ int main(void) {
     cmocka_unit_test(test_broken),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_status_message_exact),
+    cmocka_unit_test(test_capabilities),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
