@@ -55,6 +55,8 @@ const fl_field_info fl_predicate_fields[] = {
   {true, "peak_rss", FL_VAL_SIZE, "the peer's peak RSS (the kernel's high-water mark at exit)"},
   {true, "threads", FL_VAL_INT, "the most threads the peer had in a sample"},
   {true, "fds", FL_VAL_INT, "the most open file descriptors the peer had in a sample"},
+  {false, "capture.packets", FL_VAL_INT, "packets written to capture.pcap (unknown without a capture)"},
+  {false, "capture.dropped", FL_VAL_INT, "packets the capture lost (libpcap's ps_drop)"},
   {false, "outcome", FL_VAL_OUTCOME, "how the run ended: completed, hang, timeout, crash, interrupted"},
   {false, "elapsed", FL_VAL_DURATION, "from the start of the run to its end"},
   {false, NULL, FL_VAL_INT, NULL},

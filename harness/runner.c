@@ -131,6 +131,10 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
    * (have_status, have_cancelled) once every one of them is. */
   int64_t streams = rn->s->streams ? rn->s->streams : 1;
   st->last_event_ns = now;
+  /* When the deadline ends a call, C core completes its pending ops, some with success: a send
+   * stalled on flow control "completes" though its bytes never left. What the peer reports
+   * from that moment on is the deadline's doing, and counts as failed. */
+  bool after_deadline = st->deadline_at_peer_ns > 0 && ev->peer_ns >= st->deadline_at_peer_ns;
 
   if (!strcmp(n, "ready")) {
     st->ready = true;
@@ -145,11 +149,13 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
       st->start_ns = now;
       st->start_peer_ns = ev->peer_ns;
       if (client && rn->s->deadline_ns > 0) st->deadline_at_ns = now + rn->s->deadline_ns;
+      if (client) st->deadline_at_peer_ns = attr_int(ev, "deadline_at");
     }
     st->calls++;
   } else if (!strcmp(n, "step")) {
     st->step_index = (int)attr_int(ev, "index");
     st->step_start_ns = now;
+    if (st->step_index > st->furthest_step) st->furthest_step = st->step_index;
   } else if (!strcmp(n, "op_start") || !strcmp(n, "op_done")) {
     const char *op = fl_event_get(ev, "op");
     bool start = !strcmp(n, "op_start");
@@ -160,7 +166,7 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
         if (attr_int(ev, "bytes") > st->largest_send) st->largest_send = attr_int(ev, "bytes");
       } else {
         if (st->sends_pending > 0) st->sends_pending--;
-        if (attr_int(ev, "ok") == 0) st->sends_failed++;
+        if (attr_int(ev, "ok") == 0 || after_deadline) st->sends_failed++;
         int64_t pending = attr_int(ev, "us") * 1000;
         if (pending > st->send_max_pending_ns) {
           st->send_max_pending_ns = pending;
@@ -183,7 +189,7 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
       slot->since_ns = now;
       slot->sent_bytes_at_start = st->sent_bytes;
     }
-  } else if (!strcmp(n, "sent")) {
+  } else if (!strcmp(n, "sent") && !after_deadline) {
     st->sent++;
     st->sent_bytes += attr_int(ev, "bytes");
     st->nulls_sent += attr_int(ev, "nulls");
@@ -202,7 +208,7 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
     snprintf(st->last_recv_hash, sizeof st->last_recv_hash, "%s", hash ? hash : "");
   } else if (!strcmp(n, "recv_end")) {
     st->recv_end = true;
-  } else if (!strcmp(n, "half_close")) {
+  } else if (!strcmp(n, "half_close") && !after_deadline) {
     st->half_closed = true;
   } else if (!strcmp(n, "cancel")) {
     st->cancel_issued = true;
@@ -309,7 +315,9 @@ static void handle_line(run *rn, peer *p, const char *line) {
   }
   apply_event(rn, p, &ev);
   if (!strcmp(ev.name, "dump")) dump_step(rn, p, &ev);
-  if (!strcmp(ev.name, "call_start")) sample_peer(rn, p, true);
+  /* The RSS baseline is taken when the side's first call starts (with streams: N, later
+   * calls must not move it). */
+  if (!strcmp(ev.name, "call_start") && p->st->calls == 1) sample_peer(rn, p, true);
   release_barriers(rn);
 }
 
@@ -613,9 +621,13 @@ static int64_t next_timer(const run *rn, int64_t now, int64_t *last_fired) {
     const peer *p = i == 0 ? &rn->server : &rn->client;
     const fl_peer_state *st = p->st;
     int64_t ends[2] = {-1, -1};
-    if (st->step_index >= 0 && (size_t)st->step_index < p->plan->n_steps &&
-        p->plan->steps[st->step_index].kind == FL_STEP_SLEEP && !st->exited)
-      ends[0] = st->step_start_ns + p->plan->steps[st->step_index].duration_ns;
+    const fl_step *step = st->step_index >= 0 && (size_t)st->step_index < p->plan->n_steps
+                              ? &p->plan->steps[st->step_index]
+                              : NULL;
+    if (step && !st->exited && step->kind == FL_STEP_SLEEP)
+      ends[0] = st->step_start_ns + step->duration_ns;
+    if (step && !st->exited && step->kind == FL_STEP_SHUTDOWN && step->shutdown_deadline_ns > 0)
+      ends[0] = st->step_start_ns + step->shutdown_deadline_ns;
     if (i == 1 && rn->s->deadline_ns > 0 && st->started && !st->have_status && !st->exited)
       ends[1] = st->start_ns + rn->s->deadline_ns;
     for (int k = 0; k < 2; k++) {
@@ -627,6 +639,24 @@ static int64_t next_timer(const run *rn, int64_t now, int64_t *last_fired) {
   return next;
 }
 
+/*
+ * The longest pause that the steps a side has begun build in between two of its events: a
+ * send's interval, a slow reader's delay. Such steps may go on in the background after the
+ * script has moved past them, so every step begun so far counts; silence that long is pacing,
+ * not a hang (a real hang is then reported that much later).
+ */
+static int64_t pacing_ns(const peer *p) {
+  int64_t longest = 0;
+  for (int k = 0; k <= p->st->furthest_step && (size_t)k < p->plan->n_steps; k++) {
+    const fl_step *step = &p->plan->steps[k];
+    int64_t pause = step->kind == FL_STEP_SEND   ? step->interval_ns
+                    : step->kind == FL_STEP_RECV ? step->delay_ns
+                                                 : 0;
+    if (pause > longest) longest = pause;
+  }
+  return longest;
+}
+
 /* Returns the time at which a hang would be declared if nothing happens before, or
  * INT64_MAX when no hang can be pending. */
 static int64_t hang_at(const run *rn, int64_t now) {
@@ -636,7 +666,9 @@ static int64_t hang_at(const run *rn, int64_t now) {
   int64_t quiet_since = last_fired;
   if (rn->server.st->last_event_ns > quiet_since) quiet_since = rn->server.st->last_event_ns;
   if (rn->client.st->last_event_ns > quiet_since) quiet_since = rn->client.st->last_event_ns;
-  return quiet_since + rn->s->hang_after_ns;
+  int64_t pacing = pacing_ns(&rn->server);
+  if (pacing_ns(&rn->client) > pacing) pacing = pacing_ns(&rn->client);
+  return quiet_since + rn->s->hang_after_ns + pacing;
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
@@ -659,7 +691,8 @@ static int copy_file(const char *from, const char *to) {
 }
 
 static void init_peer_state(fl_peer_state *st, const char *name) {
-  *st = (fl_peer_state){.name = name, .step_index = -1, .waiting_barrier = -1};
+  *st = (fl_peer_state){
+      .name = name, .step_index = -1, .furthest_step = -1, .waiting_barrier = -1};
 }
 
 static int fail(run *rn, const char *fmt, const char *arg) {
@@ -898,6 +931,11 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
   if (scope == FL_SCOPE_GLOBAL) {
     if (!strcmp(n, "outcome")) set(v, FL_VAL_OUTCOME, r->finished, r->outcome);
     else if (!strcmp(n, "elapsed")) set(v, FL_VAL_DURATION, r->finished, r->elapsed_ns);
+    else if (!strcmp(n, "capture.packets"))
+      set(v, FL_VAL_INT, r->finished && r->capture.running,
+          (int64_t)r->capture.stats.packets_written);
+    else if (!strcmp(n, "capture.dropped"))
+      set(v, FL_VAL_INT, r->finished && r->capture.running, (int64_t)r->capture.stats.dropped);
     else return false;
     return true;
   }

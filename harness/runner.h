@@ -47,6 +47,7 @@ typedef struct {
   /* The peer's own stamps of its call's start and end: call durations are measured on the
    * clock of the process that lived them, free of the runner's scheduling delays. */
   int64_t start_peer_ns, end_peer_ns;
+  int64_t deadline_at_peer_ns; /* client: its first call's deadline on its own clock; 0: none */
   int64_t sent, recv, sent_bytes, recv_bytes, decode_errors;
   bool recv_end, half_closed, close_send_issued, cancel_issued;
   bool have_status;
@@ -90,6 +91,7 @@ typedef struct {
 
   fl_op_state ops[FL_MAX_OPS];
   int step_index; /* the step running now, -1 before the first */
+  int furthest_step; /* the highest step index that has begun, -1 before the first */
   int64_t step_start_ns;
   int waiting_barrier; /* step index of the barrier the peer waits on, or -1 */
   int64_t last_event_ns;

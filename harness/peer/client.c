@@ -1,4 +1,5 @@
 #include "peer.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,14 @@ static void on_status(fl_peer *p, fl_op *op) {
  * initial metadata both ways and the final status. */
 static void start_call(fl_peer *p, fl_call *c, const char *method) {
   gpr_timespec deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-  if (p->scenario->deadline_ns > 0)
+  /* The deadline on the clock events are stamped with, read just before C core's own: the
+   * runner tells ops that C core completed because the deadline ended the call by it. */
+  int64_t deadline_at = 0;
+  if (p->scenario->deadline_ns > 0) {
+    deadline_at = fl_mono_ns() + p->scenario->deadline_ns;
     deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                             gpr_time_from_nanos(p->scenario->deadline_ns, GPR_TIMESPAN));
+  }
   c->call = grpc_channel_create_call(p->channel, NULL, GRPC_PROPAGATE_DEFAULTS, p->cq,
                                      grpc_slice_from_static_string(method), NULL, deadline, NULL);
   if (!c->call) fl_peer_fail(p, "cannot create a call to %s", method);
@@ -43,7 +49,10 @@ static void start_call(fl_peer *p, fl_call *c, const char *method) {
   c->final_op.on_done = on_status;
   fl_call_start(c, &op, 1, &c->final_op, "recv_status_on_client");
   c->started = true;
-  fl_call_emit(c, "call_start", "method", method, NULL);
+  if (deadline_at)
+    fl_call_emit(c, "call_start", "method", method, "deadline_at", FL_NUM(deadline_at), NULL);
+  else
+    fl_call_emit(c, "call_start", "method", method, NULL);
 }
 
 void fl_peer_run_client(fl_peer *p) {
