@@ -12,21 +12,37 @@
  * Runner -> peer (the peer's --control-fd): "go <barrier>\n" releases the peer's pending
  * `wait` step number <barrier> (its 0-based index in the side's script).
  *
- * Event names the runner understands (attributes in brackets):
- *   ready [port]             server: listening; client: channel created
- *   call_start [method]      the call exists (client: started; server: accepted)
+ * Event names the runner understands (attributes in brackets). With `streams: N` every event
+ * of a call also carries [call], the call's 1-based number.
+ *   ready [port recv_limit]  server: listening; client: channel created
+ *   call_start [method deadline_at]
+ *                            the call exists (client: started; server: accepted); the client's
+ *                            deadline on the peer's clock, when it has one
  *   step [index name]        a script step begins
- *   op_start [op]            a gRPC op was started; op: send|recv|close_send|status
- *   op_done [op ok]          that op completed; ok=1 success, 0 failure
- *   sent [n bytes]           message n (1-based) was sent; bytes = its encoded size
- *   recv [n bytes decoded]   message n was received; decoded=1 if protobuf-c decoded it
+ *   op_start [op bytes]      a gRPC op was started; op: send|recv|close_send|status
+ *   op_done [op ok us]       that op completed; ok=1 success, 0 failure; us = how long it was
+ *                            pending, on the peer's clock
+ *   sent [n bytes hash nulls]
+ *                            message n (1-based) was sent; its encoded size, FNV-1a 64 hash and
+ *                            null_value count
+ *   recv [n bytes decoded error fields nulls hash]
+ *                            message n was received; decoded=1 if protobuf-c decoded it, error
+ *                            names what is wrong with it
  *   recv_end                 the reader saw the end of the stream
  *   half_close               the client's close_send completed
- *   cancel                   the peer cancelled its call
+ *   cancel                   the peer cancels its call (sent just before grpc_call_cancel)
  *   status [code message]    client: final status received; server: status sent
  *   cancelled [value]        server: the call's close op finished; value=1 if cancelled
  *   wait [index expr]        the peer blocks on barrier <index> until the runner sends "go"
  *   arrive [index]           the barrier released the peer
+ *   dump [index]             the peer waits, as at a barrier, while the runner dumps threads
+ *   stop_reading, resume_reading
+ *                            the side stops / resumes issuing RECV_MESSAGE ops
+ *   background_end [started of reason]
+ *                            a background send ended after `started` of `of` messages
+ *   shutdown_start, shutdown_cancel, shutdown_done
+ *                            server: a shutdown step began; its deadline passed and every call
+ *                            was cancelled; the shutdown completed
  *   done                     the peer finished its script and is about to exit 0
  *   error [message]          the peer could not go on (it exits non-zero after this)
  */

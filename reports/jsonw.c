@@ -105,3 +105,23 @@ void fl_jsonw_null(fl_jsonw *w) {
   before_item(w);
   fputs("null", w->out);
 }
+
+void fl_jsonw_kv_string(fl_jsonw *w, const char *key, const char *s) {
+  fl_jsonw_key(w, key);
+  fl_jsonw_string(w, s);
+}
+
+void fl_jsonw_kv_int(fl_jsonw *w, const char *key, int64_t v) {
+  fl_jsonw_key(w, key);
+  fl_jsonw_int(w, v);
+}
+
+void fl_jsonw_kv_double(fl_jsonw *w, const char *key, double v, int decimals) {
+  fl_jsonw_key(w, key);
+  fl_jsonw_double(w, v, decimals);
+}
+
+void fl_jsonw_kv_bool(fl_jsonw *w, const char *key, bool v) {
+  fl_jsonw_key(w, key);
+  fl_jsonw_bool(w, v);
+}

@@ -35,6 +35,12 @@ void fl_jsonw_double(fl_jsonw *w, double v, int decimals);
 void fl_jsonw_bool(fl_jsonw *w, bool v);
 void fl_jsonw_null(fl_jsonw *w);
 
+/* A member of the current object: key and value in one call. */
+void fl_jsonw_kv_string(fl_jsonw *w, const char *key, const char *s);
+void fl_jsonw_kv_int(fl_jsonw *w, const char *key, int64_t v);
+void fl_jsonw_kv_double(fl_jsonw *w, const char *key, double v, int decimals);
+void fl_jsonw_kv_bool(fl_jsonw *w, const char *key, bool v);
+
 /* Writes s as a JSON string literal (with quotes) to out. */
 void fl_json_write_string(FILE *out, const char *s);
 

@@ -9,8 +9,7 @@
 #define FL_VERSION "0.1.0"
 
 static void duration_ms(fl_jsonw *w, const char *key, int64_t ns) {
-  fl_jsonw_key(w, key);
-  fl_jsonw_double(w, (double)ns / 1e6, 3);
+  fl_jsonw_kv_double(w, key, (double)ns / 1e6, 3);
 }
 
 static void channel_args(fl_jsonw *w, const fl_side_plan *plan) {
@@ -30,64 +29,43 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
                  const fl_run_result *r) {
   fl_jsonw_key(w, st->name);
   fl_jsonw_object_begin(w);
-  fl_jsonw_key(w, "pid");
-  fl_jsonw_int(w, st->pid);
+  fl_jsonw_kv_int(w, "pid", st->pid);
   fl_jsonw_key(w, "exit");
   fl_jsonw_object_begin(w);
   fl_jsonw_key(w, "code");
   if (st->exited && !st->term_signal) fl_jsonw_int(w, st->exit_code); else fl_jsonw_null(w);
   fl_jsonw_key(w, "signal");
   if (st->term_signal) fl_jsonw_string(w, strsignal(st->term_signal)); else fl_jsonw_null(w);
-  fl_jsonw_key(w, "ended_by_runner");
-  fl_jsonw_bool(w, st->killed_by_runner);
+  fl_jsonw_kv_bool(w, "ended_by_runner", st->killed_by_runner);
   fl_jsonw_object_end(w);
-  fl_jsonw_key(w, "peak_rss_kib");
-  fl_jsonw_int(w, st->peak_rss_kib);
+  fl_jsonw_kv_int(w, "peak_rss_kib", st->peak_rss_kib);
   fl_jsonw_key(w, "samples");
   fl_jsonw_object_begin(w);
-  fl_jsonw_key(w, "count");
-  fl_jsonw_int(w, st->samples.n);
-  fl_jsonw_key(w, "baseline_rss_kib");
-  fl_jsonw_int(w, st->samples.baseline_rss_kib);
-  fl_jsonw_key(w, "peak_rss_kib");
-  fl_jsonw_int(w, st->samples.peak_rss_kib);
-  fl_jsonw_key(w, "rss_growth_kib");
-  fl_jsonw_int(w, st->samples.peak_rss_kib - st->samples.baseline_rss_kib);
-  fl_jsonw_key(w, "max_threads");
-  fl_jsonw_int(w, st->samples.max_threads);
-  fl_jsonw_key(w, "max_fds");
-  fl_jsonw_int(w, st->samples.max_fds);
+  fl_jsonw_kv_int(w, "count", st->samples.n);
+  fl_jsonw_kv_int(w, "baseline_rss_kib", st->samples.baseline_rss_kib);
+  fl_jsonw_kv_int(w, "peak_rss_kib", st->samples.peak_rss_kib);
+  fl_jsonw_kv_int(w, "rss_growth_kib", st->samples.peak_rss_kib - st->samples.baseline_rss_kib);
+  fl_jsonw_kv_int(w, "max_threads", st->samples.max_threads);
+  fl_jsonw_kv_int(w, "max_fds", st->samples.max_fds);
   fl_jsonw_object_end(w);
   channel_args(w, plan);
   if (st->port) {
-    fl_jsonw_key(w, "port");
-    fl_jsonw_int(w, st->port);
+    fl_jsonw_kv_int(w, "port", st->port);
   }
-  fl_jsonw_key(w, "call_started");
-  fl_jsonw_bool(w, st->started);
-  fl_jsonw_key(w, "sent");
-  fl_jsonw_int(w, st->sent);
-  fl_jsonw_key(w, "sent_bytes");
-  fl_jsonw_int(w, st->sent_bytes);
-  fl_jsonw_key(w, "recv");
-  fl_jsonw_int(w, st->recv);
-  fl_jsonw_key(w, "recv_bytes");
-  fl_jsonw_int(w, st->recv_bytes);
-  fl_jsonw_key(w, "decode_errors");
-  fl_jsonw_int(w, st->decode_errors);
-  fl_jsonw_key(w, "recv_end");
-  fl_jsonw_bool(w, st->recv_end);
-  fl_jsonw_key(w, "half_closed");
-  fl_jsonw_bool(w, st->half_closed);
+  fl_jsonw_kv_bool(w, "call_started", st->started);
+  fl_jsonw_kv_int(w, "sent", st->sent);
+  fl_jsonw_kv_int(w, "sent_bytes", st->sent_bytes);
+  fl_jsonw_kv_int(w, "recv", st->recv);
+  fl_jsonw_kv_int(w, "recv_bytes", st->recv_bytes);
+  fl_jsonw_kv_int(w, "decode_errors", st->decode_errors);
+  fl_jsonw_kv_bool(w, "recv_end", st->recv_end);
+  fl_jsonw_kv_bool(w, "half_closed", st->half_closed);
   fl_jsonw_key(w, "status");
   if (st->have_status) {
     fl_jsonw_object_begin(w);
-    fl_jsonw_key(w, "code");
-    fl_jsonw_int(w, st->status_code);
-    fl_jsonw_key(w, "name");
-    fl_jsonw_string(w, fl_status_name(st->status_code));
-    fl_jsonw_key(w, "message");
-    fl_jsonw_string(w, st->status_message);
+    fl_jsonw_kv_int(w, "code", st->status_code);
+    fl_jsonw_kv_string(w, "name", fl_status_name(st->status_code));
+    fl_jsonw_kv_string(w, "message", st->status_message);
     duration_ms(w, "at_ms", st->status_ns);
     fl_jsonw_object_end(w);
   } else {
@@ -110,56 +88,40 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
   }
   fl_jsonw_key(w, "calls");
   fl_jsonw_object_begin(w);
-  fl_jsonw_key(w, "started");
-  fl_jsonw_int(w, st->calls);
-  fl_jsonw_key(w, "ended");
-  fl_jsonw_int(w, st->calls_ended);
-  fl_jsonw_key(w, "ok");
-  fl_jsonw_int(w, st->calls_ok);
+  fl_jsonw_kv_int(w, "started", st->calls);
+  fl_jsonw_kv_int(w, "ended", st->calls_ended);
+  fl_jsonw_kv_int(w, "ok", st->calls_ok);
   fl_jsonw_object_end(w);
   fl_jsonw_key(w, "payloads");
   fl_jsonw_object_begin(w);
-  fl_jsonw_key(w, "largest_send_bytes");
-  fl_jsonw_int(w, st->largest_send);
+  fl_jsonw_kv_int(w, "largest_send_bytes", st->largest_send);
   fl_jsonw_key(w, "recv_limit_bytes");
   if (st->have_recv_limit) fl_jsonw_int(w, st->recv_limit); else fl_jsonw_null(w);
-  fl_jsonw_key(w, "nulls_sent");
-  fl_jsonw_int(w, st->nulls_sent);
-  fl_jsonw_key(w, "nulls_received");
-  fl_jsonw_int(w, st->nulls_received);
-  fl_jsonw_key(w, "fields_received");
-  fl_jsonw_int(w, st->fields_received);
-  fl_jsonw_key(w, "invalid_utf8");
-  fl_jsonw_int(w, st->invalid_utf8);
-  fl_jsonw_key(w, "last_decode_error");
-  fl_jsonw_string(w, st->last_decode_error[0] ? st->last_decode_error : NULL);
-  fl_jsonw_key(w, "last_sent_hash");
-  fl_jsonw_string(w, st->last_sent_hash[0] ? st->last_sent_hash : NULL);
-  fl_jsonw_key(w, "last_recv_hash");
-  fl_jsonw_string(w, st->last_recv_hash[0] ? st->last_recv_hash : NULL);
+  fl_jsonw_kv_int(w, "nulls_sent", st->nulls_sent);
+  fl_jsonw_kv_int(w, "nulls_received", st->nulls_received);
+  fl_jsonw_kv_int(w, "fields_received", st->fields_received);
+  fl_jsonw_kv_int(w, "invalid_utf8", st->invalid_utf8);
+  fl_jsonw_kv_string(w, "last_decode_error", st->last_decode_error[0] ? st->last_decode_error : NULL);
+  fl_jsonw_kv_string(w, "last_sent_hash", st->last_sent_hash[0] ? st->last_sent_hash : NULL);
+  fl_jsonw_kv_string(w, "last_recv_hash", st->last_recv_hash[0] ? st->last_recv_hash : NULL);
   fl_jsonw_object_end(w);
   fl_jsonw_key(w, "sends");
   fl_jsonw_object_begin(w);
-  fl_jsonw_key(w, "failed");
-  fl_jsonw_int(w, st->sends_failed);
+  fl_jsonw_kv_int(w, "failed", st->sends_failed);
   fl_jsonw_key(w, "max_pending_ms");
   if (found[0].known) fl_jsonw_double(w, (double)found[0].i / 1e6, 3); else fl_jsonw_null(w);
   fl_jsonw_key(w, "bytes_before_stall");
   if (found[1].known) fl_jsonw_int(w, found[1].i); else fl_jsonw_null(w);
   fl_jsonw_object_end(w);
-  fl_jsonw_key(w, "close_send_issued");
-  fl_jsonw_bool(w, st->close_send_issued);
-  fl_jsonw_key(w, "reading_stopped");
-  fl_jsonw_bool(w, st->reading_stopped);
+  fl_jsonw_kv_bool(w, "close_send_issued", st->close_send_issued);
+  fl_jsonw_kv_bool(w, "reading_stopped", st->reading_stopped);
   fl_jsonw_key(w, "cancel_latency_ms");
   if (found[2].known) fl_jsonw_double(w, (double)found[2].i / 1e6, 3); else fl_jsonw_null(w);
   fl_jsonw_key(w, "shutdown");
   if (st->shutdown_started) {
     fl_jsonw_object_begin(w);
-    fl_jsonw_key(w, "done");
-    fl_jsonw_bool(w, st->shutdown_done);
-    fl_jsonw_key(w, "forced");
-    fl_jsonw_bool(w, st->shutdown_forced);
+    fl_jsonw_kv_bool(w, "done", st->shutdown_done);
+    fl_jsonw_kv_bool(w, "forced", st->shutdown_forced);
     fl_jsonw_key(w, "duration_ms");
     if (st->shutdown_done)
       fl_jsonw_double(w, (double)(st->shutdown_done_peer_ns - st->shutdown_start_peer_ns) / 1e6, 3);
@@ -177,17 +139,14 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
     const fl_op_state *op = &st->ops[i];
     if (!op->pending) continue;
     fl_jsonw_object_begin(w);
-    fl_jsonw_key(w, "op");
-    fl_jsonw_string(w, op->op);
+    fl_jsonw_kv_string(w, "op", op->op);
     duration_ms(w, "since_ms", op->since_ns);
     duration_ms(w, "pending_ms", r->elapsed_ns - op->since_ns);
-    fl_jsonw_key(w, "sent_bytes_before");
-    fl_jsonw_int(w, op->sent_bytes_at_start);
+    fl_jsonw_kv_int(w, "sent_bytes_before", op->sent_bytes_at_start);
     fl_jsonw_object_end(w);
   }
   fl_jsonw_array_end(w);
-  fl_jsonw_key(w, "error");
-  fl_jsonw_string(w, st->error);
+  fl_jsonw_kv_string(w, "error", st->error);
   fl_jsonw_object_end(w);
 }
 
@@ -200,47 +159,34 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
   fl_jsonw w;
   fl_jsonw_init(&w, f, true);
   fl_jsonw_object_begin(&w);
-  fl_jsonw_key(&w, "faultline_version");
-  fl_jsonw_string(&w, FL_VERSION);
+  fl_jsonw_kv_string(&w, "faultline_version", FL_VERSION);
 
   fl_jsonw_key(&w, "scenario");
   fl_jsonw_object_begin(&w);
-  fl_jsonw_key(&w, "name");
-  fl_jsonw_string(&w, s->name);
-  fl_jsonw_key(&w, "summary");
-  fl_jsonw_string(&w, s->summary);
-  fl_jsonw_key(&w, "file");
-  fl_jsonw_string(&w, s->path);
-  fl_jsonw_key(&w, "rpc");
-  fl_jsonw_string(&w, fl_rpc_name(s->rpc));
+  fl_jsonw_kv_string(&w, "name", s->name);
+  fl_jsonw_kv_string(&w, "summary", s->summary);
+  fl_jsonw_kv_string(&w, "file", s->path);
+  fl_jsonw_kv_string(&w, "rpc", fl_rpc_name(s->rpc));
   fl_jsonw_key(&w, "deadline_ms");
   if (s->deadline_ns) fl_jsonw_double(&w, (double)s->deadline_ns / 1e6, 3); else fl_jsonw_null(&w);
   duration_ms(&w, "timeout_ms", s->timeout_ns);
   duration_ms(&w, "hang_after_ms", s->hang_after_ns);
   fl_jsonw_object_end(&w);
 
-  fl_jsonw_key(&w, "verdict");
-  fl_jsonw_string(&w, fl_verdict_name(v->kind));
-  fl_jsonw_key(&w, "error");
-  fl_jsonw_string(&w, v->kind == FL_VERDICT_ERROR ? v->why : NULL);
-  fl_jsonw_key(&w, "outcome");
-  fl_jsonw_string(&w, fl_outcome_name(r->outcome));
-  fl_jsonw_key(&w, "started_at");
-  fl_jsonw_string(&w, r->started_at);
+  fl_jsonw_kv_string(&w, "verdict", fl_verdict_name(v->kind));
+  fl_jsonw_kv_string(&w, "error", v->kind == FL_VERDICT_ERROR ? v->why : NULL);
+  fl_jsonw_kv_string(&w, "outcome", fl_outcome_name(r->outcome));
+  fl_jsonw_kv_string(&w, "started_at", r->started_at);
   duration_ms(&w, "elapsed_ms", r->elapsed_ns);
 
   fl_jsonw_key(&w, "expectations");
   fl_jsonw_array_begin(&w);
   for (size_t i = 0; i < v->n_clauses; i++) {
     fl_jsonw_object_begin(&w);
-    fl_jsonw_key(&w, "clause");
-    fl_jsonw_string(&w, v->clauses[i].expect->text);
-    fl_jsonw_key(&w, "line");
-    fl_jsonw_int(&w, v->clauses[i].expect->line);
-    fl_jsonw_key(&w, "held");
-    fl_jsonw_bool(&w, v->clauses[i].held);
-    fl_jsonw_key(&w, "seen");
-    fl_jsonw_string(&w, v->clauses[i].seen);
+    fl_jsonw_kv_string(&w, "clause", v->clauses[i].expect->text);
+    fl_jsonw_kv_int(&w, "line", v->clauses[i].expect->line);
+    fl_jsonw_kv_bool(&w, "held", v->clauses[i].held);
+    fl_jsonw_kv_string(&w, "seen", v->clauses[i].seen);
     fl_jsonw_object_end(&w);
   }
   fl_jsonw_array_end(&w);
@@ -253,25 +199,16 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
 
   fl_jsonw_key(&w, "capture");
   fl_jsonw_object_begin(&w);
-  fl_jsonw_key(&w, "requested");
-  fl_jsonw_bool(&w, r->capture.requested);
-  fl_jsonw_key(&w, "file");
-  fl_jsonw_string(&w, r->capture.running ? "capture.pcap" : NULL);
-  fl_jsonw_key(&w, "filter");
-  fl_jsonw_string(&w, r->capture.running ? r->capture.filter : NULL);
-  fl_jsonw_key(&w, "error");
-  fl_jsonw_string(&w, r->capture.error[0] ? r->capture.error : NULL);
+  fl_jsonw_kv_bool(&w, "requested", r->capture.requested);
+  fl_jsonw_kv_string(&w, "file", r->capture.running ? "capture.pcap" : NULL);
+  fl_jsonw_kv_string(&w, "filter", r->capture.running ? r->capture.filter : NULL);
+  fl_jsonw_kv_string(&w, "error", r->capture.error[0] ? r->capture.error : NULL);
   if (r->capture.running) {
-    fl_jsonw_key(&w, "packets");
-    fl_jsonw_int(&w, (int64_t)r->capture.stats.packets_written);
-    fl_jsonw_key(&w, "received");
-    fl_jsonw_int(&w, (int64_t)r->capture.stats.received);
-    fl_jsonw_key(&w, "dropped");
-    fl_jsonw_int(&w, (int64_t)r->capture.stats.dropped);
-    fl_jsonw_key(&w, "if_dropped");
-    fl_jsonw_int(&w, (int64_t)r->capture.stats.if_dropped);
-    fl_jsonw_key(&w, "ended_early");
-    fl_jsonw_string(&w, r->capture.stats.error[0] ? r->capture.stats.error : NULL);
+    fl_jsonw_kv_int(&w, "packets", (int64_t)r->capture.stats.packets_written);
+    fl_jsonw_kv_int(&w, "received", (int64_t)r->capture.stats.received);
+    fl_jsonw_kv_int(&w, "dropped", (int64_t)r->capture.stats.dropped);
+    fl_jsonw_kv_int(&w, "if_dropped", (int64_t)r->capture.stats.if_dropped);
+    fl_jsonw_kv_string(&w, "ended_early", r->capture.stats.error[0] ? r->capture.stats.error : NULL);
   }
   fl_jsonw_object_end(&w);
 
@@ -280,29 +217,21 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
   for (int i = 0; i < r->n_dumps; i++) {
     const fl_dump_record *d = &r->dumps[i];
     fl_jsonw_object_begin(&w);
-    fl_jsonw_key(&w, "side");
-    fl_jsonw_string(&w, d->side);
-    fl_jsonw_key(&w, "file");
-    fl_jsonw_string(&w, d->file);
-    fl_jsonw_key(&w, "why");
-    fl_jsonw_string(&w, d->why);
+    fl_jsonw_kv_string(&w, "side", d->side);
+    fl_jsonw_kv_string(&w, "file", d->file);
+    fl_jsonw_kv_string(&w, "why", d->why);
     duration_ms(&w, "at_ms", d->at_ns);
-    fl_jsonw_key(&w, "threads");
-    fl_jsonw_int(&w, d->threads);
-    fl_jsonw_key(&w, "dump_ms");
-    fl_jsonw_double(&w, d->elapsed_ms, 3);
-    fl_jsonw_key(&w, "error");
-    fl_jsonw_string(&w, d->error[0] ? d->error : NULL);
+    fl_jsonw_kv_int(&w, "threads", d->threads);
+    fl_jsonw_kv_double(&w, "dump_ms", d->elapsed_ms, 3);
+    fl_jsonw_kv_string(&w, "error", d->error[0] ? d->error : NULL);
     fl_jsonw_object_end(&w);
   }
   fl_jsonw_array_end(&w);
 
   fl_jsonw_key(&w, "runner");
   fl_jsonw_object_begin(&w);
-  fl_jsonw_key(&w, "peak_rss_kib");
-  fl_jsonw_int(&w, r->runner_peak_rss_kib);
-  fl_jsonw_key(&w, "events");
-  fl_jsonw_int(&w, r->n_events);
+  fl_jsonw_kv_int(&w, "peak_rss_kib", r->runner_peak_rss_kib);
+  fl_jsonw_kv_int(&w, "events", r->n_events);
   fl_jsonw_object_end(&w);
 
   fl_jsonw_key(&w, "files");
@@ -311,8 +240,7 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
                             {"samples", "samples.csv"},        {"server_stderr", "server.stderr"},
                             {"client_stderr", "client.stderr"}};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-    fl_jsonw_key(&w, files[i][0]);
-    fl_jsonw_string(&w, files[i][1]);
+    fl_jsonw_kv_string(&w, files[i][0], files[i][1]);
   }
   fl_jsonw_object_end(&w);
 
