@@ -1,4 +1,5 @@
 #include "event.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -52,10 +53,7 @@ static int decode_in_place(char *s) {
 
 int fl_event_write(int fd, const char *name, const char *const *kv, int n_kv) {
   char line[FL_EVENT_MAX_LINE];
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  int n = snprintf(line, sizeof line, "%" PRId64 " %s",
-                   (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, name);
+  int n = snprintf(line, sizeof line, "%" PRId64 " %s", fl_mono_ns(), name);
   for (int i = 0; i + 1 < 2 * n_kv && n < (int)sizeof line - 8; i += 2) {
     char enc[FL_EVENT_MAX_LINE];
     fl_event_encode(kv[i + 1] ? kv[i + 1] : "", enc, sizeof enc);

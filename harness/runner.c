@@ -20,6 +20,7 @@
 #include "jsonw.h"
 #include "samples.h"
 #include "threads.h"
+#include "util.h"
 
 /* How long a peer gets to exit after SIGTERM before its group is killed. */
 #define TERM_GRACE_NS (1000 * 1000000LL)
@@ -50,13 +51,7 @@ typedef struct {
   bool interrupted, timed_out, hung;
 } run;
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t now_rel(const run *rn) { return mono_ns() - rn->t0; }
+static int64_t now_rel(const run *rn) { return fl_mono_ns() - rn->t0; }
 
 static peer *peers_of(run *rn, int i) { return i == 0 ? &rn->server : &rn->client; }
 
@@ -457,10 +452,10 @@ static void end_peers(run *rn) {
       kill(-st->pid, SIGTERM);
     }
   }
-  int64_t until = mono_ns() + TERM_GRACE_NS;
-  for (reap(rn, false); !all_exited(rn) && mono_ns() < until; reap(rn, false)) {
+  int64_t until = fl_mono_ns() + TERM_GRACE_NS;
+  for (reap(rn, false); !all_exited(rn) && fl_mono_ns() < until; reap(rn, false)) {
     struct pollfd pfd = {.fd = rn->sigfd, .events = POLLIN};
-    if (poll(&pfd, 1, (int)((until - mono_ns()) / 1000000) + 1) > 0) {
+    if (poll(&pfd, 1, (int)((until - fl_mono_ns()) / 1000000) + 1) > 0) {
       struct signalfd_siginfo si;
       while (read(rn->sigfd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) rn->interrupted = true;
@@ -777,7 +772,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe;
   sigaction(SIGPIPE, &ignore, &old_pipe);
 
-  rn.t0 = mono_ns();
+  rn.t0 = fl_mono_ns();
   int rc = 0;
   if (rn.sigfd < 0) {
     rc = fail(&rn, "cannot create a signalfd: %s", strerror(errno));

@@ -1,5 +1,4 @@
 #include "peer.h"
-#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -24,12 +24,6 @@
  * the latency of a barrier release. */
 #define PUMP_SLICE_NS 10000000LL
 
-int64_t fl_peer_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 const char *fl_peer_i64(char *buf, int64_t x) {
   snprintf(buf, 24, "%" PRId64, x);
   return buf;
@@ -131,7 +125,7 @@ static void control_read(fl_peer *p) {
 fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns) {
   int64_t wait = PUMP_SLICE_NS;
   if (deadline_ns >= 0) {
-    int64_t left = deadline_ns - fl_peer_now_ns();
+    int64_t left = deadline_ns - fl_mono_ns();
     if (left < wait) wait = left > 0 ? left : 0;
   }
   gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
@@ -154,7 +148,7 @@ void fl_call_start(fl_call *c, const grpc_op *ops, size_t n, fl_op *op, const ch
   op->started = true;
   op->done = op->ok = false;
   op->call = c;
-  op->started_ns = fl_peer_now_ns();
+  op->started_ns = fl_mono_ns();
   grpc_call_error e = grpc_call_start_batch(c->call, ops, n, op, NULL);
   if (e != GRPC_CALL_OK)
     fl_peer_fail(c->p, "%s: grpc_call_start_batch: %s", what, grpc_call_error_to_string(e));
@@ -165,7 +159,7 @@ void fl_peer_wait_op(fl_peer *p, fl_op *op) {
 }
 
 bool fl_peer_timer(fl_peer *p, int64_t at) {
-  if (fl_peer_now_ns() >= at) return true;
+  if (fl_mono_ns() >= at) return true;
   if (at < p->timer_ns) p->timer_ns = at;
   return false;
 }
@@ -183,7 +177,7 @@ static bool busy(const fl_op *op) { return op->started && !op->done; }
 /* `us`: how long the op was pending, on this peer's clock. */
 static void op_done_event(fl_call *c, const char *name, const fl_op *op) {
   fl_call_emit(c, "op_done", "op", name, "ok", op->ok ? "1" : "0", "us",
-               FL_NUM((fl_peer_now_ns() - op->started_ns) / 1000), NULL);
+               FL_NUM((fl_mono_ns() - op->started_ns) / 1000), NULL);
 }
 
 /* ---- ops and what their completions say ------------------------------------------------ */
@@ -194,7 +188,7 @@ static void on_send_done(fl_peer *p, fl_op *op) {
   grpc_byte_buffer_destroy(c->send_bb);
   c->send_bb = NULL;
   c->last_send_ok = op->ok;
-  c->last_send_ns = fl_peer_now_ns();
+  c->last_send_ns = fl_mono_ns();
   op_done_event(c, "send", op);
   if (!op->ok) return;
   c->sent++;
@@ -242,7 +236,7 @@ static void on_recv_done(fl_peer *p, fl_op *op) {
   grpc_byte_buffer *bb = c->recv_bb;
   c->recv_bb = NULL;
   c->last_recv_ok = op->ok;
-  c->last_recv_ns = fl_peer_now_ns();
+  c->last_recv_ns = fl_mono_ns();
   op_done_event(c, "recv", op);
   if (!op->ok) {
     if (bb) grpc_byte_buffer_destroy(bb);
@@ -434,7 +428,7 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
     return step_recv(p, c, st);
   case FL_STEP_SLEEP:
     if (c->phase == 1) {
-      c->wake_ns = fl_peer_now_ns() + st->duration_ns;
+      c->wake_ns = fl_mono_ns() + st->duration_ns;
       c->phase = 2;
     }
     return fl_peer_timer(p, c->wake_ns);
@@ -555,7 +549,7 @@ void fl_peer_run_script(fl_peer *p) {
   p->wake_all = true;
   p->timer_ns = INT64_MAX;
   while (p->n_finished < p->n_calls) {
-    if (p->wake_all || fl_peer_now_ns() >= p->timer_ns) {
+    if (p->wake_all || fl_mono_ns() >= p->timer_ns) {
       p->wake_all = false;
       p->timer_ns = INT64_MAX;
       for (size_t i = 0; i < p->n_calls; i++) advance(p, &p->calls[i]);

@@ -27,6 +27,7 @@
 #include <grpc/grpc.h>
 
 #include "scenario.h"
+#include "util.h"
 
 typedef struct fl_peer fl_peer;
 typedef struct fl_call fl_call;
@@ -131,8 +132,6 @@ struct fl_peer {
   } shutdown;
 };
 
-/* Nanoseconds on CLOCK_MONOTONIC. */
-int64_t fl_peer_now_ns(void);
 
 /* Writes one event: pairs of key, value (strings), then NULL. Exits 1 if the write fails.
  * fl_call_emit adds the call's id when the peer runs more than one call. */

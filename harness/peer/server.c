@@ -46,7 +46,7 @@ static void on_shutdown_done(fl_peer *p, fl_op *op) {
   (void)op;
   p->shutdown.done = true;
   fl_peer_emit(p, "shutdown_done", "after_ms",
-               FL_NUM((fl_peer_now_ns() - p->shutdown.start_ns) / 1000000), NULL);
+               FL_NUM((fl_mono_ns() - p->shutdown.start_ns) / 1000000), NULL);
 }
 
 static void shutdown_force(fl_peer *p, const char *why) {
@@ -65,7 +65,7 @@ void fl_server_shutdown_start(fl_peer *p, const fl_step *st) {
   if (p->shutdown.started) return; /* another call got here first: one shutdown per server */
   p->shutdown.started = true;
   p->shutdown.mode = st->shutdown_mode;
-  p->shutdown.start_ns = fl_peer_now_ns();
+  p->shutdown.start_ns = fl_mono_ns();
   bool abrupt = st->shutdown_mode == FL_SHUTDOWN_ABRUPT;
   if (st->shutdown_deadline_ns > 0) {
     p->shutdown.deadline_at_ns = p->shutdown.start_ns + st->shutdown_deadline_ns;
