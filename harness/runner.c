@@ -22,7 +22,8 @@
 #include "threads.h"
 #include "util.h"
 
-/* How long a peer gets to exit after SIGTERM before its group is killed. */
+/* How long a peer gets to exit after the end of the run is announced (its control pipe
+ * closed), and again after SIGTERM, before its group is killed. */
 #define TERM_GRACE_NS (1000 * 1000000LL)
 
 typedef struct {
@@ -442,17 +443,9 @@ static bool all_exited(run *rn) {
          (!rn->client.st->spawned || rn->client.st->exited);
 }
 
-/* Ends both peers' process groups: SIGTERM, a bounded wait for SIGCHLD, then SIGKILL. The
- * final SIGKILL to each group also takes anything a peer may have forked. */
-static void end_peers(run *rn) {
-  for (int i = 0; i < 2; i++) {
-    fl_peer_state *st = peers_of(rn, i)->st;
-    if (st->spawned && !st->exited) {
-      st->killed_by_runner = true;
-      kill(-st->pid, SIGTERM);
-    }
-  }
-  int64_t until = fl_mono_ns() + TERM_GRACE_NS;
+/* Reaps peers until all have exited or `grace_ns` has passed, woken by SIGCHLD. */
+static void await_exits(run *rn, int64_t grace_ns) {
+  int64_t until = fl_mono_ns() + grace_ns;
   for (reap(rn, false); !all_exited(rn) && fl_mono_ns() < until; reap(rn, false)) {
     struct pollfd pfd = {.fd = rn->sigfd, .events = POLLIN};
     if (poll(&pfd, 1, (int)((until - fl_mono_ns()) / 1000000) + 1) > 0) {
@@ -462,6 +455,29 @@ static void end_peers(run *rn) {
       }
     }
   }
+}
+
+/*
+ * Ends both peers: first by closing their control pipes (a peer reads EOF as "the run is
+ * over": a finished server shuts down cleanly, anything else leaves at once), then SIGTERM to
+ * each process group, then SIGKILL. Each step waits a bounded time for SIGCHLD; the final
+ * SIGKILL to each group also takes anything a peer may have forked.
+ */
+static void end_peers(run *rn) {
+  for (int i = 0; i < 2; i++) {
+    peer *p = peers_of(rn, i);
+    if (p->st->spawned && !p->st->exited) p->st->killed_by_runner = true;
+    if (p->ctl_fd >= 0) {
+      close(p->ctl_fd);
+      p->ctl_fd = -1;
+    }
+  }
+  await_exits(rn, TERM_GRACE_NS);
+  for (int i = 0; i < 2; i++) {
+    fl_peer_state *st = peers_of(rn, i)->st;
+    if (st->spawned && !st->exited) kill(-st->pid, SIGTERM);
+  }
+  await_exits(rn, TERM_GRACE_NS);
   for (int i = 0; i < 2; i++) {
     fl_peer_state *st = peers_of(rn, i)->st;
     if (st->spawned) kill(-st->pid, SIGKILL);

@@ -112,6 +112,10 @@ struct fl_peer {
   char ctl_buf[128];
   size_t ctl_len;
   bool ctl_eof;
+  /* The script is done and the peer only serves its connection until the runner closes the
+   * control fd. EOF at any other time means the run is over (or the runner is gone): the
+   * peer leaves at once. */
+  bool lingering;
   bool *released; /* [plan->n_steps] */
   bool *dumped;   /* [plan->n_steps]: the `dump` event went out (once for all calls) */
 

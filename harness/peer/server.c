@@ -118,6 +118,12 @@ void fl_peer_run_server(fl_peer *p) {
   fl_peer_run_script(p);
   fl_peer_emit(p, "done", NULL);
 
+  /* Keep serving the connection until the runner says the run is over. Exiting now would
+   * close a socket with bytes still unread in it, and the kernel would reset the connection
+   * under a client still reading its last messages (it would see UNAVAILABLE). */
+  p->lingering = true;
+  while (!p->ctl_eof) fl_peer_pump(p, -1);
+
   for (size_t i = 0; i < p->n_calls; i++) {
     fl_call *c = &p->calls[i];
     if (c->call) grpc_call_unref(c->call);
