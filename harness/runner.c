@@ -50,6 +50,7 @@ typedef struct {
   fl_activity activity[2]; /* per-thread context switches of server and client */
   int dumps_per_side[2];
   bool interrupted, timed_out, hung;
+  bool ending; /* end_peers has begun: what peers report now is their teardown */
 } run;
 
 static int64_t now_rel(const run *rn) { return fl_mono_ns() - rn->t0; }
@@ -261,11 +262,16 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
     free(st->error);
     st->error = strdup(msg ? msg : "unknown error");
   }
+}
 
+/* Appends the event to the timeline. `after_end`: the runner had already begun ending the
+ * run (the peer was reporting its own teardown); such events are kept but not judged. */
+static void record_event(run *rn, peer *p, const fl_event *ev, bool after_end) {
   fl_jsonw w;
-  timeline_begin(rn, &w, st->name, n);
+  timeline_begin(rn, &w, p->st->name, ev->name);
   fl_jsonw_key(&w, "peer_ns");
   fl_jsonw_int(&w, ev->peer_ns);
+  if (after_end) fl_jsonw_kv_bool(&w, "after_end", true);
   for (int i = 0; i < ev->n_attrs; i++) {
     fl_jsonw_key(&w, ev->attrs[i].key);
     /* A hash is hex digits: one without a letter is still a string, not a number. */
@@ -309,7 +315,12 @@ static void handle_line(run *rn, peer *p, const char *line) {
     timeline_end(rn, &w);
     return;
   }
+  if (rn->ending) {
+    record_event(rn, p, &ev, true);
+    return;
+  }
   apply_event(rn, p, &ev);
+  record_event(rn, p, &ev, false);
   if (!strcmp(ev.name, "dump")) dump_step(rn, p, &ev);
   /* The RSS baseline is taken when the side's first call starts (with streams: N, later
    * calls must not move it). */
@@ -464,6 +475,7 @@ static void await_exits(run *rn, int64_t grace_ns) {
  * SIGKILL to each group also takes anything a peer may have forked.
  */
 static void end_peers(run *rn) {
+  rn->ending = true;
   for (int i = 0; i < 2; i++) {
     peer *p = peers_of(rn, i);
     if (p->st->spawned && !p->st->exited) p->st->killed_by_runner = true;
