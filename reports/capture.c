@@ -32,7 +32,7 @@
  * same ring holds thousands; a short block timeout keeps the file within milliseconds of the
  * wire, as immediate mode would.
  */
-#define BLOCK_TIMEOUT_MS 3
+#define BLOCK_TIMEOUT_MS 1
 
 struct fl_capture {
   pcap_t *pcap;

@@ -27,7 +27,7 @@ typedef struct fl_capture fl_capture;
 
 /* Kernel ring buffer size. Bulk loopback traffic at GB/s outruns any buffer (the limit is writing
  * 64 KiB segments to disk), so this is sized for gRPC-scale traffic; drops are always counted. */
-#define FL_CAPTURE_BUFFER_BYTES (8 << 20)
+#define FL_CAPTURE_BUFFER_BYTES (4 << 20)
 
 typedef struct {
   /* Packets written to the pcap file. This is the count to report as "captured". */

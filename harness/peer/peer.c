@@ -103,7 +103,7 @@ static void control_lines(fl_peer *p) {
 }
 
 static void control_read(fl_peer *p) {
-  while (!p->ctl_eof) {
+  for (;;) {
     struct pollfd pfd = {.fd = p->opt.control_fd, .events = POLLIN};
     int r = poll(&pfd, 1, 0);
     if (r < 0 && errno == EINTR) continue;
@@ -113,9 +113,9 @@ static void control_read(fl_peer *p) {
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n < 0) fl_peer_fail(p, "read on control fd: %s", strerror(errno));
     if (n == 0) {
-      p->ctl_eof = true;
-      if (!p->lingering) _exit(0); /* the run is over; C core's threads may still be busy */
-      return;
+      /* The runner closed the pipe: the run is over (or the runner is gone). Leave at once;
+       * nothing this peer could still do counts, and C core's threads may be mid-work. */
+      _exit(0);
     }
     p->ctl_len += (size_t)n;
     control_lines(p);

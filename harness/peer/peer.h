@@ -108,14 +108,10 @@ struct fl_peer {
   grpc_channel *channel; /* client */
   grpc_server *server;   /* server */
 
-  /* Control fd: partial line, end of file, and which barriers the runner released. */
+  /* Control fd: a partial line, and which barriers the runner released. Its end of file
+   * ends the process (see control_read). */
   char ctl_buf[128];
   size_t ctl_len;
-  bool ctl_eof;
-  /* The script is done and the peer only serves its connection until the runner closes the
-   * control fd. EOF at any other time means the run is over (or the runner is gone): the
-   * peer leaves at once. */
-  bool lingering;
   bool *released; /* [plan->n_steps] */
   bool *dumped;   /* [plan->n_steps]: the `dump` event went out (once for all calls) */
 
@@ -176,7 +172,8 @@ long long fl_peer_recv_limit(const fl_peer *p);
 
 /* The sides. Channel args from the plan are converted here; both return when the peer may emit
  * `done` and exit 0. */
-void fl_peer_run_server(fl_peer *p);
+/* The server never returns: after its script it serves until the control pipe closes. */
+_Noreturn void fl_peer_run_server(fl_peer *p);
 void fl_peer_run_client(fl_peer *p);
 
 /* server: the `shutdown` step (starts it; the script goes on), and its deadline, looked at

@@ -108,12 +108,10 @@ int main(int argc, char **argv) {
 
   grpc_init();
   p.cq = grpc_completion_queue_create_for_next(NULL);
-  if (p.is_server)
-    fl_peer_run_server(&p);
-  else
-    fl_peer_run_client(&p);
+  if (p.is_server) fl_peer_run_server(&p); /* does not return */
+  fl_peer_run_client(&p);
 
-  /* Every op has completed by now; drain whatever C core still queues. */
+  /* The client's ops have all completed by now; drain whatever C core still queues. */
   grpc_completion_queue_shutdown(p.cq);
   gpr_timespec limit =
       gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(5, GPR_TIMESPAN));

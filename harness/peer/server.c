@@ -87,7 +87,7 @@ void fl_server_shutdown_tick(fl_peer *p) {
   if (fl_peer_timer(p, p->shutdown.deadline_at_ns)) shutdown_force(p, "deadline");
 }
 
-void fl_peer_run_server(fl_peer *p) {
+_Noreturn void fl_peer_run_server(fl_peer *p) {
   grpc_channel_args *args = fl_peer_args_new(p, NULL);
   p->server = grpc_server_create(args, NULL);
   fl_peer_args_free(args);
@@ -118,28 +118,9 @@ void fl_peer_run_server(fl_peer *p) {
   fl_peer_run_script(p);
   fl_peer_emit(p, "done", NULL);
 
-  /* Keep serving the connection until the runner says the run is over. Exiting now would
-   * close a socket with bytes still unread in it, and the kernel would reset the connection
-   * under a client still reading its last messages (it would see UNAVAILABLE). */
-  p->lingering = true;
-  while (!p->ctl_eof) fl_peer_pump(p, -1);
-
-  for (size_t i = 0; i < p->n_calls; i++) {
-    fl_call *c = &p->calls[i];
-    if (c->call) grpc_call_unref(c->call);
-    c->call = NULL;
-    if (c->started) grpc_slice_unref(c->status_out);
-    grpc_call_details_destroy(&c->details);
-    grpc_metadata_array_destroy(&c->request_md);
-  }
-
-  if (!p->shutdown.started) {
-    p->shutdown.started = true;
-    p->shutdown.op = (fl_op){.started = true};
-    grpc_server_shutdown_and_notify(p->server, p->cq, &p->shutdown.op);
-  }
-  grpc_server_cancel_all_calls(p->server);
-  fl_peer_wait_op(p, &p->shutdown.op);
-  grpc_server_destroy(p->server);
-  p->server = NULL;
+  /* Keep serving the connection until the runner ends the run by closing the control pipe
+   * (the pump then exits the process). Leaving now would close a socket with bytes still
+   * unread in it, and the kernel would reset the connection under a client still reading its
+   * last messages (it would see UNAVAILABLE). */
+  for (;;) fl_peer_pump(p, -1);
 }
