@@ -1,8 +1,9 @@
 /*
  * capture: a packet capture (libpcap) that runs on its own thread and writes a pcap file.
  *
- * The runner starts one capture per run on the loopback interface, filtered to the scenario's
- * ports, before it starts the peers, and stops it when the run ends. The file is flushed at least
+ * The runner opens one capture per run on the loopback interface while the server starts,
+ * begins it filtered to the server's port before the client exists, and stops it when the run
+ * ends. The kernel hands packets over in blocks at most 1 ms old. The file is flushed at least
  * every 100 ms while packets arrive, so it is readable (by Wireshark, tshark, pcap_open_offline)
  * even if the runner dies mid-run; at worst the last record is cut short.
  *
