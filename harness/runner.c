@@ -689,8 +689,8 @@ static int64_t hang_at(const run *rn, int64_t now) {
   int64_t quiet_since = last_fired;
   if (rn->server.st->last_event_ns > quiet_since) quiet_since = rn->server.st->last_event_ns;
   if (rn->client.st->last_event_ns > quiet_since) quiet_since = rn->client.st->last_event_ns;
-  int64_t pacing = pacing_ns(&rn->server);
-  if (pacing_ns(&rn->client) > pacing) pacing = pacing_ns(&rn->client);
+  int64_t pacing = pacing_ns(&rn->server), client_pacing = pacing_ns(&rn->client);
+  if (client_pacing > pacing) pacing = client_pacing;
   return quiet_since + rn->s->hang_after_ns + pacing;
 }
 
