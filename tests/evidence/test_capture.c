@@ -31,22 +31,13 @@
 #include "capture.h"
 #include "netns.h"
 
+#include "check.h"
+
 #define SKIP 77
 #define REQUEST "hello-faultline-request"
 #define REPLY "hello-faultline-reply"
 #define OTHER "traffic-on-another-port"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                          \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                             \
-      fprintf(stderr, __VA_ARGS__);                                                               \
-      fputc('\n', stderr);                                                                        \
-      failures++;                                                                                 \
-    }                                                                                             \
-  } while (0)
 
 /* A listening socket on 127.0.0.1 with a kernel-chosen port (or `port` if non-zero). */
 static int listen_on(int port, int *bound) {

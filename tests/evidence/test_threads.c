@@ -21,20 +21,11 @@
 
 #include "threads.h"
 
+#include "check.h"
+
 #define FIXTURE_THREADS 23
 #define WAITERS 20
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                          \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                             \
-      fprintf(stderr, __VA_ARGS__);                                                               \
-      fputc('\n', stderr);                                                                        \
-      failures++;                                                                                 \
-    }                                                                                             \
-  } while (0)
 
 typedef struct {
   pid_t pid;
