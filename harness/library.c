@@ -1,4 +1,5 @@
 #include "library.h"
+#include "predicate.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,26 +65,6 @@ void fl_library_free(char **paths, int n) {
   free(paths);
 }
 
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return 99;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 int fl_library_resolve(const char *arg, char *path, size_t pathlen, char *err, size_t errlen) {
   struct stat st;
   if (strchr(arg, '/') || has_suffix(arg, ".yaml") || has_suffix(arg, ".yml") ||
@@ -101,30 +82,22 @@ int fl_library_resolve(const char *arg, char *path, size_t pathlen, char *err, s
     snprintf(path, pathlen, "%s/%s%s", dir, arg, exts[i]);
     if (stat(path, &st) == 0) return 0;
   }
-  /* Not found: offer the nearest name in the library. */
+  /* Not found: offer the nearest name in the library. The paths become the names, in place:
+   * the folder and the extension cut off. */
   char **paths;
   int n = fl_library_list(&paths);
-  const char *best = NULL;
-  size_t best_d = 3;
-  for (int i = 0; i < n; i++) {
-    char name[256];
-    const char *base = strrchr(paths[i], '/') + 1;
-    snprintf(name, sizeof name, "%s", base);
-    *strrchr(name, '.') = '\0';
-    size_t d = edit_distance(arg, name);
-    if (d < best_d) {
-      best_d = d;
-      best = base;
-    }
+  const char **names = n > 0 ? calloc((size_t)n + 1, sizeof *names) : NULL;
+  for (int i = 0; names && i < n; i++) {
+    char *base = strrchr(paths[i], '/') + 1;
+    *strrchr(base, '.') = '\0';
+    names[i] = base;
   }
-  if (best) {
-    char name[256];
-    snprintf(name, sizeof name, "%s", best);
-    *strrchr(name, '.') = '\0';
-    snprintf(err, errlen, "no scenario named '%s' in %s; did you mean '%s'?", arg, dir, name);
-  } else {
+  const char *near = names ? fl_near_miss(arg, names) : NULL;
+  if (near)
+    snprintf(err, errlen, "no scenario named '%s' in %s; did you mean '%s'?", arg, dir, near);
+  else
     snprintf(err, errlen, "no scenario named '%s' in %s (faultline list shows them)", arg, dir);
-  }
+  free(names);
   if (n > 0) fl_library_free(paths, n);
   return -1;
 }
