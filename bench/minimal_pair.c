@@ -28,6 +28,14 @@ static void wait_tag(grpc_completion_queue *cq, intptr_t want) {
   }
 }
 
+static void destroy_cq(grpc_completion_queue *cq) {
+  grpc_completion_queue_shutdown(cq);
+  while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+         GRPC_QUEUE_SHUTDOWN) {
+  }
+  grpc_completion_queue_destroy(cq);
+}
+
 static int run_server(int port_fd) {
   grpc_init();
   grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
@@ -71,11 +79,7 @@ static int run_server(int port_fd) {
   grpc_server_shutdown_and_notify(server, cq, tag(4));
   wait_tag(cq, 4);
   grpc_server_destroy(server);
-  grpc_completion_queue_shutdown(cq);
-  while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-         GRPC_QUEUE_SHUTDOWN) {
-  }
-  grpc_completion_queue_destroy(cq);
+  destroy_cq(cq);
   grpc_shutdown();
   return 0;
 }
@@ -113,11 +117,7 @@ static int run_client(int port) {
   grpc_metadata_array_destroy(&trailing);
   grpc_call_unref(call);
   grpc_channel_destroy(ch);
-  grpc_completion_queue_shutdown(cq);
-  while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-         GRPC_QUEUE_SHUTDOWN) {
-  }
-  grpc_completion_queue_destroy(cq);
+  destroy_cq(cq);
   grpc_shutdown();
   return status == GRPC_STATUS_OK ? 0 : 1;
 }

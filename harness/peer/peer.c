@@ -154,10 +154,6 @@ void fl_call_start(fl_call *c, const grpc_op *ops, size_t n, fl_op *op, const ch
     fl_peer_fail(c->p, "%s: grpc_call_start_batch: %s", what, grpc_call_error_to_string(e));
 }
 
-void fl_peer_wait_op(fl_peer *p, fl_op *op) {
-  while (!op->done) fl_peer_pump(p, -1);
-}
-
 bool fl_peer_timer(fl_peer *p, int64_t at) {
   if (fl_mono_ns() >= at) return true;
   if (at < p->timer_ns) p->timer_ns = at;

@@ -155,9 +155,6 @@ fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns);
  * here, e.g. a second status) is fatal: `what` names it in the error event. */
 void fl_call_start(fl_call *c, const grpc_op *ops, size_t n, fl_op *op, const char *what);
 
-/* Pumps until op is done (for set-up and tear-down, outside the scheduler). */
-void fl_peer_wait_op(fl_peer *p, fl_op *op);
-
 /* True once `at` (CLOCK_MONOTONIC ns) has come; else the scheduler is told to look again
  * then. */
 bool fl_peer_timer(fl_peer *p, int64_t at);
