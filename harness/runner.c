@@ -651,8 +651,7 @@ static int64_t next_timer(const run *rn, int64_t now, int64_t *last_fired) {
       ends[0] = st->step_start_ns + step->duration_ns;
     if (step && !st->exited && step->kind == FL_STEP_SHUTDOWN && step->shutdown_deadline_ns > 0)
       ends[0] = st->step_start_ns + step->shutdown_deadline_ns;
-    if (i == 1 && rn->s->deadline_ns > 0 && st->started && !st->have_status && !st->exited)
-      ends[1] = st->start_ns + rn->s->deadline_ns;
+    if (st->deadline_at_ns > 0 && !st->have_status && !st->exited) ends[1] = st->deadline_at_ns;
     for (int k = 0; k < 2; k++) {
       if (ends[k] < 0) continue;
       if (ends[k] > now && ends[k] < next) next = ends[k];
