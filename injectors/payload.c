@@ -236,22 +236,15 @@ Google__Protobuf__Struct *fl_payload_struct_new(const fl_payload_spec *spec, uin
   Google__Protobuf__Struct *s = NULL;
   switch (spec->kind) {
   case FL_PAYLOAD_STRUCT:
-  case FL_PAYLOAD_OVERSIZE:
-    s = typed_struct(&b, seq, "");
-    break;
+  case FL_PAYLOAD_OVERSIZE: s = typed_struct(&b, seq, ""); break;
   case FL_PAYLOAD_MALFORMED:
     /* Not UTF-8: 0xC3 opens a two-byte sequence and '(' cannot continue it. */
     s = typed_struct(&b, seq, spec->defect == FL_DEFECT_INVALID_UTF8 ? "-\xC3\x28" : "");
     break;
-  case FL_PAYLOAD_NULL_VALUES:
-    s = null_struct(&b, seq);
-    break;
-  case FL_PAYLOAD_NESTED:
-    s = nested_struct(&b, spec->depth ? spec->depth : 1);
-    break;
+  case FL_PAYLOAD_NULL_VALUES: s = null_struct(&b, seq); break;
+  case FL_PAYLOAD_NESTED: s = nested_struct(&b, spec->depth ? spec->depth : 1); break;
   case FL_PAYLOAD_EMPTY:
-  case FL_PAYLOAD_BYTES:
-    return NULL;
+  case FL_PAYLOAD_BYTES: return NULL;
   }
   if (b.oom && s) {
     fl_payload_struct_free(s);
@@ -348,11 +341,8 @@ static int encode_struct_message(const fl_payload_spec *spec, uint64_t seq, uint
       tail = length_past_end;
       tail_len = sizeof length_past_end;
       break;
-    case FL_DEFECT_INVALID_UTF8:
-      break;
-    default:
-      rc = -EINVAL;
-      goto out;
+    case FL_DEFECT_INVALID_UTF8: break;
+    default: rc = -EINVAL; goto out;
     }
   }
   if (!(buf = malloc(n + tail_len ? n + tail_len : 1))) {
@@ -394,14 +384,12 @@ int fl_payload_encode(const fl_payload_spec *spec, uint64_t seq, uint8_t **out, 
   case FL_PAYLOAD_NULL_VALUES:
   case FL_PAYLOAD_NESTED:
   case FL_PAYLOAD_MALFORMED:
-  case FL_PAYLOAD_OVERSIZE:
-    return encode_struct_message(spec, seq, out, len);
+  case FL_PAYLOAD_OVERSIZE: return encode_struct_message(spec, seq, out, len);
   case FL_PAYLOAD_EMPTY:
     if (!(*out = malloc(1))) return -ENOMEM;
     *len = 0;
     return 0;
-  case FL_PAYLOAD_BYTES:
-    return encode_bytes(spec, seq, out, len);
+  case FL_PAYLOAD_BYTES: return encode_bytes(spec, seq, out, len);
   }
   return -EINVAL;
 }
@@ -547,9 +535,7 @@ static void count_struct(const Google__Protobuf__Struct *s, uint32_t depth, fl_p
 static void count_value(const Google__Protobuf__Value *v, uint32_t depth, fl_payload_info *info) {
   if (!v) return;
   switch (v->kind_case) {
-  case GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE:
-    info->nulls++;
-    break;
+  case GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE: info->nulls++; break;
   case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
     count_struct(v->struct_value, depth + 1, info);
     break;
@@ -558,8 +544,7 @@ static void count_value(const Google__Protobuf__Value *v, uint32_t depth, fl_pay
       for (size_t i = 0; i < v->list_value->n_values; i++)
         count_value(v->list_value->values[i], depth, info);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 

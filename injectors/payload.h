@@ -43,11 +43,11 @@
 /* What to build. */
 typedef struct {
   fl_payload_kind kind;
-  uint64_t size;   /* padding bytes per message; bytes: the message's length */
-  uint32_t depth;  /* nested: Structs deep, >= 1 */
-  uint64_t seed;   /* bytes */
+  uint64_t size;    /* padding bytes per message; bytes: the message's length */
+  uint32_t depth;   /* nested: Structs deep, >= 1 */
+  uint64_t seed;    /* bytes */
   fl_defect defect; /* malformed */
-  uint64_t limit;  /* oversize: the receiver's grpc.max_receive_message_length */
+  uint64_t limit;   /* oversize: the receiver's grpc.max_receive_message_length */
 } fl_payload_spec;
 
 /* The spec a `send` step describes. */
@@ -73,18 +73,18 @@ int fl_payload_encode(const fl_payload_spec *spec, uint64_t seq, uint8_t **out, 
 
 /* What a receiver learned from one message's bytes. */
 typedef struct {
-  bool decoded;      /* protobuf-c unpacked it as a faultline.Message */
+  bool decoded; /* protobuf-c unpacked it as a faultline.Message */
   /* NULL when nothing is wrong. Else the first problem of the bytes, found by walking the wire
    * format against faultline.Message's descriptors: "bad_wire_type", "truncated_varint",
    * "length_past_end", "truncated_fixed", "bad_field_number", "invalid_utf8" (the only one
    * protobuf-c lets through, so it may come with decoded == true), "too_deep"; or "rejected"
    * when protobuf-c refused bytes the walk found nothing wrong with. */
   const char *error;
-  uint64_t seq;      /* its seq when decoded, else 0 */
-  uint64_t fields;   /* Struct entries at every depth, when decoded */
-  uint64_t nulls;    /* Values holding null_value, in Structs and lists at every depth */
-  uint32_t depth;    /* Structs deep: 0 without data, 1 for a flat Struct */
-  uint64_t hash;     /* fl_payload_hash of the bytes */
+  uint64_t seq;    /* its seq when decoded, else 0 */
+  uint64_t fields; /* Struct entries at every depth, when decoded */
+  uint64_t nulls;  /* Values holding null_value, in Structs and lists at every depth */
+  uint32_t depth;  /* Structs deep: 0 without data, 1 for a flat Struct */
+  uint64_t hash;   /* fl_payload_hash of the bytes */
 } fl_payload_info;
 
 /* Decodes `buf` as a faultline.Message and fills *info. Never fails: bad bytes give

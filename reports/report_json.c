@@ -3,10 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "jsonw.h"
 #include "report.h"
-
-#define FL_VERSION "0.1.0"
 
 static void duration_ms(fl_jsonw *w, const char *key, int64_t ns) {
   fl_jsonw_kv_double(w, key, (double)ns / 1e6, 3);
@@ -33,9 +32,15 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
   fl_jsonw_key(w, "exit");
   fl_jsonw_object_begin(w);
   fl_jsonw_key(w, "code");
-  if (st->exited && !st->term_signal) fl_jsonw_int(w, st->exit_code); else fl_jsonw_null(w);
+  if (st->exited && !st->term_signal)
+    fl_jsonw_int(w, st->exit_code);
+  else
+    fl_jsonw_null(w);
   fl_jsonw_key(w, "signal");
-  if (st->term_signal) fl_jsonw_string(w, strsignal(st->term_signal)); else fl_jsonw_null(w);
+  if (st->term_signal)
+    fl_jsonw_string(w, strsignal(st->term_signal));
+  else
+    fl_jsonw_null(w);
   fl_jsonw_kv_bool(w, "ended_by_runner", st->killed_by_runner);
   fl_jsonw_object_end(w);
   fl_jsonw_kv_int(w, "peak_rss_kib", st->peak_rss_kib);
@@ -72,7 +77,10 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
     fl_jsonw_null(w);
   }
   fl_jsonw_key(w, "cancelled");
-  if (st->have_cancelled) fl_jsonw_bool(w, st->cancelled); else fl_jsonw_null(w);
+  if (st->have_cancelled)
+    fl_jsonw_bool(w, st->cancelled);
+  else
+    fl_jsonw_null(w);
 
   /* Scenario capabilities. Values that need the run's end (a send pending at the end) come
    * from the predicate fields, so the report and `expect:` agree. */
@@ -96,12 +104,16 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
   fl_jsonw_object_begin(w);
   fl_jsonw_kv_int(w, "largest_send_bytes", st->largest_send);
   fl_jsonw_key(w, "recv_limit_bytes");
-  if (st->have_recv_limit) fl_jsonw_int(w, st->recv_limit); else fl_jsonw_null(w);
+  if (st->have_recv_limit)
+    fl_jsonw_int(w, st->recv_limit);
+  else
+    fl_jsonw_null(w);
   fl_jsonw_kv_int(w, "nulls_sent", st->nulls_sent);
   fl_jsonw_kv_int(w, "nulls_received", st->nulls_received);
   fl_jsonw_kv_int(w, "fields_received", st->fields_received);
   fl_jsonw_kv_int(w, "invalid_utf8", st->invalid_utf8);
-  fl_jsonw_kv_string(w, "last_decode_error", st->last_decode_error[0] ? st->last_decode_error : NULL);
+  fl_jsonw_kv_string(w, "last_decode_error",
+                     st->last_decode_error[0] ? st->last_decode_error : NULL);
   fl_jsonw_kv_string(w, "last_sent_hash", st->last_sent_hash[0] ? st->last_sent_hash : NULL);
   fl_jsonw_kv_string(w, "last_recv_hash", st->last_recv_hash[0] ? st->last_recv_hash : NULL);
   fl_jsonw_object_end(w);
@@ -109,14 +121,23 @@ static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
   fl_jsonw_object_begin(w);
   fl_jsonw_kv_int(w, "failed", st->sends_failed);
   fl_jsonw_key(w, "max_pending_ms");
-  if (found[0].known) fl_jsonw_double(w, (double)found[0].i / 1e6, 3); else fl_jsonw_null(w);
+  if (found[0].known)
+    fl_jsonw_double(w, (double)found[0].i / 1e6, 3);
+  else
+    fl_jsonw_null(w);
   fl_jsonw_key(w, "bytes_before_stall");
-  if (found[1].known) fl_jsonw_int(w, found[1].i); else fl_jsonw_null(w);
+  if (found[1].known)
+    fl_jsonw_int(w, found[1].i);
+  else
+    fl_jsonw_null(w);
   fl_jsonw_object_end(w);
   fl_jsonw_kv_bool(w, "close_send_issued", st->close_send_issued);
   fl_jsonw_kv_bool(w, "reading_stopped", st->reading_stopped);
   fl_jsonw_key(w, "cancel_latency_ms");
-  if (found[2].known) fl_jsonw_double(w, (double)found[2].i / 1e6, 3); else fl_jsonw_null(w);
+  if (found[2].known)
+    fl_jsonw_double(w, (double)found[2].i / 1e6, 3);
+  else
+    fl_jsonw_null(w);
   fl_jsonw_key(w, "shutdown");
   if (st->shutdown_started) {
     fl_jsonw_object_begin(w);
@@ -168,7 +189,10 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
   fl_jsonw_kv_string(&w, "file", s->path);
   fl_jsonw_kv_string(&w, "rpc", fl_rpc_name(s->rpc));
   fl_jsonw_key(&w, "deadline_ms");
-  if (s->deadline_ns) fl_jsonw_double(&w, (double)s->deadline_ns / 1e6, 3); else fl_jsonw_null(&w);
+  if (s->deadline_ns)
+    fl_jsonw_double(&w, (double)s->deadline_ns / 1e6, 3);
+  else
+    fl_jsonw_null(&w);
   duration_ms(&w, "timeout_ms", s->timeout_ns);
   duration_ms(&w, "hang_after_ms", s->hang_after_ns);
   fl_jsonw_object_end(&w);
@@ -208,7 +232,8 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
     fl_jsonw_kv_int(&w, "received", (int64_t)r->capture.stats.received);
     fl_jsonw_kv_int(&w, "dropped", (int64_t)r->capture.stats.dropped);
     fl_jsonw_kv_int(&w, "if_dropped", (int64_t)r->capture.stats.if_dropped);
-    fl_jsonw_kv_string(&w, "ended_early", r->capture.stats.error[0] ? r->capture.stats.error : NULL);
+    fl_jsonw_kv_string(&w, "ended_early",
+                       r->capture.stats.error[0] ? r->capture.stats.error : NULL);
   }
   fl_jsonw_object_end(&w);
 
@@ -236,8 +261,10 @@ int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run
 
   fl_jsonw_key(&w, "files");
   fl_jsonw_object_begin(&w);
-  const char *files[][2] = {{"scenario", "scenario.yaml"}, {"timeline", "events.jsonl"},
-                            {"samples", "samples.csv"},        {"server_stderr", "server.stderr"},
+  const char *files[][2] = {{"scenario", "scenario.yaml"},
+                            {"timeline", "events.jsonl"},
+                            {"samples", "samples.csv"},
+                            {"server_stderr", "server.stderr"},
                             {"client_stderr", "client.stderr"}};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     fl_jsonw_kv_string(&w, files[i][0], files[i][1]);

@@ -128,8 +128,8 @@ fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns) {
     int64_t left = deadline_ns - fl_mono_ns();
     if (left < wait) wait = left > 0 ? left : 0;
   }
-  gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                    gpr_time_from_nanos(wait, GPR_TIMESPAN));
+  gpr_timespec until =
+      gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(wait, GPR_TIMESPAN));
   fl_op *done = NULL;
   grpc_event ev = grpc_completion_queue_next(p->cq, until, NULL);
   if (ev.type == GRPC_OP_COMPLETE) {
@@ -162,8 +162,7 @@ bool fl_peer_timer(fl_peer *p, int64_t at) {
 
 long long fl_peer_recv_limit(const fl_peer *p) {
   for (size_t i = 0; i < p->plan->n_args; i++)
-    if (!strcmp(p->plan->args[i].key, "grpc.max_receive_message_length") &&
-        p->plan->args[i].is_int)
+    if (!strcmp(p->plan->args[i].key, "grpc.max_receive_message_length") && p->plan->args[i].is_int)
       return p->plan->args[i].int_value;
   return FL_DEFAULT_RECV_LIMIT;
 }
@@ -203,8 +202,8 @@ static void start_send(fl_call *c, const fl_step *st) {
   size_t len;
   int rc = fl_payload_encode(&spec, c->seq + 1, &buf, &len);
   if (rc < 0)
-    fl_peer_fail(p, "%s:%d:%d: cannot build message: %s", p->opt.scenario_path, st->line,
-                 st->col, strerror(-rc));
+    fl_peer_fail(p, "%s:%d:%d: cannot build message: %s", p->opt.scenario_path, st->line, st->col,
+                 strerror(-rc));
   c->seq++;
   c->send_len = len;
   c->send_hash = fl_payload_hash(buf, len);
@@ -259,12 +258,12 @@ static void on_recv_done(fl_peer *p, fl_op *op) {
   /* `error` only when something is wrong: protobuf-c refused the bytes (decoded=0), or
    * accepted a string that is not UTF-8 (decoded=1 error=invalid_utf8). */
   if (!info.decoded)
-    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "0",
-                 "error", info.error, "hash", hex, NULL);
+    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "0", "error",
+                 info.error, "hash", hex, NULL);
   else if (info.error)
-    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1",
-                 "error", info.error, "fields", FL_NUM(info.fields), "nulls",
-                 FL_NUM(info.nulls), "hash", hex, NULL);
+    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1", "error",
+                 info.error, "fields", FL_NUM(info.fields), "nulls", FL_NUM(info.nulls), "hash",
+                 hex, NULL);
   else
     fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1",
                  "fields", FL_NUM(info.fields), "nulls", FL_NUM(info.nulls), "hash", hex, NULL);
@@ -326,8 +325,8 @@ static void start_status(fl_call *c, int code, const char *message) {
 
 static void end_background(fl_call *c, const char *why) {
   if (!c->bg) return;
-  fl_call_emit(c, "background_end", "started", FL_NUM(c->bg_started), "of",
-               FL_NUM(c->bg->count), "reason", why, NULL);
+  fl_call_emit(c, "background_end", "started", FL_NUM(c->bg_started), "of", FL_NUM(c->bg->count),
+               "reason", why, NULL);
   c->bg = NULL;
 }
 
@@ -414,10 +413,8 @@ static bool released(fl_peer *p, size_t index) { return p->released[index]; }
 
 static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
   switch (st->kind) {
-  case FL_STEP_SEND:
-    return step_send(p, c, st);
-  case FL_STEP_RECV:
-    return step_recv(p, c, st);
+  case FL_STEP_SEND: return step_send(p, c, st);
+  case FL_STEP_RECV: return step_recv(p, c, st);
   case FL_STEP_SLEEP:
     if (c->phase == 1) {
       c->wake_ns = fl_mono_ns() + st->duration_ns;
@@ -445,8 +442,7 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
     return true;
   case FL_STEP_STATUS:
     if (!p->is_server)
-      fl_peer_fail(p, "%s:%d:%d: status is a server step", p->opt.scenario_path, st->line,
-                   st->col);
+      fl_peer_fail(p, "%s:%d:%d: status is a server step", p->opt.scenario_path, st->line, st->col);
     if (c->phase == 1) {
       end_background(c, "status");
       start_status(c, st->status_code, st->status_message);
@@ -475,9 +471,7 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
      * RECV_MESSAGE op is pending, so C core stops opening the stream's window. */
     fl_call_emit(c, "stop_reading", NULL);
     return true;
-  case FL_STEP_RESUME_READING:
-    fl_call_emit(c, "resume_reading", NULL);
-    return true;
+  case FL_STEP_RESUME_READING: fl_call_emit(c, "resume_reading", NULL); return true;
   case FL_STEP_SHUTDOWN:
     if (!p->is_server)
       fl_peer_fail(p, "%s:%d:%d: shutdown is a server step", p->opt.scenario_path, st->line,
@@ -509,8 +503,8 @@ static bool finish_call(fl_peer *p, fl_call *c) {
       c->phase = 2;
       break;
     default:
-      return !busy(&c->close_send) && !busy(&c->status) && c->final_op.done &&
-             !busy(&c->md_send) && !busy(&c->md_recv);
+      return !busy(&c->close_send) && !busy(&c->status) && c->final_op.done && !busy(&c->md_send) &&
+             !busy(&c->md_recv);
     }
   }
 }
@@ -550,8 +544,10 @@ void fl_peer_run_script(fl_peer *p) {
     }
     fl_op *op = fl_peer_pump(p, p->timer_ns == INT64_MAX ? -1 : p->timer_ns);
     if (!op) continue;
-    if (op->call) advance(p, op->call);
-    else p->wake_all = true; /* the peer's own op (a shutdown) may concern every call */
+    if (op->call)
+      advance(p, op->call);
+    else
+      p->wake_all = true; /* the peer's own op (a shutdown) may concern every call */
   }
 }
 

@@ -38,7 +38,7 @@ typedef struct fl_op fl_op;
 struct fl_op {
   bool started, done, ok;
   int64_t started_ns; /* when fl_call_start started it */
-  fl_call *call; /* the call it belongs to; NULL for the peer's own (the server's shutdown) */
+  fl_call *call;      /* the call it belongs to; NULL for the peer's own (the server's shutdown) */
   void (*on_done)(fl_peer *p, fl_op *op);
 };
 
@@ -132,15 +132,13 @@ struct fl_peer {
   } shutdown;
 };
 
-
 /* Writes one event: pairs of key, value (strings), then NULL. Exits 1 if the write fails.
  * fl_call_emit adds the call's id when the peer runs more than one call. */
 void fl_peer_emit(fl_peer *p, const char *name, ...);
 void fl_call_emit(fl_call *c, const char *name, ...);
 
 /* Emits `error message=...`, logs it to stderr, exits 1. */
-__attribute__((noreturn, format(printf, 2, 3))) void fl_peer_fail(fl_peer *p, const char *fmt,
-                                                                 ...);
+__attribute__((noreturn, format(printf, 2, 3))) void fl_peer_fail(fl_peer *p, const char *fmt, ...);
 
 /* Decimal text of x in buf (at least 24 bytes); returns buf. */
 const char *fl_peer_i64(char *buf, int64_t x);

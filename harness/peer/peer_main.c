@@ -17,22 +17,21 @@
 #include "peer.h"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: faultline-peer --side server|client --scenario FILE --events-fd N\n"
-          "                      --control-fd N [--target HOST:PORT]\n"
-          "\n"
-          "Runs one side's script of a scenario on gRPC C core. Started by `faultline run`;\n"
-          "it can also be driven by hand (e.g. --events-fd 1 --control-fd 0).\n"
-          "\n"
-          "  --side S          server (listens on 127.0.0.1, port 0, reports `ready port=N`)\n"
-          "                    or client (calls --target)\n"
-          "  --scenario FILE   the scenario file; the peer runs its side's script\n"
-          "  --events-fd N     where events go, one line each (see harness/event.h)\n"
-          "  --control-fd N    where barrier releases (\"go <index>\") come from\n"
-          "  --target H:P      client only: the server's address\n"
-          "\n"
-          "Exit status: 0 the script ran to the end (`done`), 1 internal error (`error`\n"
-          "event), 2 bad usage.\n");
+  fprintf(f, "usage: faultline-peer --side server|client --scenario FILE --events-fd N\n"
+             "                      --control-fd N [--target HOST:PORT]\n"
+             "\n"
+             "Runs one side's script of a scenario on gRPC C core. Started by `faultline run`;\n"
+             "it can also be driven by hand (e.g. --events-fd 1 --control-fd 0).\n"
+             "\n"
+             "  --side S          server (listens on 127.0.0.1, port 0, reports `ready port=N`)\n"
+             "                    or client (calls --target)\n"
+             "  --scenario FILE   the scenario file; the peer runs its side's script\n"
+             "  --events-fd N     where events go, one line each (see harness/event.h)\n"
+             "  --control-fd N    where barrier releases (\"go <index>\") come from\n"
+             "  --target H:P      client only: the server's address\n"
+             "\n"
+             "Exit status: 0 the script ran to the end (`done`), 1 internal error (`error`\n"
+             "event), 2 bad usage.\n");
 }
 
 static int parse_fd(const char *s, int *out) {
@@ -73,10 +72,12 @@ int main(int argc, char **argv) {
     }
   }
   const char *bad = NULL;
-  if (optind < argc) bad = "unexpected argument";
+  if (optind < argc)
+    bad = "unexpected argument";
   else if (!p.opt.side || (strcmp(p.opt.side, "server") && strcmp(p.opt.side, "client")))
     bad = "--side must be server or client";
-  else if (!p.opt.scenario_path) bad = "--scenario is required";
+  else if (!p.opt.scenario_path)
+    bad = "--scenario is required";
   else if (p.opt.events_fd < 0 || p.opt.control_fd < 0)
     bad = "--events-fd and --control-fd are required";
   else if (!strcmp(p.opt.side, "client") && !p.opt.target)
@@ -92,8 +93,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   fl_error err;
-  if (fl_scenario_load(p.opt.scenario_path, &p.scenario, &err) < 0)
-    fl_peer_fail(&p, "%s", err.msg);
+  if (fl_scenario_load(p.opt.scenario_path, &p.scenario, &err) < 0) fl_peer_fail(&p, "%s", err.msg);
   p.plan = p.is_server ? &p.scenario->server : &p.scenario->client;
   p.n_calls = p.scenario->streams ? p.scenario->streams : 1;
   if (!(p.released = calloc(p.plan->n_steps + 1, sizeof *p.released)) ||

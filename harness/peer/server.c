@@ -76,13 +76,14 @@ void fl_server_shutdown_start(fl_peer *p, const fl_step *st) {
   }
   p->shutdown.op = (fl_op){.started = true, .on_done = on_shutdown_done};
   grpc_server_shutdown_and_notify(p->server, p->cq, &p->shutdown.op);
-  if (abrupt) shutdown_force(p, "abrupt");
-  else if (p->shutdown.deadline_at_ns) fl_peer_timer(p, p->shutdown.deadline_at_ns);
+  if (abrupt)
+    shutdown_force(p, "abrupt");
+  else if (p->shutdown.deadline_at_ns)
+    fl_peer_timer(p, p->shutdown.deadline_at_ns);
 }
 
 void fl_server_shutdown_tick(fl_peer *p) {
-  if (!p->shutdown.started || p->shutdown.done || p->shutdown.forced ||
-      !p->shutdown.deadline_at_ns)
+  if (!p->shutdown.started || p->shutdown.done || p->shutdown.forced || !p->shutdown.deadline_at_ns)
     return;
   if (fl_peer_timer(p, p->shutdown.deadline_at_ns)) shutdown_force(p, "deadline");
 }
@@ -104,8 +105,8 @@ _Noreturn void fl_peer_run_server(fl_peer *p) {
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->request_md);
     c->accept = (fl_op){.started = true, .call = c, .on_done = on_accept};
-    grpc_call_error e = grpc_server_request_call(p->server, &c->call, &c->details,
-                                                 &c->request_md, p->cq, p->cq, &c->accept);
+    grpc_call_error e = grpc_server_request_call(p->server, &c->call, &c->details, &c->request_md,
+                                                 p->cq, p->cq, &c->accept);
     if (e != GRPC_CALL_OK)
       fl_peer_fail(p, "grpc_server_request_call: %s", grpc_call_error_to_string(e));
   }

@@ -32,7 +32,7 @@
 #define READY_DEADLINE_MS 10000
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;       /* the waiters wait on this */
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;         /* the waiters wait on this */
 static pthread_cond_t started_cv = PTHREAD_COND_INITIALIZER; /* main waits for the workers */
 static int started;
 static int released; /* never set: the waiters wait forever */
@@ -96,10 +96,8 @@ static long blocked_in(pid_t tid) {
 
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
   f = fopen(path, "re");
-  if (f == NULL)
-    return -1;
-  if (fgets(buf, sizeof buf, f) == NULL || sscanf(buf, "%ld", &nr) != 1)
-    nr = -1;
+  if (f == NULL) return -1;
+  if (fgets(buf, sizeof buf, f) == NULL || sscanf(buf, "%ld", &nr) != 1) nr = -1;
   fclose(f);
   return nr;
 }
@@ -118,8 +116,7 @@ static int wait_until_blocked(void) {
       if (i < WAITERS ? nr == SYS_futex : nr == SYS_clock_nanosleep || nr == SYS_nanosleep)
         blocked++;
     }
-    if (blocked == WAITERS + NAPPERS)
-      return 0;
+    if (blocked == WAITERS + NAPPERS) return 0;
     nanosleep(&tick, NULL);
   }
   return -1;
@@ -131,8 +128,7 @@ static __attribute__((noinline)) void wait_for_eof(void) {
   for (;;) {
     ssize_t n = read(0, buf, sizeof buf);
 
-    if (n == 0 || (n < 0 && errno != EINTR))
-      return;
+    if (n == 0 || (n < 0 && errno != EINTR)) return;
   }
 }
 
@@ -148,16 +144,13 @@ int main(void) {
     pthread_detach(th);
   }
   pthread_mutex_lock(&mu);
-  while (started < WAITERS + NAPPERS)
-    pthread_cond_wait(&started_cv, &mu);
+  while (started < WAITERS + NAPPERS) pthread_cond_wait(&started_cv, &mu);
   pthread_mutex_unlock(&mu);
   if (wait_until_blocked() != 0) {
-    fprintf(stderr, "fixture_threads: the workers did not block within %d ms\n",
-            READY_DEADLINE_MS);
+    fprintf(stderr, "fixture_threads: the workers did not block within %d ms\n", READY_DEADLINE_MS);
     return 1;
   }
-  printf("ready pid=%d wait_line=%d nap_line=%d\n", (int)getpid(), (int)wait_line,
-         (int)nap_line);
+  printf("ready pid=%d wait_line=%d nap_line=%d\n", (int)getpid(), (int)wait_line, (int)nap_line);
   fflush(stdout);
   wait_for_eof();
   return 0;

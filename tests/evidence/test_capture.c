@@ -38,18 +38,17 @@
 #define REPLY "hello-faultline-reply"
 #define OTHER "traffic-on-another-port"
 
-
 /* A listening socket on 127.0.0.1 with a kernel-chosen port (or `port` if non-zero). */
 static int listen_on(int port, int *bound) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                           .sin_port = htons((uint16_t)port)};
   socklen_t len = sizeof a;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
   if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
       getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-    if (fd >= 0)
-      close(fd);
+    if (fd >= 0) close(fd);
     return -1;
   }
   *bound = ntohs(a.sin_port);
@@ -61,8 +60,7 @@ static int read_exact(int fd, char *buf, size_t n) {
 
   while (got < n) {
     ssize_t r = read(fd, buf + got, n - got);
-    if (r <= 0)
-      return -1;
+    if (r <= 0) return -1;
     got += (size_t)r;
   }
   return 0;
@@ -71,16 +69,15 @@ static int read_exact(int fd, char *buf, size_t n) {
 /* Connects to port, sends `request` and has the server answer `reply`; both sides read what was
  * sent, so both data segments have passed through lo (and the capture) when this returns. */
 static int exchange(int listener, int port, const char *request, const char *reply) {
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                           .sin_port = htons((uint16_t)port)};
   char buf[64];
   int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s = -1, rv = -1;
 
-  if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) != 0)
-    goto out;
+  if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a) != 0) goto out;
   s = accept(listener, NULL, NULL);
-  if (s < 0)
-    goto out;
+  if (s < 0) goto out;
   if (write(c, request, strlen(request)) != (ssize_t)strlen(request) ||
       read_exact(s, buf, strlen(request)) != 0 ||
       write(s, reply, strlen(reply)) != (ssize_t)strlen(reply) ||
@@ -88,10 +85,8 @@ static int exchange(int listener, int port, const char *request, const char *rep
     goto out;
   rv = 0;
 out:
-  if (s >= 0)
-    close(s);
-  if (c >= 0)
-    close(c);
+  if (s >= 0) close(s);
+  if (c >= 0) close(c);
   return rv;
 }
 
@@ -103,8 +98,7 @@ static bool contains(const u_char *hay, size_t n, const char *needle) {
   size_t k = strlen(needle);
 
   for (size_t i = 0; i + k <= n; i++)
-    if (memcmp(hay + i, needle, k) == 0)
-      return true;
+    if (memcmp(hay + i, needle, k) == 0) return true;
   return false;
 }
 
@@ -142,10 +136,8 @@ static int read_pcap(const char *path, int port, pcap_findings *f) {
     dport = p[off + 2] << 8 | p[off + 3];
     thl = (size_t)(p[off + 12] >> 4) * 4;
     flags = p[off + 13];
-    if (sport != port && dport != port)
-      f->foreign++;
-    if (dport == port && (flags & 0x02) && !(flags & 0x10))
-      f->syn_to_port++;
+    if (sport != port && dport != port) f->foreign++;
+    if (dport == port && (flags & 0x02) && !(flags & 0x10)) f->syn_to_port++;
     if (off + thl <= h->caplen) {
       if (dport == port && contains(p + off + thl, h->caplen - off - thl, REQUEST))
         f->request_to_port++;
@@ -170,14 +162,12 @@ static void capture_one_connection(const char *dir) {
   ls = listen_on(0, &port);
   other = listen_on(0, &other_port);
   CHECK(ls >= 0 && other >= 0, "listen: %s", strerror(errno));
-  if (ls < 0 || other < 0)
-    return;
+  if (ls < 0 || other < 0) return;
   snprintf(path, sizeof path, "%s/capture.pcap", dir);
   snprintf(filter, sizeof filter, "tcp port %d", port);
 
   CHECK(fl_capture_start("lo", filter, path, 0, &cap, err, sizeof err) == 0, "start: %s", err);
-  if (cap == NULL)
-    goto out;
+  if (cap == NULL) goto out;
   /* Sent right after fl_capture_start returned: must be in the file. */
   CHECK(exchange(ls, port, REQUEST, REPLY) == 0, "exchange on %d: %s", port, strerror(errno));
   CHECK(exchange(other, other_port, OTHER, OTHER) == 0, "exchange on %d", other_port);
@@ -230,8 +220,7 @@ static int test_live(void) {
     puts("SKIP: no CAP_NET_RAW (run as root, or see the netns test)");
     return SKIP;
   }
-  if (make_dir(dir, sizeof dir) != 0)
-    return 1;
+  if (make_dir(dir, sizeof dir) != 0) return 1;
   capture_one_connection(dir);
 
   /* Errors a user can cause come back as plain messages. */
@@ -262,8 +251,7 @@ static int drop_net_raw(void) {
 
   /* Fails without CAP_SETPCAP, which is fine: the effective set is what counts. */
   prctl(PR_CAPBSET_DROP, CAP_NET_RAW, 0, 0, 0);
-  if (syscall(SYS_capget, &hdr, data) != 0)
-    return -1;
+  if (syscall(SYS_capget, &hdr, data) != 0) return -1;
   data[i].effective &= ~bit;
   data[i].permitted &= ~bit;
   data[i].inheritable &= ~bit;
@@ -275,8 +263,7 @@ static int test_nocap(void) {
   pid_t child;
   int status;
 
-  if (make_dir(dir, sizeof dir) != 0)
-    return 1;
+  if (make_dir(dir, sizeof dir) != 0) return 1;
   snprintf(path, sizeof path, "%s/capture.pcap", dir);
   fflush(stdout);
   child = fork();
@@ -333,10 +320,8 @@ static int netns_child(bool as_nobody, int host_port) {
   /* The host's listener holds host_port; in our own namespace that port is free. */
   fd = listen_on(host_port, &port);
   CHECK(fd >= 0, "port %d not free inside the namespace: %s", host_port, strerror(errno));
-  if (fd >= 0)
-    close(fd);
-  if (make_dir(dir, sizeof dir) != 0)
-    return 1;
+  if (fd >= 0) close(fd);
+  if (make_dir(dir, sizeof dir) != 0) return 1;
   capture_one_connection(dir);
   rmdir(dir);
   printf("netns%s: %s\n", as_nobody ? " as nobody (user namespace)" : "",
@@ -355,8 +340,7 @@ static int run_netns_case(bool as_nobody, int host_port) {
     fflush(stdout);
     _exit(rv);
   }
-  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status))
-    return 1;
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status)) return 1;
   return WEXITSTATUS(status);
 }
 
@@ -364,26 +348,20 @@ static int test_netns(void) {
   int host_port, host = listen_on(0, &host_port);
   int a, b = SKIP;
 
-  if (host < 0)
-    return 1;
+  if (host < 0) return 1;
   a = run_netns_case(false, host_port);
   /* As root the first case took the plain network-namespace path; the user-namespace path is
    * what an ordinary user gets, so run it as nobody too. */
-  if (geteuid() == 0)
-    b = run_netns_case(true, host_port);
+  if (geteuid() == 0) b = run_netns_case(true, host_port);
   close(host);
-  if (a == 1 || b == 1)
-    return 1;
+  if (a == 1 || b == 1) return 1;
   return a == SKIP && b == SKIP ? SKIP : 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "live") == 0)
-    return test_live();
-  if (argc == 2 && strcmp(argv[1], "nocap") == 0)
-    return test_nocap();
-  if (argc == 2 && strcmp(argv[1], "netns") == 0)
-    return test_netns();
+  if (argc == 2 && strcmp(argv[1], "live") == 0) return test_live();
+  if (argc == 2 && strcmp(argv[1], "nocap") == 0) return test_nocap();
+  if (argc == 2 && strcmp(argv[1], "netns") == 0) return test_netns();
   fprintf(stderr, "usage: %s live|nocap|netns\n", argv[0]);
   return 1;
 }

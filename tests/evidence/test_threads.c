@@ -26,7 +26,6 @@
 #define FIXTURE_THREADS 23
 #define WAITERS 20
 
-
 typedef struct {
   pid_t pid;
   int stdin_fd; /* closing it ends the fixture */
@@ -43,11 +42,9 @@ static int fixture_start(const char *path, fixture *fx) {
   pid_t pid;
   int ready_pid = 0;
 
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0)
-    return -1;
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0) return -1;
   pid = fork();
-  if (pid < 0)
-    return -1;
+  if (pid < 0) return -1;
   if (pid == 0) {
     dup2(in[0], 0);
     dup2(outp[1], 1);
@@ -60,15 +57,12 @@ static int fixture_start(const char *path, fixture *fx) {
     struct pollfd p = {.fd = outp[0], .events = POLLIN};
     ssize_t n;
 
-    if (poll(&p, 1, 20000) <= 0)
-      break;
+    if (poll(&p, 1, 20000) <= 0) break;
     n = read(outp[0], line + len, sizeof line - 1 - len);
-    if (n <= 0)
-      break;
+    if (n <= 0) break;
     len += (size_t)n;
     line[len] = '\0';
-    if (strchr(line, '\n') != NULL || len == sizeof line - 1)
-      break;
+    if (strchr(line, '\n') != NULL || len == sizeof line - 1) break;
   }
   close(outp[0]);
   line[len] = '\0';
@@ -94,12 +88,10 @@ static int fixture_start(const char *path, fixture *fx) {
     snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
     f = fopen(path, "re");
     if (f != NULL) {
-      if (fgets(buf, sizeof buf, f) == NULL || sscanf(buf, "%ld", &nr) != 1)
-        nr = -1;
+      if (fgets(buf, sizeof buf, f) == NULL || sscanf(buf, "%ld", &nr) != 1) nr = -1;
       fclose(f);
     }
-    if (nr == 0)
-      return 0;
+    if (nr == 0) return 0;
     nanosleep(&tick, NULL);
   }
   fprintf(stderr, "fixture's main thread never blocked in read(2)\n");
@@ -124,18 +116,15 @@ static int threads_in_state(pid_t pid, char letter, int *total) {
   *total = 0;
   snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
   dir = opendir(path);
-  if (dir == NULL)
-    return -1;
+  if (dir == NULL) return -1;
   while ((de = readdir(dir)) != NULL) {
     FILE *f;
     char *p;
 
-    if (de->d_name[0] == '.')
-      continue;
+    if (de->d_name[0] == '.') continue;
     snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, de->d_name);
     f = fopen(path, "re");
-    if (f == NULL)
-      continue;
+    if (f == NULL) continue;
     if (fgets(st, sizeof st, f) != NULL && (p = strrchr(st, ')')) != NULL) {
       (*total)++;
       n += p[2] == letter;
@@ -153,8 +142,7 @@ static bool wait_all_stopped(pid_t pid) {
   for (int i = 0; i < 5000; i++) {
     int total, stopped = threads_in_state(pid, 'T', &total);
 
-    if (total == FIXTURE_THREADS && stopped == total)
-      return true;
+    if (total == FIXTURE_THREADS && stopped == total) return true;
     nanosleep(&tick, NULL);
   }
   return false;
@@ -190,8 +178,7 @@ static int summary_total(const char *text, int want, bool *found) {
     /* sscanf's %d would skip a blank line and count the next group twice */
     if (*p >= '0' && *p <= '9' && sscanf(p, "%d %2s", &count, at) == 2 && strcmp(at, "@") == 0) {
       sum += count;
-      if (count == want)
-        *found = true;
+      if (count == want) *found = true;
     }
   }
   return sum;
@@ -200,8 +187,7 @@ static int summary_total(const char *text, int want, bool *found) {
 static int count_occurrences(const char *text, const char *needle) {
   int n = 0;
 
-  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-    n++;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
   return n;
 }
 
@@ -235,8 +221,8 @@ static void check_dump_text(const char *text, const fixture *fx, bool stopped) {
   CHECK(count_occurrences(text, "\"waiter-") == WAITERS, "thread names missing");
   CHECK(count_occurrences(text, ", nanosleep]:") == 2, "nanosleep state missing");
   CHECK(count_occurrences(text, ", read fd 0 (pipe:[") == 1, "main thread's read missing");
-  CHECK(strstr(text, stopped ? "snapshot: the process was stopped" :
-                               "snapshot: the process was running") != NULL,
+  CHECK(strstr(text, stopped ? "snapshot: the process was stopped"
+                             : "snapshot: the process was running") != NULL,
         "snapshot line wrong");
   CHECK(strstr(text, "why: test\n") != NULL, "why missing");
   CHECK(strstr(text, "thread dump: fixture, pid ") != NULL, "header missing");
@@ -277,8 +263,7 @@ static bool test_dump_stopped_and_running(const fixture *fx) {
   n = threads_in_state(fx->pid, 'T', &total);
   CHECK(total == FIXTURE_THREADS && n == total, "after the dump %d of %d threads stopped", n,
         total);
-  if (failures)
-    fputs(text ? text : "", stderr);
+  if (failures) fputs(text ? text : "", stderr);
   free(text);
 
   /* Dumping a stopped process twice works and still leaves it stopped. */
@@ -324,8 +309,7 @@ static void test_no_such_process(void) {
 
   fflush(stdout);
   pid = fork();
-  if (pid == 0)
-    _exit(0);
+  if (pid == 0) _exit(0);
   waitpid(pid, NULL, 0); /* now pid names no process */
   rv = fl_threads_dump(pid, NULL, NULL, stdout, &info, err, sizeof err);
   CHECK(rv == -1, "dump of a gone pid returned %d", rv);
@@ -345,10 +329,8 @@ static void test_not_permitted(const fixture *fx) {
     FILE *f = fopen("/proc/1/status", "re");
 
     while (f != NULL && fgets(line, sizeof line, f) != NULL)
-      if (sscanf(line, "Uid: %u", &owner) == 1)
-        break;
-    if (f != NULL)
-      fclose(f);
+      if (sscanf(line, "Uid: %u", &owner) == 1) break;
+    if (f != NULL) fclose(f);
     if (f == NULL || owner == geteuid()) {
       puts("not-permitted case skipped: no process of another user to try");
       return;
@@ -364,8 +346,7 @@ static void test_not_permitted(const fixture *fx) {
     char err[512] = "";
     int rv;
 
-    if (setgid(65534) != 0 || setuid(65534) != 0)
-      _exit(3);
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
     rv = fl_threads_dump(fx->pid, NULL, NULL, stdout, NULL, err, sizeof err);
     printf("unprivileged dumper: %s\n", err);
     fflush(stdout);
@@ -382,8 +363,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s FIXTURE\n", argv[0]);
     return 1;
   }
-  if (fixture_start(argv[1], &fx) != 0)
-    return 1;
+  if (fixture_start(argv[1], &fx) != 0) return 1;
 
   if (!test_dump_stopped_and_running(&fx)) {
     fixture_end(&fx);
@@ -393,7 +373,6 @@ int main(int argc, char **argv) {
   test_not_permitted(&fx);
 
   fixture_end(&fx);
-  if (failures)
-    fprintf(stderr, "%d check(s) failed\n", failures);
+  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
   return failures ? 1 : 0;
 }

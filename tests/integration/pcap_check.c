@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     if (payload > 0 && (sport == port || dport == port)) payload_packets++;
   }
   pcap_close(p);
-  printf("packets %ld, SYN to %d: %ld, SYN-ACK: %ld, ACK: %ld, with payload: %ld\n", packets,
-         port, syn, synack, ack_after, payload_packets);
+  printf("packets %ld, SYN to %d: %ld, SYN-ACK: %ld, ACK: %ld, with payload: %ld\n", packets, port,
+         syn, synack, ack_after, payload_packets);
   return syn >= 1 && synack >= 1 && ack_after >= 1 && payload_packets >= 2 ? 0 : 1;
 }

@@ -155,11 +155,11 @@ static void test_malformed(void **state) {
     const char *error;
     bool protobuf_c_decodes;
   } cases[] = {
-    {FL_DEFECT_BAD_WIRE_TYPE, "bad_wire_type", false},
-    {FL_DEFECT_TRUNCATED_VARINT, "truncated_varint", false},
-    {FL_DEFECT_LENGTH_PAST_END, "length_past_end", false},
-    /* protobuf-c 1.4 does not validate UTF-8: it decodes, and the walk flags it. */
-    {FL_DEFECT_INVALID_UTF8, "invalid_utf8", true},
+      {FL_DEFECT_BAD_WIRE_TYPE, "bad_wire_type", false},
+      {FL_DEFECT_TRUNCATED_VARINT, "truncated_varint", false},
+      {FL_DEFECT_LENGTH_PAST_END, "length_past_end", false},
+      /* protobuf-c 1.4 does not validate UTF-8: it decodes, and the walk flags it. */
+      {FL_DEFECT_INVALID_UTF8, "invalid_utf8", true},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     for (uint64_t size = 0; size <= 20000; size += 20000) {
@@ -200,28 +200,27 @@ static void test_check(void **state) {
     size_t len;
     const char *error;
   } cases[] = {
-    {"", 0, NULL},
-    {"\x08\x01", 2, NULL},
-    {"\x08", 1, "truncated_varint"},
-    {"\x08\x80", 2, "truncated_varint"},
-    {"\x00\x01", 2, "bad_field_number"},
-    {"\x0f\x00", 2, "bad_wire_type"},
-    {"\x0b\x00", 2, "bad_wire_type"},       /* a group */
-    {"\x0a\x01x", 3, "bad_wire_type"},      /* seq (uint64) sent length-delimited */
-    {"\x1a\x05xx", 4, "length_past_end"},
-    {"\x29\x01\x02", 3, "truncated_fixed"}, /* an unknown fixed64 cut short */
-    {"\x2d\x01\x02\x03\x04", 5, NULL},      /* an unknown fixed32 is skipped */
-    /* data { fields { key: "\xff" } } */
-    {"\x12\x05\x0a\x03\x0a\x01\xff", 7, "invalid_utf8"},
-    /* data { fields { value { string_value: "é" } } } */
-    {"\x12\x08\x0a\x06\x12\x04\x1a\x02\xc3\xa9", 10, NULL},
-    /* data { fields { value: <length past its Struct> } } */
-    {"\x12\x04\x0a\x02\x12\x09", 6, "length_past_end"},
+      {"", 0, NULL},
+      {"\x08\x01", 2, NULL},
+      {"\x08", 1, "truncated_varint"},
+      {"\x08\x80", 2, "truncated_varint"},
+      {"\x00\x01", 2, "bad_field_number"},
+      {"\x0f\x00", 2, "bad_wire_type"},
+      {"\x0b\x00", 2, "bad_wire_type"},  /* a group */
+      {"\x0a\x01x", 3, "bad_wire_type"}, /* seq (uint64) sent length-delimited */
+      {"\x1a\x05xx", 4, "length_past_end"},
+      {"\x29\x01\x02", 3, "truncated_fixed"}, /* an unknown fixed64 cut short */
+      {"\x2d\x01\x02\x03\x04", 5, NULL},      /* an unknown fixed32 is skipped */
+      /* data { fields { key: "\xff" } } */
+      {"\x12\x05\x0a\x03\x0a\x01\xff", 7, "invalid_utf8"},
+      /* data { fields { value { string_value: "é" } } } */
+      {"\x12\x08\x0a\x06\x12\x04\x1a\x02\xc3\xa9", 10, NULL},
+      /* data { fields { value: <length past its Struct> } } */
+      {"\x12\x04\x0a\x02\x12\x09", 6, "length_past_end"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *got = fl_payload_check((const uint8_t *)cases[i].bytes, cases[i].len);
-    if ((got == NULL) != (cases[i].error == NULL) ||
-        (got && strcmp(got, cases[i].error)))
+    if ((got == NULL) != (cases[i].error == NULL) || (got && strcmp(got, cases[i].error)))
       fail_msg("case %zu: got %s, want %s", i, got ? got : "(none)",
                cases[i].error ? cases[i].error : "(none)");
   }
@@ -233,8 +232,9 @@ static void test_check(void **state) {
 
 static void test_oversize(void **state) {
   (void)state;
-  static const uint64_t limits[] = {0, 10, 100, 127, 128, 129, 200, 1000, 16383, 16384, 16385,
-                                    65536, 1048576, FL_DEFAULT_RECV_LIMIT};
+  static const uint64_t limits[] = {
+      0,    10,    100,   127,   128,   129,     200,
+      1000, 16383, 16384, 16385, 65536, 1048576, FL_DEFAULT_RECV_LIMIT};
   for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
     fl_payload_spec spec = spec_of(FL_PAYLOAD_OVERSIZE);
     spec.limit = limits[i];
@@ -285,8 +285,13 @@ static void test_hash_stable(void **state) {
 
 static void test_spec_from_step(void **state) {
   (void)state;
-  fl_step st = {.kind = FL_STEP_SEND, .payload = FL_PAYLOAD_NESTED, .size = 5, .depth = 9,
-                .seed = 3, .defect = FL_DEFECT_LENGTH_PAST_END, .recv_limit = 77};
+  fl_step st = {.kind = FL_STEP_SEND,
+                .payload = FL_PAYLOAD_NESTED,
+                .size = 5,
+                .depth = 9,
+                .seed = 3,
+                .defect = FL_DEFECT_LENGTH_PAST_END,
+                .recv_limit = 77};
   fl_payload_spec spec;
   fl_payload_spec_from_step(&st, &spec);
   assert_int_equal(spec.kind, FL_PAYLOAD_NESTED);
@@ -299,11 +304,11 @@ static void test_spec_from_step(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_struct),    cmocka_unit_test(test_null_values),
-    cmocka_unit_test(test_nested),    cmocka_unit_test(test_empty),
-    cmocka_unit_test(test_bytes),     cmocka_unit_test(test_malformed),
-    cmocka_unit_test(test_check),     cmocka_unit_test(test_oversize),
-    cmocka_unit_test(test_hash_stable), cmocka_unit_test(test_spec_from_step),
+      cmocka_unit_test(test_struct),      cmocka_unit_test(test_null_values),
+      cmocka_unit_test(test_nested),      cmocka_unit_test(test_empty),
+      cmocka_unit_test(test_bytes),       cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_check),       cmocka_unit_test(test_oversize),
+      cmocka_unit_test(test_hash_stable), cmocka_unit_test(test_spec_from_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,42 +18,41 @@ static void test_parse_good(void **state) {
     const char *text, *field;
     fl_scope scope;
   } cases[] = {
-    {"client.status == DEADLINE_EXCEEDED", "client.status", FL_SCOPE_CLIENT},
-    {"client.status==OK", "client.status", FL_SCOPE_CLIENT},
-    {"server.status != 5", "server.status", FL_SCOPE_SERVER},
-    {"  client.recv == 4  ", "client.recv", FL_SCOPE_CLIENT},
-    {"server.cancelled == true", "server.cancelled", FL_SCOPE_SERVER},
-    {"client.close_send.completed == false", "client.close_send.completed", FL_SCOPE_CLIENT},
-    {"client.duration < 1500ms", "client.duration", FL_SCOPE_CLIENT},
-    {"elapsed <= 2m", "elapsed", FL_SCOPE_GLOBAL},
-    {"outcome == hang", "outcome", FL_SCOPE_GLOBAL},
-    {"hang == outcome", "outcome", FL_SCOPE_GLOBAL},
-    {"5 <= server.sent", "server.sent", FL_SCOPE_SERVER},
-    {"client.sent_bytes >= 16KiB", "client.sent_bytes", FL_SCOPE_CLIENT},
-    {"client.recv_bytes > 1000", "client.recv_bytes", FL_SCOPE_CLIENT},
-    {"client.message == \"tab\\there \\\"q\\\" \\\\ \\n \\r é\"", "client.message",
-     FL_SCOPE_CLIENT},
-    {"\"x\" != server.message", "server.message", FL_SCOPE_SERVER},
-    {"client.exit_code == -1", "client.exit_code", FL_SCOPE_CLIENT},
-    {"server.started == true", "server.started", FL_SCOPE_SERVER},
-    {"client.recv_end == true", "client.recv_end", FL_SCOPE_CLIENT},
-    {"server.decode_errors == 0", "server.decode_errors", FL_SCOPE_SERVER},
-    {"server.half_closed == true", "server.half_closed", FL_SCOPE_SERVER},
-    /* scenario capabilities */
-    {"server.last_recv_hash == \"d99d4473f9f30ccc\"", "server.last_recv_hash", FL_SCOPE_SERVER},
-    {"server.last_decode_error == \"truncated_varint\"", "server.last_decode_error",
-     FL_SCOPE_SERVER},
-    {"server.nulls_received == 15", "server.nulls_received", FL_SCOPE_SERVER},
-    {"server.send.max_pending >= 1500ms", "server.send.max_pending", FL_SCOPE_SERVER},
-    {"server.send.bytes_before_stall <= 200KiB", "server.send.bytes_before_stall",
-     FL_SCOPE_SERVER},
-    {"client.close_send.pending == true", "client.close_send.pending", FL_SCOPE_CLIENT},
-    {"client.close_send.pending_for >= 400ms", "client.close_send.pending_for",
-     FL_SCOPE_CLIENT},
-    {"server.shutdown.done == false", "server.shutdown.done", FL_SCOPE_SERVER},
-    {"server.cancel_latency < 500ms", "server.cancel_latency", FL_SCOPE_SERVER},
-    {"client.calls_ok == 1000", "client.calls_ok", FL_SCOPE_CLIENT},
-    {"client.recv_limit == 1MiB", "client.recv_limit", FL_SCOPE_CLIENT},
+      {"client.status == DEADLINE_EXCEEDED", "client.status", FL_SCOPE_CLIENT},
+      {"client.status==OK", "client.status", FL_SCOPE_CLIENT},
+      {"server.status != 5", "server.status", FL_SCOPE_SERVER},
+      {"  client.recv == 4  ", "client.recv", FL_SCOPE_CLIENT},
+      {"server.cancelled == true", "server.cancelled", FL_SCOPE_SERVER},
+      {"client.close_send.completed == false", "client.close_send.completed", FL_SCOPE_CLIENT},
+      {"client.duration < 1500ms", "client.duration", FL_SCOPE_CLIENT},
+      {"elapsed <= 2m", "elapsed", FL_SCOPE_GLOBAL},
+      {"outcome == hang", "outcome", FL_SCOPE_GLOBAL},
+      {"hang == outcome", "outcome", FL_SCOPE_GLOBAL},
+      {"5 <= server.sent", "server.sent", FL_SCOPE_SERVER},
+      {"client.sent_bytes >= 16KiB", "client.sent_bytes", FL_SCOPE_CLIENT},
+      {"client.recv_bytes > 1000", "client.recv_bytes", FL_SCOPE_CLIENT},
+      {"client.message == \"tab\\there \\\"q\\\" \\\\ \\n \\r é\"", "client.message",
+       FL_SCOPE_CLIENT},
+      {"\"x\" != server.message", "server.message", FL_SCOPE_SERVER},
+      {"client.exit_code == -1", "client.exit_code", FL_SCOPE_CLIENT},
+      {"server.started == true", "server.started", FL_SCOPE_SERVER},
+      {"client.recv_end == true", "client.recv_end", FL_SCOPE_CLIENT},
+      {"server.decode_errors == 0", "server.decode_errors", FL_SCOPE_SERVER},
+      {"server.half_closed == true", "server.half_closed", FL_SCOPE_SERVER},
+      /* scenario capabilities */
+      {"server.last_recv_hash == \"d99d4473f9f30ccc\"", "server.last_recv_hash", FL_SCOPE_SERVER},
+      {"server.last_decode_error == \"truncated_varint\"", "server.last_decode_error",
+       FL_SCOPE_SERVER},
+      {"server.nulls_received == 15", "server.nulls_received", FL_SCOPE_SERVER},
+      {"server.send.max_pending >= 1500ms", "server.send.max_pending", FL_SCOPE_SERVER},
+      {"server.send.bytes_before_stall <= 200KiB", "server.send.bytes_before_stall",
+       FL_SCOPE_SERVER},
+      {"client.close_send.pending == true", "client.close_send.pending", FL_SCOPE_CLIENT},
+      {"client.close_send.pending_for >= 400ms", "client.close_send.pending_for", FL_SCOPE_CLIENT},
+      {"server.shutdown.done == false", "server.shutdown.done", FL_SCOPE_SERVER},
+      {"server.cancel_latency < 500ms", "server.cancel_latency", FL_SCOPE_SERVER},
+      {"client.calls_ok == 1000", "client.calls_ok", FL_SCOPE_CLIENT},
+      {"client.recv_limit == 1MiB", "client.recv_limit", FL_SCOPE_CLIENT},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fl_predicate *p = NULL;
@@ -77,57 +76,58 @@ static void test_parse_errors(void **state) {
     int col;
     const char *msg;
   } cases[] = {
-    {"", 0, "empty predicate"},
-    {"   ", 3, "empty predicate"},
-    {"client.stauts == OK", 0, "unknown field 'client.stauts'; did you mean 'client.status'?"},
-    {"clinet.status == OK", 0, "did you mean 'client.status'?"},
-    {"outcom == hang", 0, "unknown field 'outcom'; did you mean 'outcome'?"},
-    {"client.bogus == 1", 0, "unknown field 'client.bogus'; fields are"},
-    {"server.outcome == hang", 0, "belongs to the whole run"},
-    {"outcome == hnag", 11, "unknown outcome 'hnag'; did you mean 'hang'?"},
-    {"outcome == sideways", 11, "expected completed, hang, timeout, crash or interrupted"},
-    {"client.duration < 1500", 18, "has no unit"},
-    {"client.duration < soon", 18, "expected e.g. 250ms"},
-    {"client.status < OK", 14, "compare it with == or !="},
-    {"server.cancelled >= true", 17, "compare it with == or !="},
-    {"client.message > \"a\"", 15, "compare it with == or !="},
-    {"outcome < hang", 8, "compare it with == or !="},
-    {"client.status == DEADLINE_EXCEDED", 17, "did you mean 'DEADLINE_EXCEEDED'?"},
-    {"client.status == deadline_exceeded", 17, "did you mean 'DEADLINE_EXCEEDED'?"},
-    {"client.status == 17", 17, "status codes run from 0 (OK) to 16"},
-    {"client.status == WHATEVER_THIS_IS", 17, "expected a name like OK"},
-    {"client.status == 3s", 17, "expected a name like OK"},
-    {"server.cancelled == True", 20, "did you mean 'true'?"},
-    {"server.cancelled == 1", 20, "is true or false, not '1'"},
-    {"client.sent == 1.5", 15, "is a count; expected an integer"},
-    {"client.sent == \"5\"", 15, "is a count, not a string"},
-    {"client.sent_bytes >= 16Kb", 21, "is a size"},
-    {"client.message == hello", 18, "write the value in double quotes"},
-    {"client.message == \"open", 18, "unterminated string"},
-    {"client.message == \"bad \\q\"", 23, "unknown escape '\\q'"},
-    {"client.message == \"ends in \\", 18, "unterminated string"},
-    {"client.message == \"\xff\"", 19, "not valid UTF-8"},
-    {"client.sent = 5", 12, "unknown operator '='; did you mean '=='?"},
-    {"client.sent => 5", 12, "did you mean '>='?"},
-    {"client.sent <> 5", 12, "did you mean '!='?"},
-    {"client.sent !== 5", 12, "expected ==, !=, <, <=, > or >="},
-    {"client.sent", 11, "expected an operator"},
-    {"client.sent 5", 12, "expected an operator (==, !=, <, <=, >, >=) after 'client.sent', not '5'"},
-    {"client.sent >= ", 15, "expected a value after '>='"},
-    {"client.sent >= >= 5", 15, "not another operator"},
-    {"== 5", 0, "expected a field like client.status before '=='"},
-    {"client.sent == 5 extra", 17, "unexpected 'extra' after the comparison"},
-    {"client.sent == 5 && client.recv == 1", 17, "unexpected '&&'"},
-    {"client.sent == client.recv", 15, "are both fields"},
-    {"client.send.pendng == true", 0, "did you mean 'client.send.pending'?"},
-    {"client.send.pending == 1", 23, "is true or false, not '1'"},
-    {"client.last_sent_hash == abc", 25, "write the value in double quotes"},
-    {"client.last_sent_hash < \"abc\"", 22, "compare it with == or !="},
-    {"server.send.max_pending >= 2", 27, "has no unit"},
-    {"server.shutdown.forced == yes", 26, "is true or false, not 'yes'"},
-    {"4 == 5", 0, "neither '4' nor '5' is a field"},
-    /* Columns count characters, not bytes: "é" is two bytes, one column. */
-    {"client.message == \"é\" x", 22, "unexpected 'x'"},
+      {"", 0, "empty predicate"},
+      {"   ", 3, "empty predicate"},
+      {"client.stauts == OK", 0, "unknown field 'client.stauts'; did you mean 'client.status'?"},
+      {"clinet.status == OK", 0, "did you mean 'client.status'?"},
+      {"outcom == hang", 0, "unknown field 'outcom'; did you mean 'outcome'?"},
+      {"client.bogus == 1", 0, "unknown field 'client.bogus'; fields are"},
+      {"server.outcome == hang", 0, "belongs to the whole run"},
+      {"outcome == hnag", 11, "unknown outcome 'hnag'; did you mean 'hang'?"},
+      {"outcome == sideways", 11, "expected completed, hang, timeout, crash or interrupted"},
+      {"client.duration < 1500", 18, "has no unit"},
+      {"client.duration < soon", 18, "expected e.g. 250ms"},
+      {"client.status < OK", 14, "compare it with == or !="},
+      {"server.cancelled >= true", 17, "compare it with == or !="},
+      {"client.message > \"a\"", 15, "compare it with == or !="},
+      {"outcome < hang", 8, "compare it with == or !="},
+      {"client.status == DEADLINE_EXCEDED", 17, "did you mean 'DEADLINE_EXCEEDED'?"},
+      {"client.status == deadline_exceeded", 17, "did you mean 'DEADLINE_EXCEEDED'?"},
+      {"client.status == 17", 17, "status codes run from 0 (OK) to 16"},
+      {"client.status == WHATEVER_THIS_IS", 17, "expected a name like OK"},
+      {"client.status == 3s", 17, "expected a name like OK"},
+      {"server.cancelled == True", 20, "did you mean 'true'?"},
+      {"server.cancelled == 1", 20, "is true or false, not '1'"},
+      {"client.sent == 1.5", 15, "is a count; expected an integer"},
+      {"client.sent == \"5\"", 15, "is a count, not a string"},
+      {"client.sent_bytes >= 16Kb", 21, "is a size"},
+      {"client.message == hello", 18, "write the value in double quotes"},
+      {"client.message == \"open", 18, "unterminated string"},
+      {"client.message == \"bad \\q\"", 23, "unknown escape '\\q'"},
+      {"client.message == \"ends in \\", 18, "unterminated string"},
+      {"client.message == \"\xff\"", 19, "not valid UTF-8"},
+      {"client.sent = 5", 12, "unknown operator '='; did you mean '=='?"},
+      {"client.sent => 5", 12, "did you mean '>='?"},
+      {"client.sent <> 5", 12, "did you mean '!='?"},
+      {"client.sent !== 5", 12, "expected ==, !=, <, <=, > or >="},
+      {"client.sent", 11, "expected an operator"},
+      {"client.sent 5", 12,
+       "expected an operator (==, !=, <, <=, >, >=) after 'client.sent', not '5'"},
+      {"client.sent >= ", 15, "expected a value after '>='"},
+      {"client.sent >= >= 5", 15, "not another operator"},
+      {"== 5", 0, "expected a field like client.status before '=='"},
+      {"client.sent == 5 extra", 17, "unexpected 'extra' after the comparison"},
+      {"client.sent == 5 && client.recv == 1", 17, "unexpected '&&'"},
+      {"client.sent == client.recv", 15, "are both fields"},
+      {"client.send.pendng == true", 0, "did you mean 'client.send.pending'?"},
+      {"client.send.pending == 1", 23, "is true or false, not '1'"},
+      {"client.last_sent_hash == abc", 25, "write the value in double quotes"},
+      {"client.last_sent_hash < \"abc\"", 22, "compare it with == or !="},
+      {"server.send.max_pending >= 2", 27, "has no unit"},
+      {"server.shutdown.forced == yes", 26, "is true or false, not 'yes'"},
+      {"4 == 5", 0, "neither '4' nor '5' is a field"},
+      /* Columns count characters, not bytes: "é" is two bytes, one column. */
+      {"client.message == \"é\" x", 22, "unexpected 'x'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fl_predicate *p = (fl_predicate *)&p; /* must be reset to NULL on error */
@@ -174,14 +174,22 @@ static bool fake_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_va
   r->calls++;
   v->known = true;
   v->s = NULL;
-  if (!strcmp(f->name, "sent")) v->i = scope == FL_SCOPE_SERVER ? r->server_sent : r->client_sent;
-  else if (!strcmp(f->name, "status")) v->known = r->have_status, v->i = r->status;
-  else if (!strcmp(f->name, "message")) v->known = r->have_status, v->s = r->message;
-  else if (!strcmp(f->name, "cancelled")) v->i = r->cancelled;
-  else if (!strcmp(f->name, "duration")) v->i = r->duration_ns;
-  else if (!strcmp(f->name, "sent_bytes")) v->i = r->sent_bytes;
-  else if (!strcmp(f->name, "outcome")) v->known = r->finished, v->i = r->outcome;
-  else return false;
+  if (!strcmp(f->name, "sent"))
+    v->i = scope == FL_SCOPE_SERVER ? r->server_sent : r->client_sent;
+  else if (!strcmp(f->name, "status"))
+    v->known = r->have_status, v->i = r->status;
+  else if (!strcmp(f->name, "message"))
+    v->known = r->have_status, v->s = r->message;
+  else if (!strcmp(f->name, "cancelled"))
+    v->i = r->cancelled;
+  else if (!strcmp(f->name, "duration"))
+    v->i = r->duration_ns;
+  else if (!strcmp(f->name, "sent_bytes"))
+    v->i = r->sent_bytes;
+  else if (!strcmp(f->name, "outcome"))
+    v->known = r->finished, v->i = r->outcome;
+  else
+    return false;
   return true;
 }
 
@@ -231,8 +239,12 @@ static void test_eval_duration_size(void **state) {
 
 static void test_eval_status_string_bool_outcome(void **state) {
   (void)state;
-  fake_run r = {.have_status = true, .status = 4, .message = "Deadline\tExceeded é",
-                .cancelled = true, .finished = true, .outcome = FL_OUTCOME_HANG};
+  fake_run r = {.have_status = true,
+                .status = 4,
+                .message = "Deadline\tExceeded é",
+                .cancelled = true,
+                .finished = true,
+                .outcome = FL_OUTCOME_HANG};
   assert_true(eval("client.status == DEADLINE_EXCEEDED", &r, NULL));
   assert_true(eval("client.status == 4", &r, NULL));
   assert_true(eval("client.status != OK", &r, NULL));
@@ -316,8 +328,8 @@ static void test_format(void **state) {
 /* A formatted value reads back as the same literal. */
 static void test_format_round_trip(void **state) {
   (void)state;
-  fake_run r = {.duration_ns = 250000000, .sent_bytes = 4 << 20, .have_status = true,
-                .message = "x\"y\n"};
+  fake_run r = {
+      .duration_ns = 250000000, .sent_bytes = 4 << 20, .have_status = true, .message = "x\"y\n"};
   char text[128], buf[64];
   fl_value v = {.type = FL_VAL_DURATION, .known = true, .i = r.duration_ns};
   snprintf(text, sizeof text, "client.duration == %s", fl_value_format(&v, buf, sizeof buf));
@@ -338,18 +350,18 @@ static void test_parse_duration(void **state) {
     const char *s;
     int64_t ns;
   } good[] = {
-    {"250ms", 250000000},
-    {"1.5s", 1500000000},
-    {"2m", INT64_C(120000000000)},
-    {"1h", INT64_C(3600000000000)},
-    {"100us", 100000},
-    {"100\xc2\xb5s", 100000},
-    {"10ns", 10},
-    {"0s", 0},
-    {"0.5ms", 500000},
-    {"1.500000000000s", 1500000000},
-    {"0.000000001s", 1},
-    {"9223372036854775807ns", INT64_MAX},
+      {"250ms", 250000000},
+      {"1.5s", 1500000000},
+      {"2m", INT64_C(120000000000)},
+      {"1h", INT64_C(3600000000000)},
+      {"100us", 100000},
+      {"100\xc2\xb5s", 100000},
+      {"10ns", 10},
+      {"0s", 0},
+      {"0.5ms", 500000},
+      {"1.500000000000s", 1500000000},
+      {"0.000000001s", 1},
+      {"9223372036854775807ns", INT64_MAX},
   };
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     int64_t ns = -1;
@@ -357,13 +369,29 @@ static void test_parse_duration(void **state) {
     assert_int_equal(ns, good[i].ns);
   }
   static const char *const bad[] = {
-    "",     "250",  "ms",   "1.5ns", "1.s",   ".5s",  "-1s",  "+1s",   "1 s",     "1S",
-    "1sec", "1ms ", "1e3s", "2d",    "1..5s", "0.0000000001s", "9223372036854775808ns",
-    "9999999999999h",
+      "",
+      "250",
+      "ms",
+      "1.5ns",
+      "1.s",
+      ".5s",
+      "-1s",
+      "+1s",
+      "1 s",
+      "1S",
+      "1sec",
+      "1ms ",
+      "1e3s",
+      "2d",
+      "1..5s",
+      "0.0000000001s",
+      "9223372036854775808ns",
+      "9999999999999h",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t ns = 42;
-    if (fl_parse_duration(bad[i], &ns) != -1) fail_msg("'%s' parsed as %lld", bad[i], (long long)ns);
+    if (fl_parse_duration(bad[i], &ns) != -1)
+      fail_msg("'%s' parsed as %lld", bad[i], (long long)ns);
   }
   int64_t ns;
   assert_int_equal(fl_parse_duration(NULL, &ns), -1);
@@ -375,19 +403,19 @@ static void test_parse_size(void **state) {
     const char *s;
     int64_t b;
   } good[] = {
-    {"100", 100},
-    {"100B", 100},
-    {"0", 0},
-    {"16KiB", 16384},
-    {"4MiB", 4 << 20},
-    {"1GiB", INT64_C(1) << 30},
-    {"2TiB", INT64_C(2) << 40},
-    {"64KB", 64000},
-    {"64kB", 64000},
-    {"3MB", 3000000},
-    {"1GB", 1000000000},
-    {"1.5KiB", 1536},
-    {"0.5MB", 500000},
+      {"100", 100},
+      {"100B", 100},
+      {"0", 0},
+      {"16KiB", 16384},
+      {"4MiB", 4 << 20},
+      {"1GiB", INT64_C(1) << 30},
+      {"2TiB", INT64_C(2) << 40},
+      {"64KB", 64000},
+      {"64kB", 64000},
+      {"3MB", 3000000},
+      {"1GB", 1000000000},
+      {"1.5KiB", 1536},
+      {"0.5MB", 500000},
   };
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     int64_t b = -1;
@@ -395,8 +423,8 @@ static void test_parse_size(void **state) {
     assert_int_equal(b, good[i].b);
   }
   static const char *const bad[] = {
-    "", "B", "1.5", "1.5B", "16K", "16kib", "16 KiB", "-1", "1.0001KiB", "16KiBs", "1e3",
-    "99999999999999999999",
+      "",       "B",  "1.5",       "1.5B",   "16K", "16kib",
+      "16 KiB", "-1", "1.0001KiB", "16KiBs", "1e3", "99999999999999999999",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t b = 42;
@@ -425,14 +453,47 @@ static void test_names(void **state) {
 static void test_field_table(void **state) {
   (void)state;
   static const char *const required[] = {
-    "sent", "recv", "sent_bytes", "recv_bytes", "status", "message", "cancelled", "half_closed",
-    "close_send.completed", "duration", "exit_code", "started", "recv_end", "decode_errors",
-    "last_decode_error", "invalid_utf8", "fields_received", "nulls_received", "nulls_sent",
-    "last_sent_hash", "last_recv_hash", "largest_send", "recv_limit", "send.pending",
-    "send.max_pending", "send.bytes_before_stall", "send.failed", "close_send.issued",
-    "close_send.pending", "close_send.pending_for", "reading_stopped", "cancel_latency",
-    "shutdown.started", "shutdown.done", "shutdown.forced", "shutdown.duration", "calls",
-    "calls_ok", "outcome", "elapsed", NULL,
+      "sent",
+      "recv",
+      "sent_bytes",
+      "recv_bytes",
+      "status",
+      "message",
+      "cancelled",
+      "half_closed",
+      "close_send.completed",
+      "duration",
+      "exit_code",
+      "started",
+      "recv_end",
+      "decode_errors",
+      "last_decode_error",
+      "invalid_utf8",
+      "fields_received",
+      "nulls_received",
+      "nulls_sent",
+      "last_sent_hash",
+      "last_recv_hash",
+      "largest_send",
+      "recv_limit",
+      "send.pending",
+      "send.max_pending",
+      "send.bytes_before_stall",
+      "send.failed",
+      "close_send.issued",
+      "close_send.pending",
+      "close_send.pending_for",
+      "reading_stopped",
+      "cancel_latency",
+      "shutdown.started",
+      "shutdown.done",
+      "shutdown.forced",
+      "shutdown.duration",
+      "calls",
+      "calls_ok",
+      "outcome",
+      "elapsed",
+      NULL,
   };
   for (const char *const *r = required; *r; r++) {
     const fl_field_info *f = fl_predicate_fields;
@@ -461,21 +522,21 @@ static void test_near_miss(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_parse_good),
-    cmocka_unit_test(test_parse_errors),
-    cmocka_unit_test(test_parse_small_errbuf),
-    cmocka_unit_test(test_eval_int),
-    cmocka_unit_test(test_eval_duration_size),
-    cmocka_unit_test(test_eval_status_string_bool_outcome),
-    cmocka_unit_test(test_eval_unknown_is_false),
-    cmocka_unit_test(test_eval_known_string_without_text),
-    cmocka_unit_test(test_format),
-    cmocka_unit_test(test_format_round_trip),
-    cmocka_unit_test(test_parse_duration),
-    cmocka_unit_test(test_parse_size),
-    cmocka_unit_test(test_names),
-    cmocka_unit_test(test_field_table),
-    cmocka_unit_test(test_near_miss),
+      cmocka_unit_test(test_parse_good),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_parse_small_errbuf),
+      cmocka_unit_test(test_eval_int),
+      cmocka_unit_test(test_eval_duration_size),
+      cmocka_unit_test(test_eval_status_string_bool_outcome),
+      cmocka_unit_test(test_eval_unknown_is_false),
+      cmocka_unit_test(test_eval_known_string_without_text),
+      cmocka_unit_test(test_format),
+      cmocka_unit_test(test_format_round_trip),
+      cmocka_unit_test(test_parse_duration),
+      cmocka_unit_test(test_parse_size),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_field_table),
+      cmocka_unit_test(test_near_miss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

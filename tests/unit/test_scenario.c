@@ -17,39 +17,39 @@ static int parse(const char *text, fl_scenario **s, fl_error *err) {
 }
 
 static const char full[] =
-  "# every key, every step\n"
-  "name: closesend-blocked-2\n"
-  "summary: The client half-closes while the server has stopped reading.\n"
-  "rpc: client_stream\n"
-  "deadline: 3s\n"
-  "timeout: 1m\n"
-  "hang_after: 1500ms\n"
-  "server:\n"
-  "  args: { grpc.http2.bdp_probe: 0, grpc.http2.lookahead_bytes: 65535, "
-  "grpc.primary_user_agent: \"faultline\", quoted.number: \"42\", negative: -7 }\n"
-  "  script:\n"
-  "    - recv: 1\n"
-  "    - wait: client.sent >= 5\n"
-  "    - sleep: 250ms\n"
-  "    - recv: all\n"
-  "    - cancel\n"
-  "    - status: { code: NOT_FOUND, message: \"tab\\there\\nline 2 \\u00e9\" }\n"
-  "    - status: 3\n"
-  "client:\n"
-  "  script:\n"
-  "    - send: { count: 200, size: 16KiB, payload: struct }\n"
-  "    - send: 2\n"
-  "    - send: {}\n"
-  "    - close_send\n"
-  "    - recv: 3\n"
-  "    - dump\n"
-  "    - status_placeholder_never_seen_is_not_here: null\n"
-  "capture: { pcap: false, snaplen: 96, threads: at_end }\n"
-  "expect:\n"
-  "  - client.status == DEADLINE_EXCEEDED\n"
-  "  - 'client.close_send.completed == false'\n"
-  "  - \"server.cancelled == true\"\n"
-  "  - outcome == hang\n";
+    "# every key, every step\n"
+    "name: closesend-blocked-2\n"
+    "summary: The client half-closes while the server has stopped reading.\n"
+    "rpc: client_stream\n"
+    "deadline: 3s\n"
+    "timeout: 1m\n"
+    "hang_after: 1500ms\n"
+    "server:\n"
+    "  args: { grpc.http2.bdp_probe: 0, grpc.http2.lookahead_bytes: 65535, "
+    "grpc.primary_user_agent: \"faultline\", quoted.number: \"42\", negative: -7 }\n"
+    "  script:\n"
+    "    - recv: 1\n"
+    "    - wait: client.sent >= 5\n"
+    "    - sleep: 250ms\n"
+    "    - recv: all\n"
+    "    - cancel\n"
+    "    - status: { code: NOT_FOUND, message: \"tab\\there\\nline 2 \\u00e9\" }\n"
+    "    - status: 3\n"
+    "client:\n"
+    "  script:\n"
+    "    - send: { count: 200, size: 16KiB, payload: struct }\n"
+    "    - send: 2\n"
+    "    - send: {}\n"
+    "    - close_send\n"
+    "    - recv: 3\n"
+    "    - dump\n"
+    "    - status_placeholder_never_seen_is_not_here: null\n"
+    "capture: { pcap: false, snaplen: 96, threads: at_end }\n"
+    "expect:\n"
+    "  - client.status == DEADLINE_EXCEEDED\n"
+    "  - 'client.close_send.completed == false'\n"
+    "  - \"server.cancelled == true\"\n"
+    "  - outcome == hang\n";
 
 static void check_full(const fl_scenario *s) {
   assert_string_equal(s->name, "closesend-blocked-2");
@@ -254,209 +254,211 @@ static const struct {
   int line, col;
   const char *msg;
 } broken[] = {
-  /* the file as a whole */
-  {"", 1, 1, "the scenario is empty"},
-  {"# only a comment\n", 1, 1, "the scenario is empty"},
-  {"- a\n- b\n", 1, 1, "must be a map of keys"},
-  {"just words\n", 1, 1, "must be a map of keys"},
-  {"summary: no name\nrpc: unary\n", 1, 1, "the scenario has no 'name'"},
-  {"name: x\n---\nname: y\n", 3, 1, "holds one YAML document"},
-  /* YAML syntax, with libyaml's own words and place */
-  {"name: x\nrpc: [unary\ndeadline: 3s\n", 3, 9,
-   "did not find expected ',' or ']' (while parsing a flow sequence started at 2:6)"},
-  {"name: x\n\tdeadline: 3s\n", 2, 1, "found a tab character that violates indentation"},
-  {"name: \"open\n", 2, 1, "found unexpected end of stream"},
-  {"name: x\nsummary: a: b\n", 2, 11, "mapping values are not allowed in this context"},
-  {"name: *nope\n", 1, 7, "found undefined alias"},
-  {"name: \"x\xff\"\n", 1, 9, "invalid leading UTF-8 octet"},
-  {"\xff\xfen\0", 1, 1, "the file is UTF-16"},
-  /* keys */
-  {"name: x\ndedline: 3s\n", 2, 1, "unknown key 'dedline' in scenario; did you mean 'deadline'?"},
-  {"name: x\nhang_afer: 1s\n", 2, 1, "did you mean 'hang_after'?"},
-  {"name: x\nSummary: hi\n", 2, 1, "did you mean 'summary'?"},
-  {"name: x\ncolour: red\n", 2, 1, "unknown key 'colour' in scenario; expected one of name, "},
-  {"name: x\nscript: []\n", 2, 1, "it belongs under server: or client:"},
-  {"name: x\nname: y\n", 2, 1, "duplicate key 'name' in scenario (first at line 1)"},
-  {"name: x\nserver:\n  script: []\n  script: []\n", 4, 3, "duplicate key 'script' in server"},
-  {"name: x\nclient:\n  scirpt: []\n", 3, 3, "unknown key 'scirpt' in client; did you mean"},
-  {"name: x\nclient:\n  deadline: 1s\n", 3, 3, "it is a top-level key"},
-  {"name: x\n[a]: 1\n", 2, 1, "keys in scenario must be names, not a list"},
-  {"name: x\nserver:\n  args: {a: 1, a: 2}\n", 3, 16, "duplicate key 'a' in server args"},
-  /* wrong types at the top level */
-  {"name: x\ndeadline: fast\n", 2, 11,
-   "'deadline' must be a duration like 500ms or 3s, not 'fast'"},
-  {"name: x\ndeadline: 3\n", 2, 11, "'3' has no unit"},
-  {"name: x\ndeadline:\n", 2, 10, "'deadline' must be a duration like 500ms or 3s, not nothing"},
-  {"name: x\ntimeout: 0s\n", 2, 10, "'timeout' must be longer than 0"},
-  {"name: x\nhang_after: [1s]\n", 2, 13, "not a list"},
-  {"name: Bad Name\n", 1, 7, "'name' must be lowercase letters, digits and '-'"},
-  {"name: -leading\n", 1, 7, "'name' must be lowercase letters"},
-  {"name: {a: 1}\n", 1, 7, "'name' must be a name like my-scenario, not a map"},
-  {"name: x\nsummary: [a]\n", 2, 10, "'summary' must be a line of text, not a list"},
-  {"name: x\nrpc: bidy\n", 2, 6, "not 'bidy'; did you mean 'bidi'?"},
-  {"name: x\nrpc: streaming\n", 2, 6,
-   "'rpc' must be one of unary, server_stream, client_stream, bidi, not 'streaming'"},
-  {"name: x\nserver: [recv: 1]\n", 2, 9, "'server' must be a map with script and args"},
-  {"name: x\nclient:\n  script: {send: 1}\n", 3, 11, "'script' must be a list of steps"},
-  {"name: x\nclient:\n  args: [1]\n", 3, 9, "'args' must be a map of channel arguments"},
-  {"name: x\nclient:\n  args: {a: [1]}\n", 3, 13, "channel argument 'a' must be a number"},
-  {"name: x\nclient:\n  args: {a: 99999999999}\n", 3, 13, "out of range"},
-  {"name: x\nexpect: client.sent == 1\n", 2, 9, "'expect' must be a list of predicates"},
-  {"name: x\ncapture: on\n", 2, 10, "'capture' must be a map like {pcap: true"},
-  {"name: x\ncapture: {pcap: yes}\n", 2, 17, "'pcap' must be true or false, not 'yes'"},
-  {"name: x\ncapture: {snaplen: 0}\n", 2, 20, "'snaplen' must be at least 1"},
-  {"name: x\ncapture: {snaplen: 1000000}\n", 2, 20, "'snaplen' must be at most 262144"},
-  {"name: x\ncapture: {threads: on_hnag}\n", 2, 20, "did you mean 'on_hang'?"},
-  {"name: x\ncapture: {threads: sometimes}\n", 2, 20,
-   "'threads' must be one of on_hang, on_failure, at_end, never, not 'sometimes'"},
-  {"name: x\ncapture: {pcpa: true}\n", 2, 11, "unknown key 'pcpa' in capture; did you mean 'pcap'?"},
-  /* steps */
-  {"name: x\nclient:\n  script:\n    - sned: 1\n", 4, 7,
-   "unknown step 'sned'; did you mean 'send'?"},
-  {"name: x\nclient:\n  script:\n    - close_sned\n", 4, 7, "did you mean 'close_send'?"},
-  {"name: x\nclient:\n  script:\n    - teleport\n", 4, 7,
-   "unknown step 'teleport'; expected send, recv,"},
-  {"name: x\nclient:\n  script:\n    - send: 3\n      recv: 1\n", 5, 7,
-   "a step has one key; 'recv' follows 'send'"},
-  {"name: x\nclient:\n  script:\n    - {}\n", 4, 7, "empty step"},
-  {"name: x\nclient:\n  script:\n    - [send]\n", 4, 7, "a step must be a name"},
-  {"name: x\nclient:\n  script:\n    - send\n", 4, 7, "'send' needs a value: send: 3"},
-  {"name: x\nclient:\n  script:\n    - send: many\n", 4, 13,
-   "'send' must be a whole number like 10, not 'many'"},
-  {"name: x\nclient:\n  script:\n    - send: 0\n", 4, 13, "'send' must be at least 1"},
-  {"name: x\nclient:\n  script:\n    - send: {count: 3, size: big}\n", 4, 30,
-   "'size' must be a size like 100, 16KiB or 4MiB, not 'big'"},
-  {"name: x\nclient:\n  script:\n    - send: {count: 3, sise: 1}\n", 4, 24,
-   "unknown key 'sise' in send; did you mean 'size'?"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: strcut}\n", 4, 23,
-   "unknown payload 'strcut'; did you mean 'struct'?"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: json}\n", 4, 23,
-   "unknown payload 'json'; expected one of struct, null_values, nested, empty, bytes, "
-   "malformed, oversize"},
-  {"name: x\nclient:\n  script:\n    - send: [1]\n", 4, 13, "'send' must be a count or a map"},
-  {"name: x\nclient:\n  script:\n    - recv: some\n", 4, 13,
-   "'recv' must be a count like 3 or 'all', not 'some'"},
-  {"name: x\nclient:\n  script:\n    - sleep: 10\n", 4, 14, "'10' has no unit"},
-  {"name: x\nclient:\n  script:\n    - cancel: now\n", 4, 15, "'cancel' takes no value"},
-  {"name: x\nclient:\n  script:\n    - dump: 3\n", 4, 13, "'dump' takes no value"},
-  {"name: x\nserver:\n  script:\n    - status: NOT_FUOND\n", 4, 15,
-   "unknown status 'NOT_FUOND'; did you mean 'NOT_FOUND'?"},
-  {"name: x\nserver:\n  script:\n    - status: 17\n", 4, 15,
-   "must be a status name like NOT_FOUND or a code 0..16, not 17"},
-  {"name: x\nserver:\n  script:\n    - status: {message: hi}\n", 4, 15, "needs a 'code'"},
-  {"name: x\nserver:\n  script:\n    - status: {code: OK, mesage: hi}\n", 4, 26,
-   "did you mean 'message'?"},
-  {"name: x\nserver:\n  script:\n    - status: {code: OK, message: [1]}\n", 4, 35,
-   "'message' must be a string"},
-  /* streams, payload kinds and their parameters */
-  {"name: x\nstreams: 0\n", 2, 10, "'streams' must be at least 1"},
-  {"name: x\nstreams: 10001\n", 2, 10, "'streams' must be at most 10000, not 10001"},
-  {"name: x\nstreams: many\n", 2, 10, "'streams' must be a whole number"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, seed: 3}}\n", 4, 38,
-   "'seed' belongs to payload kind bytes, not nested"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {depth: 3}}\n", 4, 23,
-   "'payload' needs a 'kind', like {kind: nested, depth: 32}"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 0}}\n", 4, 45,
-   "'depth' must be at least 1"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 5000}}\n", 4, 45,
-   "'depth' must be at most 2000, not 5000"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: malformed}\n", 4, 23,
-   "payload malformed needs a defect, like {kind: malformed, defect: truncated_varint}"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed}}\n", 4, 23,
-   "payload malformed needs a defect: bad_wire_type, truncated_varint"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed, defect: truncated}}\n",
-   4, 49, "'defect' must be one of bad_wire_type, truncated_varint, length_past_end, "
-          "invalid_utf8, not 'truncated'"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed, defect: invalid_utf}}\n",
-   4, 49, "did you mean 'invalid_utf8'?"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: struct, defect: invalid_utf8}}\n",
-   4, 38, "'defect' belongs to payload kind malformed, not struct"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depht: 3}}\n", 4, 38,
-   "unknown key 'depht' in payload; did you mean 'depth'?"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nestd}}\n", 4, 30,
-   "unknown payload 'nestd'; did you mean 'nested'?"},
-  {"name: x\nclient:\n  script:\n    - send: {size: 3, payload: empty}\n", 4, 14,
-   "payload empty is a zero-length message; it takes no 'size'"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: oversize, size: 3}\n", 4, 33,
-   "an oversize message is one byte over the receiver's grpc.max_receive_message_length; it "
-   "takes no 'size'"},
-  {"name: x\nclient:\n  script:\n    - send: {payload: [1]}\n", 4, 23,
-   "'payload' must be a kind like struct or a map {kind, depth, seed, defect}, not a list"},
-  {"name: x\nclient:\n  script:\n    - send: {interval: fast}\n", 4, 24,
-   "'interval' must be a duration like 500ms or 3s, not 'fast'"},
-  {"name: x\nclient:\n  script:\n    - send: {background: yes}\n", 4, 26,
-   "'background' must be true or false, not 'yes'"},
-  {"name: x\nclient:\n  script:\n    - send: {backgrund: true}\n", 4, 14,
-   "unknown key 'backgrund' in send; did you mean 'background'?"},
-  {"name: x\nserver:\n  args: {grpc.max_receive_message_length: -1}\nclient:\n  script:\n"
-   "    - send: 1\n    - send: {payload: oversize}\n", 7, 7,
-   "payload oversize needs a receive limit, but the server sets "
-   "grpc.max_receive_message_length to -1 (no limit)"},
-  /* recv with a delay */
-  {"name: x\nclient:\n  script:\n    - recv: {count: some}\n", 4, 21,
-   "'count' must be a count like 3 or 'all', not 'some'"},
-  {"name: x\nclient:\n  script:\n    - recv: {count: 0}\n", 4, 21, "'count' must be at least 1"},
-  {"name: x\nclient:\n  script:\n    - recv: {delay: 10}\n", 4, 21, "'10' has no unit"},
-  {"name: x\nclient:\n  script:\n    - recv: {cnt: 1}\n", 4, 14,
-   "unknown key 'cnt' in recv; did you mean 'count'?"},
-  {"name: x\nclient:\n  script:\n    - recv: [1]\n", 4, 13,
-   "'recv' must be a count, 'all' or a map {count, delay}, not a list"},
-  /* reading control */
-  {"name: x\nclient:\n  script:\n    - stop_reading: now\n", 4, 21,
-   "'stop_reading' takes no value"},
-  {"name: x\nclient:\n  script:\n    - stop_reding\n", 4, 7, "did you mean 'stop_reading'?"},
-  {"name: x\nclient:\n  script:\n    - recv: 1\n    - stop_reading\n    - send: 1\n"
-   "    - recv: all\n", 7, 7,
-   "'recv' while reading is stopped (stop_reading at line 5); put resume_reading before it"},
-  {"name: x\nserver:\n  script:\n    - stop_reading\n    - stop_reading\n", 5, 7,
-   "reading is already stopped (stop_reading at line 4)"},
-  {"name: x\nserver:\n  script:\n    - resume_reading\n", 4, 7,
-   "'resume_reading' needs a stop_reading before it"},
-  /* shutdown */
-  {"name: x\nclient:\n  script:\n    - shutdown: graceful\n", 4, 7,
-   "'shutdown' is a server step; a client ends its call with close_send or cancel"},
-  {"name: x\nserver:\n  script:\n    - shutdown\n", 4, 7,
-   "'shutdown' needs a value: shutdown: graceful, shutdown: abrupt or shutdown: {mode: "
-   "graceful, deadline: 500ms}"},
-  {"name: x\nserver:\n  script:\n    - shutdown: later\n", 4, 17,
-   "'shutdown' must be graceful or abrupt, not 'later'"},
-  {"name: x\nserver:\n  script:\n    - shutdown: gracefull\n", 4, 17,
-   "did you mean 'graceful'?"},
-  {"name: x\nserver:\n  script:\n    - shutdown: {mode: abrupt, deadline: 1s}\n", 4, 32,
-   "an abrupt shutdown cancels every call at once; 'deadline' belongs to mode graceful"},
-  {"name: x\nserver:\n  script:\n    - shutdown: {mode: graceful, deadline: 0s}\n", 4, 44,
-   "'deadline' must be longer than 0"},
-  {"name: x\nserver:\n  script:\n    - shutdown: {mod: graceful}\n", 4, 18,
-   "unknown key 'mod' in shutdown; did you mean 'mode'?"},
-  {"name: x\nserver:\n  script:\n    - shutdown: [graceful]\n", 4, 17,
-   "'shutdown' must be graceful, abrupt or a map {mode, deadline}, not a list"},
-  /* side restrictions */
-  {"name: x\nserver:\n  script:\n    - recv: 1\n    - close_send\n", 5, 7,
-   "'close_send' is a client step"},
-  {"name: x\nclient:\n  script:\n    - status: OK\n", 4, 7, "'status' is a server step"},
-  /* predicates in wait: and expect:, pointing at the token inside the scalar */
-  {"name: x\nclient:\n  script:\n    - wait: server.snet >= 5\n", 4, 13,
-   "unknown field 'server.snet'; did you mean 'server.sent'?"},
-  {"name: x\nclient:\n  script:\n    - wait: server.sent >= many\n", 4, 28,
-   "'server.sent' is a count"},
-  {"name: x\nclient:\n  script:\n    - wait: outcome == hang\n", 4, 13,
-   "'wait' needs a server.* or client.* field"},
-  {"name: x\nclient:\n  script:\n    - wait: \"server.sent >= \\\\t5\"\n", 4, 29,
-   "not '\\t5'"},
-  {"name: x\nexpect:\n  - client.stauts == OK\n", 3, 5,
-   "unknown field 'client.stauts'; did you mean 'client.status'?"},
-  {"name: x\nexpect:\n  - client.status == DEADLINE_EXCEDED\n", 3, 22,
-   "did you mean 'DEADLINE_EXCEEDED'?"},
-  {"name: x\nexpect:\n  - client.duration < 1500\n", 3, 23, "has no unit"},
-  {"name: x\nexpect:\n  - \"client.status < OK\"\n", 3, 20, "compare it with == or !="},
-  {"name: x\nexpect:\n  - 'client.message == ''a'' x'\n", 3, 30, "unexpected 'x'"},
-  {"name: x\nexpect:\n  - \"client.message == \\\"\\u00e9\\\" x\"\n", 3, 35, "unexpected 'x'"},
-  {"name: x\nexpect: [\"\xc3\xa9\xc3\xa9\", client.sent == 1]\n", 2, 13,
-   "expected an operator"},
-  {"name: x\nexpect:\n  - client.sent >=\n", 3, 19, "expected a value after '>='"},
-  {"name: x\nexpect:\n  - client.sent ==\n    y z\n", 3, 5, "unexpected 'z'"},
-  {"name: x\nexpect:\n  - [client.sent]\n", 3, 5, "'expect' must be a predicate"},
-  {"name: x\nexpect:\n  -\n", 3, 4, "'expect' must be a predicate like client.recv >= 3, not nothing"},
+    /* the file as a whole */
+    {"", 1, 1, "the scenario is empty"},
+    {"# only a comment\n", 1, 1, "the scenario is empty"},
+    {"- a\n- b\n", 1, 1, "must be a map of keys"},
+    {"just words\n", 1, 1, "must be a map of keys"},
+    {"summary: no name\nrpc: unary\n", 1, 1, "the scenario has no 'name'"},
+    {"name: x\n---\nname: y\n", 3, 1, "holds one YAML document"},
+    /* YAML syntax, with libyaml's own words and place */
+    {"name: x\nrpc: [unary\ndeadline: 3s\n", 3, 9,
+     "did not find expected ',' or ']' (while parsing a flow sequence started at 2:6)"},
+    {"name: x\n\tdeadline: 3s\n", 2, 1, "found a tab character that violates indentation"},
+    {"name: \"open\n", 2, 1, "found unexpected end of stream"},
+    {"name: x\nsummary: a: b\n", 2, 11, "mapping values are not allowed in this context"},
+    {"name: *nope\n", 1, 7, "found undefined alias"},
+    {"name: \"x\xff\"\n", 1, 9, "invalid leading UTF-8 octet"},
+    {"\xff\xfen\0", 1, 1, "the file is UTF-16"},
+    /* keys */
+    {"name: x\ndedline: 3s\n", 2, 1, "unknown key 'dedline' in scenario; did you mean 'deadline'?"},
+    {"name: x\nhang_afer: 1s\n", 2, 1, "did you mean 'hang_after'?"},
+    {"name: x\nSummary: hi\n", 2, 1, "did you mean 'summary'?"},
+    {"name: x\ncolour: red\n", 2, 1, "unknown key 'colour' in scenario; expected one of name, "},
+    {"name: x\nscript: []\n", 2, 1, "it belongs under server: or client:"},
+    {"name: x\nname: y\n", 2, 1, "duplicate key 'name' in scenario (first at line 1)"},
+    {"name: x\nserver:\n  script: []\n  script: []\n", 4, 3, "duplicate key 'script' in server"},
+    {"name: x\nclient:\n  scirpt: []\n", 3, 3, "unknown key 'scirpt' in client; did you mean"},
+    {"name: x\nclient:\n  deadline: 1s\n", 3, 3, "it is a top-level key"},
+    {"name: x\n[a]: 1\n", 2, 1, "keys in scenario must be names, not a list"},
+    {"name: x\nserver:\n  args: {a: 1, a: 2}\n", 3, 16, "duplicate key 'a' in server args"},
+    /* wrong types at the top level */
+    {"name: x\ndeadline: fast\n", 2, 11,
+     "'deadline' must be a duration like 500ms or 3s, not 'fast'"},
+    {"name: x\ndeadline: 3\n", 2, 11, "'3' has no unit"},
+    {"name: x\ndeadline:\n", 2, 10, "'deadline' must be a duration like 500ms or 3s, not nothing"},
+    {"name: x\ntimeout: 0s\n", 2, 10, "'timeout' must be longer than 0"},
+    {"name: x\nhang_after: [1s]\n", 2, 13, "not a list"},
+    {"name: Bad Name\n", 1, 7, "'name' must be lowercase letters, digits and '-'"},
+    {"name: -leading\n", 1, 7, "'name' must be lowercase letters"},
+    {"name: {a: 1}\n", 1, 7, "'name' must be a name like my-scenario, not a map"},
+    {"name: x\nsummary: [a]\n", 2, 10, "'summary' must be a line of text, not a list"},
+    {"name: x\nrpc: bidy\n", 2, 6, "not 'bidy'; did you mean 'bidi'?"},
+    {"name: x\nrpc: streaming\n", 2, 6,
+     "'rpc' must be one of unary, server_stream, client_stream, bidi, not 'streaming'"},
+    {"name: x\nserver: [recv: 1]\n", 2, 9, "'server' must be a map with script and args"},
+    {"name: x\nclient:\n  script: {send: 1}\n", 3, 11, "'script' must be a list of steps"},
+    {"name: x\nclient:\n  args: [1]\n", 3, 9, "'args' must be a map of channel arguments"},
+    {"name: x\nclient:\n  args: {a: [1]}\n", 3, 13, "channel argument 'a' must be a number"},
+    {"name: x\nclient:\n  args: {a: 99999999999}\n", 3, 13, "out of range"},
+    {"name: x\nexpect: client.sent == 1\n", 2, 9, "'expect' must be a list of predicates"},
+    {"name: x\ncapture: on\n", 2, 10, "'capture' must be a map like {pcap: true"},
+    {"name: x\ncapture: {pcap: yes}\n", 2, 17, "'pcap' must be true or false, not 'yes'"},
+    {"name: x\ncapture: {snaplen: 0}\n", 2, 20, "'snaplen' must be at least 1"},
+    {"name: x\ncapture: {snaplen: 1000000}\n", 2, 20, "'snaplen' must be at most 262144"},
+    {"name: x\ncapture: {threads: on_hnag}\n", 2, 20, "did you mean 'on_hang'?"},
+    {"name: x\ncapture: {threads: sometimes}\n", 2, 20,
+     "'threads' must be one of on_hang, on_failure, at_end, never, not 'sometimes'"},
+    {"name: x\ncapture: {pcpa: true}\n", 2, 11,
+     "unknown key 'pcpa' in capture; did you mean 'pcap'?"},
+    /* steps */
+    {"name: x\nclient:\n  script:\n    - sned: 1\n", 4, 7,
+     "unknown step 'sned'; did you mean 'send'?"},
+    {"name: x\nclient:\n  script:\n    - close_sned\n", 4, 7, "did you mean 'close_send'?"},
+    {"name: x\nclient:\n  script:\n    - teleport\n", 4, 7,
+     "unknown step 'teleport'; expected send, recv,"},
+    {"name: x\nclient:\n  script:\n    - send: 3\n      recv: 1\n", 5, 7,
+     "a step has one key; 'recv' follows 'send'"},
+    {"name: x\nclient:\n  script:\n    - {}\n", 4, 7, "empty step"},
+    {"name: x\nclient:\n  script:\n    - [send]\n", 4, 7, "a step must be a name"},
+    {"name: x\nclient:\n  script:\n    - send\n", 4, 7, "'send' needs a value: send: 3"},
+    {"name: x\nclient:\n  script:\n    - send: many\n", 4, 13,
+     "'send' must be a whole number like 10, not 'many'"},
+    {"name: x\nclient:\n  script:\n    - send: 0\n", 4, 13, "'send' must be at least 1"},
+    {"name: x\nclient:\n  script:\n    - send: {count: 3, size: big}\n", 4, 30,
+     "'size' must be a size like 100, 16KiB or 4MiB, not 'big'"},
+    {"name: x\nclient:\n  script:\n    - send: {count: 3, sise: 1}\n", 4, 24,
+     "unknown key 'sise' in send; did you mean 'size'?"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: strcut}\n", 4, 23,
+     "unknown payload 'strcut'; did you mean 'struct'?"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: json}\n", 4, 23,
+     "unknown payload 'json'; expected one of struct, null_values, nested, empty, bytes, "
+     "malformed, oversize"},
+    {"name: x\nclient:\n  script:\n    - send: [1]\n", 4, 13, "'send' must be a count or a map"},
+    {"name: x\nclient:\n  script:\n    - recv: some\n", 4, 13,
+     "'recv' must be a count like 3 or 'all', not 'some'"},
+    {"name: x\nclient:\n  script:\n    - sleep: 10\n", 4, 14, "'10' has no unit"},
+    {"name: x\nclient:\n  script:\n    - cancel: now\n", 4, 15, "'cancel' takes no value"},
+    {"name: x\nclient:\n  script:\n    - dump: 3\n", 4, 13, "'dump' takes no value"},
+    {"name: x\nserver:\n  script:\n    - status: NOT_FUOND\n", 4, 15,
+     "unknown status 'NOT_FUOND'; did you mean 'NOT_FOUND'?"},
+    {"name: x\nserver:\n  script:\n    - status: 17\n", 4, 15,
+     "must be a status name like NOT_FOUND or a code 0..16, not 17"},
+    {"name: x\nserver:\n  script:\n    - status: {message: hi}\n", 4, 15, "needs a 'code'"},
+    {"name: x\nserver:\n  script:\n    - status: {code: OK, mesage: hi}\n", 4, 26,
+     "did you mean 'message'?"},
+    {"name: x\nserver:\n  script:\n    - status: {code: OK, message: [1]}\n", 4, 35,
+     "'message' must be a string"},
+    /* streams, payload kinds and their parameters */
+    {"name: x\nstreams: 0\n", 2, 10, "'streams' must be at least 1"},
+    {"name: x\nstreams: 10001\n", 2, 10, "'streams' must be at most 10000, not 10001"},
+    {"name: x\nstreams: many\n", 2, 10, "'streams' must be a whole number"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, seed: 3}}\n", 4, 38,
+     "'seed' belongs to payload kind bytes, not nested"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {depth: 3}}\n", 4, 23,
+     "'payload' needs a 'kind', like {kind: nested, depth: 32}"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 0}}\n", 4, 45,
+     "'depth' must be at least 1"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 5000}}\n", 4, 45,
+     "'depth' must be at most 2000, not 5000"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: malformed}\n", 4, 23,
+     "payload malformed needs a defect, like {kind: malformed, defect: truncated_varint}"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed}}\n", 4, 23,
+     "payload malformed needs a defect: bad_wire_type, truncated_varint"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed, defect: truncated}}\n",
+     4, 49,
+     "'defect' must be one of bad_wire_type, truncated_varint, length_past_end, "
+     "invalid_utf8, not 'truncated'"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: malformed, defect: invalid_utf}}\n",
+     4, 49, "did you mean 'invalid_utf8'?"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: struct, defect: invalid_utf8}}\n",
+     4, 38, "'defect' belongs to payload kind malformed, not struct"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depht: 3}}\n", 4, 38,
+     "unknown key 'depht' in payload; did you mean 'depth'?"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nestd}}\n", 4, 30,
+     "unknown payload 'nestd'; did you mean 'nested'?"},
+    {"name: x\nclient:\n  script:\n    - send: {size: 3, payload: empty}\n", 4, 14,
+     "payload empty is a zero-length message; it takes no 'size'"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: oversize, size: 3}\n", 4, 33,
+     "an oversize message is one byte over the receiver's grpc.max_receive_message_length; it "
+     "takes no 'size'"},
+    {"name: x\nclient:\n  script:\n    - send: {payload: [1]}\n", 4, 23,
+     "'payload' must be a kind like struct or a map {kind, depth, seed, defect}, not a list"},
+    {"name: x\nclient:\n  script:\n    - send: {interval: fast}\n", 4, 24,
+     "'interval' must be a duration like 500ms or 3s, not 'fast'"},
+    {"name: x\nclient:\n  script:\n    - send: {background: yes}\n", 4, 26,
+     "'background' must be true or false, not 'yes'"},
+    {"name: x\nclient:\n  script:\n    - send: {backgrund: true}\n", 4, 14,
+     "unknown key 'backgrund' in send; did you mean 'background'?"},
+    {"name: x\nserver:\n  args: {grpc.max_receive_message_length: -1}\nclient:\n  script:\n"
+     "    - send: 1\n    - send: {payload: oversize}\n",
+     7, 7,
+     "payload oversize needs a receive limit, but the server sets "
+     "grpc.max_receive_message_length to -1 (no limit)"},
+    /* recv with a delay */
+    {"name: x\nclient:\n  script:\n    - recv: {count: some}\n", 4, 21,
+     "'count' must be a count like 3 or 'all', not 'some'"},
+    {"name: x\nclient:\n  script:\n    - recv: {count: 0}\n", 4, 21, "'count' must be at least 1"},
+    {"name: x\nclient:\n  script:\n    - recv: {delay: 10}\n", 4, 21, "'10' has no unit"},
+    {"name: x\nclient:\n  script:\n    - recv: {cnt: 1}\n", 4, 14,
+     "unknown key 'cnt' in recv; did you mean 'count'?"},
+    {"name: x\nclient:\n  script:\n    - recv: [1]\n", 4, 13,
+     "'recv' must be a count, 'all' or a map {count, delay}, not a list"},
+    /* reading control */
+    {"name: x\nclient:\n  script:\n    - stop_reading: now\n", 4, 21,
+     "'stop_reading' takes no value"},
+    {"name: x\nclient:\n  script:\n    - stop_reding\n", 4, 7, "did you mean 'stop_reading'?"},
+    {"name: x\nclient:\n  script:\n    - recv: 1\n    - stop_reading\n    - send: 1\n"
+     "    - recv: all\n",
+     7, 7,
+     "'recv' while reading is stopped (stop_reading at line 5); put resume_reading before it"},
+    {"name: x\nserver:\n  script:\n    - stop_reading\n    - stop_reading\n", 5, 7,
+     "reading is already stopped (stop_reading at line 4)"},
+    {"name: x\nserver:\n  script:\n    - resume_reading\n", 4, 7,
+     "'resume_reading' needs a stop_reading before it"},
+    /* shutdown */
+    {"name: x\nclient:\n  script:\n    - shutdown: graceful\n", 4, 7,
+     "'shutdown' is a server step; a client ends its call with close_send or cancel"},
+    {"name: x\nserver:\n  script:\n    - shutdown\n", 4, 7,
+     "'shutdown' needs a value: shutdown: graceful, shutdown: abrupt or shutdown: {mode: "
+     "graceful, deadline: 500ms}"},
+    {"name: x\nserver:\n  script:\n    - shutdown: later\n", 4, 17,
+     "'shutdown' must be graceful or abrupt, not 'later'"},
+    {"name: x\nserver:\n  script:\n    - shutdown: gracefull\n", 4, 17, "did you mean 'graceful'?"},
+    {"name: x\nserver:\n  script:\n    - shutdown: {mode: abrupt, deadline: 1s}\n", 4, 32,
+     "an abrupt shutdown cancels every call at once; 'deadline' belongs to mode graceful"},
+    {"name: x\nserver:\n  script:\n    - shutdown: {mode: graceful, deadline: 0s}\n", 4, 44,
+     "'deadline' must be longer than 0"},
+    {"name: x\nserver:\n  script:\n    - shutdown: {mod: graceful}\n", 4, 18,
+     "unknown key 'mod' in shutdown; did you mean 'mode'?"},
+    {"name: x\nserver:\n  script:\n    - shutdown: [graceful]\n", 4, 17,
+     "'shutdown' must be graceful, abrupt or a map {mode, deadline}, not a list"},
+    /* side restrictions */
+    {"name: x\nserver:\n  script:\n    - recv: 1\n    - close_send\n", 5, 7,
+     "'close_send' is a client step"},
+    {"name: x\nclient:\n  script:\n    - status: OK\n", 4, 7, "'status' is a server step"},
+    /* predicates in wait: and expect:, pointing at the token inside the scalar */
+    {"name: x\nclient:\n  script:\n    - wait: server.snet >= 5\n", 4, 13,
+     "unknown field 'server.snet'; did you mean 'server.sent'?"},
+    {"name: x\nclient:\n  script:\n    - wait: server.sent >= many\n", 4, 28,
+     "'server.sent' is a count"},
+    {"name: x\nclient:\n  script:\n    - wait: outcome == hang\n", 4, 13,
+     "'wait' needs a server.* or client.* field"},
+    {"name: x\nclient:\n  script:\n    - wait: \"server.sent >= \\\\t5\"\n", 4, 29, "not '\\t5'"},
+    {"name: x\nexpect:\n  - client.stauts == OK\n", 3, 5,
+     "unknown field 'client.stauts'; did you mean 'client.status'?"},
+    {"name: x\nexpect:\n  - client.status == DEADLINE_EXCEDED\n", 3, 22,
+     "did you mean 'DEADLINE_EXCEEDED'?"},
+    {"name: x\nexpect:\n  - client.duration < 1500\n", 3, 23, "has no unit"},
+    {"name: x\nexpect:\n  - \"client.status < OK\"\n", 3, 20, "compare it with == or !="},
+    {"name: x\nexpect:\n  - 'client.message == ''a'' x'\n", 3, 30, "unexpected 'x'"},
+    {"name: x\nexpect:\n  - \"client.message == \\\"\\u00e9\\\" x\"\n", 3, 35, "unexpected 'x'"},
+    {"name: x\nexpect: [\"\xc3\xa9\xc3\xa9\", client.sent == 1]\n", 2, 13, "expected an operator"},
+    {"name: x\nexpect:\n  - client.sent >=\n", 3, 19, "expected a value after '>='"},
+    {"name: x\nexpect:\n  - client.sent ==\n    y z\n", 3, 5, "unexpected 'z'"},
+    {"name: x\nexpect:\n  - [client.sent]\n", 3, 5, "'expect' must be a predicate"},
+    {"name: x\nexpect:\n  -\n", 3, 4,
+     "'expect' must be a predicate like client.recv >= 3, not nothing"},
 };
 
 static void test_broken(void **state) {
@@ -495,10 +497,14 @@ static void test_names(void **state) {
   static const struct {
     fl_step_kind k;
     const char *name;
-  } steps[] = {{FL_STEP_SEND, "send"},     {FL_STEP_RECV, "recv"},
-               {FL_STEP_SLEEP, "sleep"},   {FL_STEP_CLOSE_SEND, "close_send"},
-               {FL_STEP_CANCEL, "cancel"}, {FL_STEP_STATUS, "status"},
-               {FL_STEP_WAIT, "wait"},     {FL_STEP_DUMP, "dump"},
+  } steps[] = {{FL_STEP_SEND, "send"},
+               {FL_STEP_RECV, "recv"},
+               {FL_STEP_SLEEP, "sleep"},
+               {FL_STEP_CLOSE_SEND, "close_send"},
+               {FL_STEP_CANCEL, "cancel"},
+               {FL_STEP_STATUS, "status"},
+               {FL_STEP_WAIT, "wait"},
+               {FL_STEP_DUMP, "dump"},
                {FL_STEP_STOP_READING, "stop_reading"},
                {FL_STEP_RESUME_READING, "resume_reading"},
                {FL_STEP_SHUTDOWN, "shutdown"}};
@@ -510,34 +516,33 @@ static void test_names(void **state) {
 /* The steps and keys of the scenario capabilities, and their defaults. */
 static void test_capabilities(void **state) {
   (void)state;
-  const char *yaml =
-    "name: caps\n"
-    "streams: 4\n"
-    "server:\n"
-    "  script:\n"
-    "    - recv: { count: all, delay: 50ms }\n"
-    "    - stop_reading\n"
-    "    - resume_reading\n"
-    "    - recv: { count: 2 }\n"
-    "    - shutdown: graceful\n"
-    "    - shutdown: abrupt\n"
-    "    - shutdown: { mode: graceful, deadline: 500ms }\n"
-    "    - shutdown: { deadline: 1s }\n"
-    "    - send: { payload: oversize }\n"
-    "    - stop_reading\n"
-    "client:\n"
-    "  args: { grpc.max_receive_message_length: 2048 }\n"
-    "  script:\n"
-    "    - send: { count: 200, size: 16KiB, payload: null_values, interval: 10ms, "
-    "background: true }\n"
-    "    - send: { payload: { kind: nested, depth: 32 } }\n"
-    "    - send: { payload: nested }\n"
-    "    - send: { payload: empty }\n"
-    "    - send: { payload: bytes }\n"
-    "    - send: { size: 7, payload: { kind: bytes, seed: 42 } }\n"
-    "    - send: { payload: { kind: malformed, defect: invalid_utf8 } }\n"
-    "    - send: { payload: { defect: length_past_end, kind: malformed } }\n"
-    "    - send: { background: false }\n";
+  const char *yaml = "name: caps\n"
+                     "streams: 4\n"
+                     "server:\n"
+                     "  script:\n"
+                     "    - recv: { count: all, delay: 50ms }\n"
+                     "    - stop_reading\n"
+                     "    - resume_reading\n"
+                     "    - recv: { count: 2 }\n"
+                     "    - shutdown: graceful\n"
+                     "    - shutdown: abrupt\n"
+                     "    - shutdown: { mode: graceful, deadline: 500ms }\n"
+                     "    - shutdown: { deadline: 1s }\n"
+                     "    - send: { payload: oversize }\n"
+                     "    - stop_reading\n"
+                     "client:\n"
+                     "  args: { grpc.max_receive_message_length: 2048 }\n"
+                     "  script:\n"
+                     "    - send: { count: 200, size: 16KiB, payload: null_values, interval: 10ms, "
+                     "background: true }\n"
+                     "    - send: { payload: { kind: nested, depth: 32 } }\n"
+                     "    - send: { payload: nested }\n"
+                     "    - send: { payload: empty }\n"
+                     "    - send: { payload: bytes }\n"
+                     "    - send: { size: 7, payload: { kind: bytes, seed: 42 } }\n"
+                     "    - send: { payload: { kind: malformed, defect: invalid_utf8 } }\n"
+                     "    - send: { payload: { defect: length_past_end, kind: malformed } }\n"
+                     "    - send: { background: false }\n";
   fl_scenario *s;
   fl_error err;
   int rc = parse(yaml, &s, &err);
@@ -562,7 +567,7 @@ static void test_capabilities(void **state) {
   assert_int_equal(st[7].shutdown_mode, FL_SHUTDOWN_GRACEFUL); /* mode defaults to graceful */
   assert_int_equal(st[7].shutdown_deadline_ns, 1000000000);
   assert_int_equal(st[8].payload, FL_PAYLOAD_OVERSIZE);
-  assert_int_equal(st[8].recv_limit, 2048); /* the client's limit: it receives */
+  assert_int_equal(st[8].recv_limit, 2048);           /* the client's limit: it receives */
   assert_int_equal(st[9].kind, FL_STEP_STOP_READING); /* never resumed: fine */
 
   st = s->client.steps;
@@ -626,13 +631,10 @@ static void test_status_message_exact(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_full),
-    cmocka_unit_test(test_load_file),
-    cmocka_unit_test(test_defaults),
-    cmocka_unit_test(test_broken),
-    cmocka_unit_test(test_names),
-    cmocka_unit_test(test_status_message_exact),
-    cmocka_unit_test(test_capabilities),
+      cmocka_unit_test(test_full),         cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_defaults),     cmocka_unit_test(test_broken),
+      cmocka_unit_test(test_names),        cmocka_unit_test(test_status_message_exact),
+      cmocka_unit_test(test_capabilities),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

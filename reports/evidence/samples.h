@@ -12,9 +12,9 @@
 #include "threads.h"
 
 typedef struct {
-  int64_t rss_kib;   /* VmRSS */
-  int64_t threads;   /* Threads */
-  int64_t fds;       /* entries in /proc/PID/fd */
+  int64_t rss_kib; /* VmRSS */
+  int64_t threads; /* Threads */
+  int64_t fds;     /* entries in /proc/PID/fd */
   int64_t voluntary_ctxt_switches, nonvoluntary_ctxt_switches;
 } fl_sample;
 

@@ -24,9 +24,9 @@
 #define FL_MAX_OPS 4
 
 typedef struct {
-  char op[16];       /* send, recv, close_send, status */
+  char op[16]; /* send, recv, close_send, status */
   bool pending;
-  int64_t since_ns;  /* runner clock, relative to run start */
+  int64_t since_ns;            /* runner clock, relative to run start */
   int64_t sent_bytes_at_start; /* this side's sent_bytes when the op began */
 } fl_op_state;
 
@@ -73,8 +73,8 @@ typedef struct {
   int64_t sends_pending, close_sends_pending; /* ops in flight now, over all calls */
   int64_t sends_failed;
   int64_t close_send_pending_ns; /* how long a completed close_send op was pending (peer clock) */
-  int64_t send_max_pending_ns; /* the longest a completed send stayed pending (peer clock) */
-  int64_t send_stall_bytes;    /* sent_bytes when that send began */
+  int64_t send_max_pending_ns;   /* the longest a completed send stayed pending (peer clock) */
+  int64_t send_stall_bytes;      /* sent_bytes when that send began */
   bool have_cancel_ns;
   int64_t cancel_ns;      /* client: its first `cancel` step */
   int64_t deadline_at_ns; /* client: call start + the scenario's deadline, 0 without one */
@@ -90,7 +90,7 @@ typedef struct {
   } samples;
 
   fl_op_state ops[FL_MAX_OPS];
-  int step_index; /* the step running now, -1 before the first */
+  int step_index;    /* the step running now, -1 before the first */
   int furthest_step; /* the highest step index that has begun, -1 before the first */
   int64_t step_start_ns;
   int waiting_barrier; /* step index of the barrier the peer waits on, or -1 */
@@ -111,8 +111,8 @@ typedef struct {
 } fl_dump_record;
 
 typedef struct {
-  bool requested; /* the scenario asked for a pcap */
-  bool running;   /* the capture started (so `stats` is meaningful) */
+  bool requested;  /* the scenario asked for a pcap */
+  bool running;    /* the capture started (so `stats` is meaningful) */
   char error[320]; /* why there is no capture, in plain words */
   char filter[64];
   fl_capture_stats stats;

@@ -29,8 +29,8 @@
 typedef struct {
   fl_peer_state *st;
   const fl_side_plan *plan;
-  int ev_fd;  /* read end of the peer's event pipe, -1 once at EOF */
-  int ctl_fd; /* write end of the peer's control pipe */
+  int ev_fd;            /* read end of the peer's event pipe, -1 once at EOF */
+  int ctl_fd;           /* write end of the peer's control pipe */
   int released_barrier; /* last barrier index released, so it is released once */
   char buf[2 * FL_EVENT_MAX_LINE];
   size_t len;
@@ -87,8 +87,8 @@ static void timeline_end(run *rn, fl_jsonw *w) {
 }
 
 /* An event of the runner's own: spawn, exit, release, hang, timeout, interrupt, end. */
-static void runner_event(run *rn, const char *event, const char *k1, const char *v1,
-                         const char *k2, int64_t v2) {
+static void runner_event(run *rn, const char *event, const char *k1, const char *v1, const char *k2,
+                         int64_t v2) {
   fl_jsonw w;
   timeline_begin(rn, &w, "runner", event);
   if (k1) {
@@ -198,8 +198,10 @@ static void apply_event(run *rn, peer *p, const fl_event *ev) {
     st->nulls_received += attr_int(ev, "nulls");
     st->fields_received += attr_int(ev, "fields");
     const char *error = fl_event_get(ev, "error");
-    if (attr_int(ev, "decoded") == 0) st->decode_errors++;
-    else if (error && !strcmp(error, "invalid_utf8")) st->invalid_utf8++;
+    if (attr_int(ev, "decoded") == 0)
+      st->decode_errors++;
+    else if (error && !strcmp(error, "invalid_utf8"))
+      st->invalid_utf8++;
     if (error) snprintf(st->last_decode_error, sizeof st->last_decode_error, "%s", error);
     const char *hash = fl_event_get(ev, "hash");
     snprintf(st->last_recv_hash, sizeof st->last_recv_hash, "%s", hash ? hash : "");
@@ -387,11 +389,11 @@ static int spawn_peer(run *rn, peer *p, const char *side, const char *scenario_c
     int evw = fcntl(ev[1], F_DUPFD_CLOEXEC, 10), ctlr = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10);
     int errw = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (evw < 0 || ctlr < 0 || errw < 0 || devnull < 0 || move_fd(devnull, 0) ||
-        move_fd(errw, 1) || move_fd(errw, 2) || move_fd(evw, 3) || move_fd(ctlr, 4))
+    if (evw < 0 || ctlr < 0 || errw < 0 || devnull < 0 || move_fd(devnull, 0) || move_fd(errw, 1) ||
+        move_fd(errw, 2) || move_fd(evw, 3) || move_fd(ctlr, 4))
       _exit(127);
-    const char *argv[12] = {rn->o->peer_path, "--side", side, "--scenario", scenario_copy,
-                            "--events-fd", "3", "--control-fd", "4", NULL};
+    const char *argv[12] = {rn->o->peer_path, "--side", side,           "--scenario", scenario_copy,
+                            "--events-fd",    "3",      "--control-fd", "4",          NULL};
     if (target) {
       argv[9] = "--target";
       argv[10] = target;
@@ -713,8 +715,7 @@ static int copy_file(const char *from, const char *to) {
 }
 
 static void init_peer_state(fl_peer_state *st, const char *name) {
-  *st = (fl_peer_state){
-      .name = name, .step_index = -1, .furthest_step = -1, .waiting_barrier = -1};
+  *st = (fl_peer_state){.name = name, .step_index = -1, .furthest_step = -1, .waiting_barrier = -1};
 }
 
 static int fail(run *rn, const char *fmt, const char *arg) {
@@ -760,10 +761,10 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   init_peer_state(&r->server, "server");
   init_peer_state(&r->client, "client");
   run rn = {.s = s, .o = o, .r = r, .sigfd = -1};
-  rn.server = (peer){.st = &r->server, .plan = &s->server, .ev_fd = -1, .ctl_fd = -1,
-                     .released_barrier = -1};
-  rn.client = (peer){.st = &r->client, .plan = &s->client, .ev_fd = -1, .ctl_fd = -1,
-                     .released_barrier = -1};
+  rn.server = (peer){
+      .st = &r->server, .plan = &s->server, .ev_fd = -1, .ctl_fd = -1, .released_barrier = -1};
+  rn.client = (peer){
+      .st = &r->client, .plan = &s->client, .ev_fd = -1, .ctl_fd = -1, .released_barrier = -1};
 
   time_t wall = time(NULL);
   strftime(r->started_at, sizeof r->started_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
@@ -821,8 +822,8 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     }
     if (run_finished(&rn)) break;
     if (r->server.exited && !r->server.ready) {
-      rc = fail(&rn, "the server peer exited before it was ready; see %s/server.stderr",
-                o->run_dir);
+      rc =
+          fail(&rn, "the server peer exited before it was ready; see %s/server.stderr", o->run_dir);
       break;
     }
     if (r->server.ready && !r->client.spawned) {
@@ -951,33 +952,47 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
   const fl_run_result *r = ctx;
   const char *n = f->name;
   if (scope == FL_SCOPE_GLOBAL) {
-    if (!strcmp(n, "outcome")) set(v, FL_VAL_OUTCOME, r->finished, r->outcome);
-    else if (!strcmp(n, "elapsed")) set(v, FL_VAL_DURATION, r->finished, r->elapsed_ns);
+    if (!strcmp(n, "outcome"))
+      set(v, FL_VAL_OUTCOME, r->finished, r->outcome);
+    else if (!strcmp(n, "elapsed"))
+      set(v, FL_VAL_DURATION, r->finished, r->elapsed_ns);
     else if (!strcmp(n, "capture.packets"))
       set(v, FL_VAL_INT, r->finished && r->capture.running,
           (int64_t)r->capture.stats.packets_written);
     else if (!strcmp(n, "capture.dropped"))
       set(v, FL_VAL_INT, r->finished && r->capture.running, (int64_t)r->capture.stats.dropped);
-    else return false;
+    else
+      return false;
     return true;
   }
   const fl_peer_state *st = scope == FL_SCOPE_SERVER ? &r->server : &r->client;
-  if (!strcmp(n, "sent")) set(v, FL_VAL_INT, true, st->sent);
-  else if (!strcmp(n, "recv")) set(v, FL_VAL_INT, true, st->recv);
-  else if (!strcmp(n, "sent_bytes")) set(v, FL_VAL_SIZE, true, st->sent_bytes);
-  else if (!strcmp(n, "recv_bytes")) set(v, FL_VAL_SIZE, true, st->recv_bytes);
-  else if (!strcmp(n, "decode_errors")) set(v, FL_VAL_INT, true, st->decode_errors);
-  else if (!strcmp(n, "status")) set(v, FL_VAL_STATUS, st->have_status, st->status_code);
+  if (!strcmp(n, "sent"))
+    set(v, FL_VAL_INT, true, st->sent);
+  else if (!strcmp(n, "recv"))
+    set(v, FL_VAL_INT, true, st->recv);
+  else if (!strcmp(n, "sent_bytes"))
+    set(v, FL_VAL_SIZE, true, st->sent_bytes);
+  else if (!strcmp(n, "recv_bytes"))
+    set(v, FL_VAL_SIZE, true, st->recv_bytes);
+  else if (!strcmp(n, "decode_errors"))
+    set(v, FL_VAL_INT, true, st->decode_errors);
+  else if (!strcmp(n, "status"))
+    set(v, FL_VAL_STATUS, st->have_status, st->status_code);
   else if (!strcmp(n, "message")) {
     set(v, FL_VAL_STRING, st->have_status, 0);
     v->s = st->status_message;
-  } else if (!strcmp(n, "cancelled")) set(v, FL_VAL_BOOL, st->have_cancelled, st->cancelled);
-  else if (!strcmp(n, "half_closed")) set(v, FL_VAL_BOOL, true, st->half_closed);
-  else if (!strcmp(n, "close_send.completed")) set(v, FL_VAL_BOOL, true, st->half_closed);
-  else if (!strcmp(n, "started")) set(v, FL_VAL_BOOL, true, st->started);
-  else if (!strcmp(n, "recv_end")) set(v, FL_VAL_BOOL, true, st->recv_end);
-  else if (!strcmp(n, "exit_code")) set(v, FL_VAL_INT, st->exited && !st->term_signal,
-                                         st->exit_code);
+  } else if (!strcmp(n, "cancelled"))
+    set(v, FL_VAL_BOOL, st->have_cancelled, st->cancelled);
+  else if (!strcmp(n, "half_closed"))
+    set(v, FL_VAL_BOOL, true, st->half_closed);
+  else if (!strcmp(n, "close_send.completed"))
+    set(v, FL_VAL_BOOL, true, st->half_closed);
+  else if (!strcmp(n, "started"))
+    set(v, FL_VAL_BOOL, true, st->started);
+  else if (!strcmp(n, "recv_end"))
+    set(v, FL_VAL_BOOL, true, st->recv_end);
+  else if (!strcmp(n, "exit_code"))
+    set(v, FL_VAL_INT, st->exited && !st->term_signal, st->exit_code);
   else if (!strcmp(n, "duration")) {
     /* From the call's start to its end as this side saw it: the client's status, the
      * server's close. */
@@ -985,12 +1000,18 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
     set(v, FL_VAL_DURATION, st->started && ended, st->end_peer_ns - st->start_peer_ns);
   }
   /* Scenario capabilities: streams, payloads, pending ops, reading, shutdown. */
-  else if (!strcmp(n, "calls")) set(v, FL_VAL_INT, true, st->calls);
-  else if (!strcmp(n, "calls_ok")) set(v, FL_VAL_INT, true, st->calls_ok);
-  else if (!strcmp(n, "nulls_sent")) set(v, FL_VAL_INT, true, st->nulls_sent);
-  else if (!strcmp(n, "nulls_received")) set(v, FL_VAL_INT, true, st->nulls_received);
-  else if (!strcmp(n, "fields_received")) set(v, FL_VAL_INT, true, st->fields_received);
-  else if (!strcmp(n, "invalid_utf8")) set(v, FL_VAL_INT, true, st->invalid_utf8);
+  else if (!strcmp(n, "calls"))
+    set(v, FL_VAL_INT, true, st->calls);
+  else if (!strcmp(n, "calls_ok"))
+    set(v, FL_VAL_INT, true, st->calls_ok);
+  else if (!strcmp(n, "nulls_sent"))
+    set(v, FL_VAL_INT, true, st->nulls_sent);
+  else if (!strcmp(n, "nulls_received"))
+    set(v, FL_VAL_INT, true, st->nulls_received);
+  else if (!strcmp(n, "fields_received"))
+    set(v, FL_VAL_INT, true, st->fields_received);
+  else if (!strcmp(n, "invalid_utf8"))
+    set(v, FL_VAL_INT, true, st->invalid_utf8);
   else if (!strcmp(n, "last_decode_error") || !strcmp(n, "last_sent_hash") ||
            !strcmp(n, "last_recv_hash")) {
     const char *text = !strcmp(n, "last_decode_error") ? st->last_decode_error
@@ -1000,10 +1021,14 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
     v->s = text;
   } else if (!strcmp(n, "largest_send"))
     set(v, FL_VAL_SIZE, st->largest_send > 0, st->largest_send);
-  else if (!strcmp(n, "recv_limit")) set(v, FL_VAL_SIZE, st->have_recv_limit, st->recv_limit);
-  else if (!strcmp(n, "reading_stopped")) set(v, FL_VAL_BOOL, true, st->reading_stopped);
-  else if (!strcmp(n, "send.pending")) set(v, FL_VAL_BOOL, true, st->sends_pending > 0);
-  else if (!strcmp(n, "send.failed")) set(v, FL_VAL_INT, true, st->sends_failed);
+  else if (!strcmp(n, "recv_limit"))
+    set(v, FL_VAL_SIZE, st->have_recv_limit, st->recv_limit);
+  else if (!strcmp(n, "reading_stopped"))
+    set(v, FL_VAL_BOOL, true, st->reading_stopped);
+  else if (!strcmp(n, "send.pending"))
+    set(v, FL_VAL_BOOL, true, st->sends_pending > 0);
+  else if (!strcmp(n, "send.failed"))
+    set(v, FL_VAL_INT, true, st->sends_failed);
   else if (!strcmp(n, "send.max_pending") || !strcmp(n, "send.bytes_before_stall")) {
     /* A send still pending when the run ended counts with how long it had been pending. */
     int64_t longest = st->send_max_pending_ns, bytes = st->send_stall_bytes;
@@ -1017,9 +1042,12 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
         bytes = op->sent_bytes_at_start;
       }
     }
-    if (!strcmp(n, "send.max_pending")) set(v, FL_VAL_DURATION, any, longest);
-    else set(v, FL_VAL_SIZE, any, bytes);
-  } else if (!strcmp(n, "close_send.issued")) set(v, FL_VAL_BOOL, true, st->close_send_issued);
+    if (!strcmp(n, "send.max_pending"))
+      set(v, FL_VAL_DURATION, any, longest);
+    else
+      set(v, FL_VAL_SIZE, any, bytes);
+  } else if (!strcmp(n, "close_send.issued"))
+    set(v, FL_VAL_BOOL, true, st->close_send_issued);
   else if (!strcmp(n, "close_send.pending"))
     set(v, FL_VAL_BOOL, true, st->close_sends_pending > 0);
   else if (!strcmp(n, "close_send.pending_for")) {
@@ -1030,8 +1058,7 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
           r->elapsed_ns - st->ops[i].since_ns > longest)
         longest = r->elapsed_ns - st->ops[i].since_ns;
     set(v, FL_VAL_DURATION, st->close_send_issued, longest);
-  }
-  else if (!strcmp(n, "cancel_latency")) {
+  } else if (!strcmp(n, "cancel_latency")) {
     /* The server's side of a cancel: from the client's cancel step, or without one from the
      * moment its deadline passed, to the server's `cancelled`. */
     const fl_peer_state *c = &r->client;
@@ -1039,9 +1066,12 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
     bool known = scope == FL_SCOPE_SERVER && st->have_cancelled && st->cancelled &&
                  (c->have_cancel_ns || c->deadline_at_ns > 0);
     set(v, FL_VAL_DURATION, known, st->closed_ns > from ? st->closed_ns - from : 0);
-  } else if (!strcmp(n, "shutdown.started")) set(v, FL_VAL_BOOL, true, st->shutdown_started);
-  else if (!strcmp(n, "shutdown.done")) set(v, FL_VAL_BOOL, true, st->shutdown_done);
-  else if (!strcmp(n, "shutdown.forced")) set(v, FL_VAL_BOOL, true, st->shutdown_forced);
+  } else if (!strcmp(n, "shutdown.started"))
+    set(v, FL_VAL_BOOL, true, st->shutdown_started);
+  else if (!strcmp(n, "shutdown.done"))
+    set(v, FL_VAL_BOOL, true, st->shutdown_done);
+  else if (!strcmp(n, "shutdown.forced"))
+    set(v, FL_VAL_BOOL, true, st->shutdown_forced);
   else if (!strcmp(n, "shutdown.duration"))
     set(v, FL_VAL_DURATION, st->shutdown_done,
         st->shutdown_done_peer_ns - st->shutdown_start_peer_ns);
@@ -1050,11 +1080,14 @@ bool fl_run_lookup(void *ctx, fl_scope scope, const fl_field_info *f, fl_value *
         (st->samples.peak_rss_kib - st->samples.baseline_rss_kib) * 1024);
   } else if (!strcmp(n, "peak_rss")) {
     /* The kernel's high-water mark once the peer is reaped; the sampled peak before. */
-    int64_t kib = st->peak_rss_kib > st->samples.peak_rss_kib ? st->peak_rss_kib
-                                                              : st->samples.peak_rss_kib;
+    int64_t kib =
+        st->peak_rss_kib > st->samples.peak_rss_kib ? st->peak_rss_kib : st->samples.peak_rss_kib;
     set(v, FL_VAL_SIZE, kib > 0, kib * 1024);
-  } else if (!strcmp(n, "threads")) set(v, FL_VAL_INT, st->samples.n > 0, st->samples.max_threads);
-  else if (!strcmp(n, "fds")) set(v, FL_VAL_INT, st->samples.n > 0, st->samples.max_fds);
-  else return false;
+  } else if (!strcmp(n, "threads"))
+    set(v, FL_VAL_INT, st->samples.n > 0, st->samples.max_threads);
+  else if (!strcmp(n, "fds"))
+    set(v, FL_VAL_INT, st->samples.n > 0, st->samples.max_fds);
+  else
+    return false;
   return true;
 }

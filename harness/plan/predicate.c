@@ -8,70 +8,103 @@
 
 /* The README's field list is generated from these doc strings: keep each to one line. */
 const fl_field_info fl_predicate_fields[] = {
-  {true, "sent", FL_VAL_INT, "messages this side sent"},
-  {true, "recv", FL_VAL_INT, "messages this side received"},
-  {true, "sent_bytes", FL_VAL_SIZE, "bytes this side sent (encoded message sizes)"},
-  {true, "recv_bytes", FL_VAL_SIZE, "bytes this side received (encoded message sizes)"},
-  {true, "status", FL_VAL_STATUS, "the call's status: the client's received, the server's sent"},
-  {true, "message", FL_VAL_STRING, "the status message that came with status"},
-  {true, "cancelled", FL_VAL_BOOL, "the server saw its call cancelled"},
-  {true, "half_closed", FL_VAL_BOOL, "the client's half-close (close_send) went through"},
-  {true, "close_send.completed", FL_VAL_BOOL, "the client's close_send op completed"},
-  {true, "duration", FL_VAL_DURATION, "from the call's start to its status on this side"},
-  {true, "exit_code", FL_VAL_INT, "the peer process's exit code (unknown if it died of a signal)"},
-  {true, "started", FL_VAL_BOOL, "a call started on this side"},
-  {true, "recv_end", FL_VAL_BOOL, "this side's reader saw the end of the stream"},
-  {true, "decode_errors", FL_VAL_INT, "received messages protobuf-c could not decode"},
-  /* Payloads: what the receiver decoded, and the hash that shows stable encoding. */
-  {true, "last_decode_error", FL_VAL_STRING, "the last received message's problem: truncated_varint, length_past_end, bad_wire_type, invalid_utf8, ..."},
-  {true, "invalid_utf8", FL_VAL_INT, "received messages protobuf-c decoded though a string held invalid UTF-8"},
-  {true, "fields_received", FL_VAL_INT, "Struct entries in the received messages, at every depth"},
-  {true, "nulls_received", FL_VAL_INT, "null_value entries in the received messages, at every depth"},
-  {true, "nulls_sent", FL_VAL_INT, "null_value entries in the messages this side sent"},
-  {true, "last_sent_hash", FL_VAL_STRING, "FNV-1a 64 (16 hex digits) of the last sent message's encoded bytes"},
-  {true, "last_recv_hash", FL_VAL_STRING, "FNV-1a 64 (16 hex digits) of the last received message's bytes"},
-  {true, "largest_send", FL_VAL_SIZE, "the biggest message this side started to send, sent or not"},
-  {true, "recv_limit", FL_VAL_SIZE, "the receive limit in force (grpc.max_receive_message_length or 4MiB)"},
-  /* Ops that stay pending, reading control, half-close. */
-  {true, "send.pending", FL_VAL_BOOL, "a send op is in flight"},
-  {true, "send.max_pending", FL_VAL_DURATION, "the longest a send op stayed pending (to the end, if it never completed)"},
-  {true, "send.bytes_before_stall", FL_VAL_SIZE, "sent_bytes when that longest-pending send began"},
-  {true, "send.failed", FL_VAL_INT, "send ops that completed with failure (the call was over)"},
-  {true, "close_send.issued", FL_VAL_BOOL, "the client started its half-close"},
-  {true, "close_send.pending", FL_VAL_BOOL, "the client's half-close was started and has not completed"},
-  {true, "close_send.pending_for", FL_VAL_DURATION, "how long the half-close op was pending (to the end, if it never completed)"},
-  {true, "reading_stopped", FL_VAL_BOOL, "the side is between stop_reading and resume_reading"},
-  {true, "cancel_latency", FL_VAL_DURATION, "server: from the client's cancel (or deadline) to the server seeing its call cancelled"},
-  /* Server shutdown. */
-  {true, "shutdown.started", FL_VAL_BOOL, "a shutdown step ran"},
-  {true, "shutdown.done", FL_VAL_BOOL, "the server's shutdown completed"},
-  {true, "shutdown.forced", FL_VAL_BOOL, "calls were cancelled: abrupt, or the shutdown deadline passed"},
-  {true, "shutdown.duration", FL_VAL_DURATION, "from the shutdown step to its completion"},
-  /* streams: N */
-  {true, "calls", FL_VAL_INT, "calls that started on this side"},
-  {true, "calls_ok", FL_VAL_INT, "client: calls that ended OK; server: calls closed without a cancel"},
-  /* Process samples (samples.csv), taken every capture.samples (100 ms by default). */
-  {true, "rss_growth", FL_VAL_SIZE, "peak sampled RSS minus the RSS when the call started"},
-  {true, "peak_rss", FL_VAL_SIZE, "the peer's peak RSS (the kernel's high-water mark at exit)"},
-  {true, "threads", FL_VAL_INT, "the most threads the peer had in a sample"},
-  {true, "fds", FL_VAL_INT, "the most open file descriptors the peer had in a sample"},
-  {false, "capture.packets", FL_VAL_INT, "packets written to capture.pcap (unknown without a capture)"},
-  {false, "capture.dropped", FL_VAL_INT, "packets the capture lost (libpcap's ps_drop)"},
-  {false, "outcome", FL_VAL_OUTCOME, "how the run ended: completed, hang, timeout, crash, interrupted"},
-  {false, "elapsed", FL_VAL_DURATION, "from the start of the run to its end"},
-  {false, NULL, FL_VAL_INT, NULL},
+    {true, "sent", FL_VAL_INT, "messages this side sent"},
+    {true, "recv", FL_VAL_INT, "messages this side received"},
+    {true, "sent_bytes", FL_VAL_SIZE, "bytes this side sent (encoded message sizes)"},
+    {true, "recv_bytes", FL_VAL_SIZE, "bytes this side received (encoded message sizes)"},
+    {true, "status", FL_VAL_STATUS, "the call's status: the client's received, the server's sent"},
+    {true, "message", FL_VAL_STRING, "the status message that came with status"},
+    {true, "cancelled", FL_VAL_BOOL, "the server saw its call cancelled"},
+    {true, "half_closed", FL_VAL_BOOL, "the client's half-close (close_send) went through"},
+    {true, "close_send.completed", FL_VAL_BOOL, "the client's close_send op completed"},
+    {true, "duration", FL_VAL_DURATION, "from the call's start to its status on this side"},
+    {true, "exit_code", FL_VAL_INT,
+     "the peer process's exit code (unknown if it died of a signal)"},
+    {true, "started", FL_VAL_BOOL, "a call started on this side"},
+    {true, "recv_end", FL_VAL_BOOL, "this side's reader saw the end of the stream"},
+    {true, "decode_errors", FL_VAL_INT, "received messages protobuf-c could not decode"},
+    /* Payloads: what the receiver decoded, and the hash that shows stable encoding. */
+    {true, "last_decode_error", FL_VAL_STRING,
+     "the last received message's problem: truncated_varint, length_past_end, bad_wire_type, "
+     "invalid_utf8, ..."},
+    {true, "invalid_utf8", FL_VAL_INT,
+     "received messages protobuf-c decoded though a string held invalid UTF-8"},
+    {true, "fields_received", FL_VAL_INT,
+     "Struct entries in the received messages, at every depth"},
+    {true, "nulls_received", FL_VAL_INT,
+     "null_value entries in the received messages, at every depth"},
+    {true, "nulls_sent", FL_VAL_INT, "null_value entries in the messages this side sent"},
+    {true, "last_sent_hash", FL_VAL_STRING,
+     "FNV-1a 64 (16 hex digits) of the last sent message's encoded bytes"},
+    {true, "last_recv_hash", FL_VAL_STRING,
+     "FNV-1a 64 (16 hex digits) of the last received message's bytes"},
+    {true, "largest_send", FL_VAL_SIZE,
+     "the biggest message this side started to send, sent or not"},
+    {true, "recv_limit", FL_VAL_SIZE,
+     "the receive limit in force (grpc.max_receive_message_length or 4MiB)"},
+    /* Ops that stay pending, reading control, half-close. */
+    {true, "send.pending", FL_VAL_BOOL, "a send op is in flight"},
+    {true, "send.max_pending", FL_VAL_DURATION,
+     "the longest a send op stayed pending (to the end, if it never completed)"},
+    {true, "send.bytes_before_stall", FL_VAL_SIZE,
+     "sent_bytes when that longest-pending send began"},
+    {true, "send.failed", FL_VAL_INT, "send ops that completed with failure (the call was over)"},
+    {true, "close_send.issued", FL_VAL_BOOL, "the client started its half-close"},
+    {true, "close_send.pending", FL_VAL_BOOL,
+     "the client's half-close was started and has not completed"},
+    {true, "close_send.pending_for", FL_VAL_DURATION,
+     "how long the half-close op was pending (to the end, if it never completed)"},
+    {true, "reading_stopped", FL_VAL_BOOL, "the side is between stop_reading and resume_reading"},
+    {true, "cancel_latency", FL_VAL_DURATION,
+     "server: from the client's cancel (or deadline) to the server seeing its call cancelled"},
+    /* Server shutdown. */
+    {true, "shutdown.started", FL_VAL_BOOL, "a shutdown step ran"},
+    {true, "shutdown.done", FL_VAL_BOOL, "the server's shutdown completed"},
+    {true, "shutdown.forced", FL_VAL_BOOL,
+     "calls were cancelled: abrupt, or the shutdown deadline passed"},
+    {true, "shutdown.duration", FL_VAL_DURATION, "from the shutdown step to its completion"},
+    /* streams: N */
+    {true, "calls", FL_VAL_INT, "calls that started on this side"},
+    {true, "calls_ok", FL_VAL_INT,
+     "client: calls that ended OK; server: calls closed without a cancel"},
+    /* Process samples (samples.csv), taken every capture.samples (100 ms by default). */
+    {true, "rss_growth", FL_VAL_SIZE, "peak sampled RSS minus the RSS when the call started"},
+    {true, "peak_rss", FL_VAL_SIZE, "the peer's peak RSS (the kernel's high-water mark at exit)"},
+    {true, "threads", FL_VAL_INT, "the most threads the peer had in a sample"},
+    {true, "fds", FL_VAL_INT, "the most open file descriptors the peer had in a sample"},
+    {false, "capture.packets", FL_VAL_INT,
+     "packets written to capture.pcap (unknown without a capture)"},
+    {false, "capture.dropped", FL_VAL_INT, "packets the capture lost (libpcap's ps_drop)"},
+    {false, "outcome", FL_VAL_OUTCOME,
+     "how the run ended: completed, hang, timeout, crash, interrupted"},
+    {false, "elapsed", FL_VAL_DURATION, "from the start of the run to its end"},
+    {false, NULL, FL_VAL_INT, NULL},
 };
 
 static const char *const status_names[] = {
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-  "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-  "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-  NULL,
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+    NULL,
 };
 #define N_STATUS 17
 
 static const char *const outcome_names[] = {
-  "completed", "hang", "timeout", "crash", "interrupted", NULL,
+    "completed", "hang", "timeout", "crash", "interrupted", NULL,
 };
 #define N_OUTCOME 5
 
@@ -81,8 +114,8 @@ static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">="};
 struct fl_predicate {
   const fl_field_info *field;
   fl_scope scope;
-  cmp_op op;      /* normalised so that the field is on the left */
-  fl_value lit;   /* lit.s is owned */
+  cmp_op op;    /* normalised so that the field is on the left */
+  fl_value lit; /* lit.s is owned */
   char *field_text;
 };
 
@@ -114,7 +147,8 @@ int fl_edit_distance(const char *a, const char *b) {
   /* Keys and names are short; anything longer than this is no typo of ours. */
   enum { MAXLEN = 64 };
   size_t la = strlen(a), lb = strlen(b);
-  if (la > MAXLEN || lb > MAXLEN) return la > lb ? (int)(la - lb) + MAXLEN : (int)(lb - la) + MAXLEN;
+  if (la > MAXLEN || lb > MAXLEN)
+    return la > lb ? (int)(la - lb) + MAXLEN : (int)(lb - la) + MAXLEN;
   int d[MAXLEN + 1][MAXLEN + 1];
   for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
   for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
@@ -203,30 +237,30 @@ static int parse_scaled(const char *s, const unit *units, int64_t *out) {
 }
 
 static const unit duration_units[] = {
-  {"ns", 1},
-  {"us", 1000},
-  {"\xc2\xb5s", 1000}, /* U+00B5 MICRO SIGN, as Go writes it */
-  {"\xce\xbcs", 1000}, /* U+03BC GREEK SMALL LETTER MU */
-  {"ms", 1000000},
-  {"s", 1000000000},
-  {"m", INT64_C(60000000000)},
-  {"h", INT64_C(3600000000000)},
-  {NULL, 0},
+    {"ns", 1},
+    {"us", 1000},
+    {"\xc2\xb5s", 1000}, /* U+00B5 MICRO SIGN, as Go writes it */
+    {"\xce\xbcs", 1000}, /* U+03BC GREEK SMALL LETTER MU */
+    {"ms", 1000000},
+    {"s", 1000000000},
+    {"m", INT64_C(60000000000)},
+    {"h", INT64_C(3600000000000)},
+    {NULL, 0},
 };
 
 static const unit size_units[] = {
-  {"", 1},
-  {"B", 1},
-  {"KB", 1000},
-  {"kB", 1000},
-  {"MB", 1000000},
-  {"GB", INT64_C(1000000000)},
-  {"TB", INT64_C(1000000000000)},
-  {"KiB", INT64_C(1) << 10},
-  {"MiB", INT64_C(1) << 20},
-  {"GiB", INT64_C(1) << 30},
-  {"TiB", INT64_C(1) << 40},
-  {NULL, 0},
+    {"", 1},
+    {"B", 1},
+    {"KB", 1000},
+    {"kB", 1000},
+    {"MB", 1000000},
+    {"GB", INT64_C(1000000000)},
+    {"TB", INT64_C(1000000000000)},
+    {"KiB", INT64_C(1) << 10},
+    {"MiB", INT64_C(1) << 20},
+    {"GiB", INT64_C(1) << 30},
+    {"TiB", INT64_C(1) << 40},
+    {NULL, 0},
 };
 
 int fl_parse_duration(const char *s, int64_t *ns) {
@@ -301,10 +335,14 @@ static size_t utf8_len(const unsigned char *p) {
   if (p[0] < 0x80) return 1;
   size_t n;
   uint32_t cp;
-  if ((p[0] & 0xE0) == 0xC0) n = 2, cp = p[0] & 0x1F;
-  else if ((p[0] & 0xF0) == 0xE0) n = 3, cp = p[0] & 0x0F;
-  else if ((p[0] & 0xF8) == 0xF0) n = 4, cp = p[0] & 0x07;
-  else return 0;
+  if ((p[0] & 0xE0) == 0xC0)
+    n = 2, cp = p[0] & 0x1F;
+  else if ((p[0] & 0xF0) == 0xE0)
+    n = 3, cp = p[0] & 0x0F;
+  else if ((p[0] & 0xF8) == 0xF0)
+    n = 4, cp = p[0] & 0x07;
+  else
+    return 0;
   for (size_t i = 1; i < n; i++) {
     if ((p[i] & 0xC0) != 0x80) return 0;
     cp = (cp << 6) | (p[i] & 0x3F);
@@ -453,8 +491,8 @@ static int resolve_field(pstate *ps, const token *t, fl_predicate *p) {
       }
     }
     if (global_field(word + 7, strlen(word + 7)))
-      return perr(ps, t->off, "'%s' belongs to the whole run, not one side; write '%s'",
-                  word + 7, word + 7);
+      return perr(ps, t->off, "'%s' belongs to the whole run, not one side; write '%s'", word + 7,
+                  word + 7);
   } else {
     const fl_field_info *f = global_field(w, t->len);
     if (f) {
@@ -510,24 +548,25 @@ static int parse_literal(pstate *ps, const fl_predicate *p, const char *field, c
   case FL_VAL_DURATION:
     if (fl_parse_duration(word, &n) == 0) break;
     if (parse_int(word, &n) == 0)
-      return perr(ps, t->off,
-                  "'%s' is a duration and '%s' has no unit; write e.g. %sms or %ss", field,
-                  word, word, word);
-    return perr(ps, t->off, "'%s' is a duration; expected e.g. 250ms, 1.5s or 2m, not '%s'",
-                field, word);
+      return perr(ps, t->off, "'%s' is a duration and '%s' has no unit; write e.g. %sms or %ss",
+                  field, word, word, word);
+    return perr(ps, t->off, "'%s' is a duration; expected e.g. 250ms, 1.5s or 2m, not '%s'", field,
+                word);
   case FL_VAL_SIZE:
     if (fl_parse_size(word, &n) == 0) break;
     return perr(ps, t->off, "'%s' is a size; expected e.g. 100, 100B, 16KiB or 4MiB, not '%s'",
                 field, word);
   case FL_VAL_BOOL:
-    if (!strcmp(word, "true")) n = 1;
-    else if (!strcmp(word, "false")) n = 0;
+    if (!strcmp(word, "true"))
+      n = 1;
+    else if (!strcmp(word, "false"))
+      n = 0;
     else {
       static const char *const bools[] = {"true", "false", NULL};
       const char *near = fl_near_miss(word, bools);
       if (near)
-        return perr(ps, t->off, "'%s' is true or false, not '%s'; did you mean '%s'?", field,
-                    word, near);
+        return perr(ps, t->off, "'%s' is true or false, not '%s'; did you mean '%s'?", field, word,
+                    near);
       return perr(ps, t->off, "'%s' is true or false, not '%s'", field, word);
     }
     break;
@@ -584,8 +623,8 @@ static int bad_operator(pstate *ps, const token *t) {
   snprintf(op, sizeof op, "%.*s", (int)(t->len < 8 ? t->len : 8), ps->text + t->off);
   static const struct {
     const char *typo, *meant;
-  } typos[] = {{"=", "=="}, {"===", "=="}, {"=>", ">="}, {"=<", "<="}, {"<>", "!="},
-               {"!", "!="}, {"=!", "!="}};
+  } typos[] = {{"=", "=="},  {"===", "=="}, {"=>", ">="}, {"=<", "<="},
+               {"<>", "!="}, {"!", "!="},   {"=!", "!="}};
   for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++)
     if (!strcmp(op, typos[i].typo))
       return perr(ps, t->off, "unknown operator '%s'; did you mean '%s'?", op, typos[i].meant);
@@ -593,8 +632,10 @@ static int bad_operator(pstate *ps, const token *t) {
 }
 
 static void describe(const char *text, const token *t, char *buf, size_t len) {
-  if (t->len > 40) snprintf(buf, len, "%.40s...", text + t->off);
-  else snprintf(buf, len, "%.*s", (int)t->len, text + t->off);
+  if (t->len > 40)
+    snprintf(buf, len, "%.40s...", text + t->off);
+  else
+    snprintf(buf, len, "%.*s", (int)t->len, text + t->off);
 }
 
 int fl_predicate_parse(const char *text, fl_predicate **out, char *errbuf, size_t errlen,
@@ -738,13 +779,20 @@ bool fl_predicate_eval(const fl_predicate *p, fl_field_lookup lookup, void *ctx,
 static void format_duration(int64_t ns, char *buf, size_t len) {
   const char *sign = ns < 0 ? "-" : "";
   uint64_t a = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
-  if (a == 0) snprintf(buf, len, "0s");
-  else if (a >= 1000000000u) snprintf(buf, len, "%s%.2fs", sign, (double)a / 1e9);
-  else if (a >= 1000000u && a % 1000000u == 0) snprintf(buf, len, "%s%" PRIu64 "ms", sign, a / 1000000u);
-  else if (a >= 1000000u) snprintf(buf, len, "%s%.2fms", sign, (double)a / 1e6);
-  else if (a >= 1000u && a % 1000u == 0) snprintf(buf, len, "%s%" PRIu64 "us", sign, a / 1000u);
-  else if (a >= 1000u) snprintf(buf, len, "%s%.2fus", sign, (double)a / 1e3);
-  else snprintf(buf, len, "%s%" PRIu64 "ns", sign, a);
+  if (a == 0)
+    snprintf(buf, len, "0s");
+  else if (a >= 1000000000u)
+    snprintf(buf, len, "%s%.2fs", sign, (double)a / 1e9);
+  else if (a >= 1000000u && a % 1000000u == 0)
+    snprintf(buf, len, "%s%" PRIu64 "ms", sign, a / 1000000u);
+  else if (a >= 1000000u)
+    snprintf(buf, len, "%s%.2fms", sign, (double)a / 1e6);
+  else if (a >= 1000u && a % 1000u == 0)
+    snprintf(buf, len, "%s%" PRIu64 "us", sign, a / 1000u);
+  else if (a >= 1000u)
+    snprintf(buf, len, "%s%.2fus", sign, (double)a / 1e3);
+  else
+    snprintf(buf, len, "%s%" PRIu64 "ns", sign, a);
 }
 
 static void format_size(int64_t b, char *buf, size_t len) {
@@ -770,19 +818,26 @@ static void format_string(const char *s, char *buf, size_t len) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     char esc[8];
     const char *e = NULL;
-    if (*p == '"') e = "\\\"";
-    else if (*p == '\\') e = "\\\\";
-    else if (*p == '\n') e = "\\n";
-    else if (*p == '\t') e = "\\t";
-    else if (*p == '\r') e = "\\r";
+    if (*p == '"')
+      e = "\\\"";
+    else if (*p == '\\')
+      e = "\\\\";
+    else if (*p == '\n')
+      e = "\\n";
+    else if (*p == '\t')
+      e = "\\t";
+    else if (*p == '\r')
+      e = "\\r";
     else if (*p < 0x20 || *p == 0x7f) {
       snprintf(esc, sizeof esc, "\\x%02x", *p);
       e = esc;
     }
     size_t n = e ? strlen(e) : 1;
     if (o + n + 2 > len) break; /* room for the closing quote and NUL */
-    if (e) memcpy(buf + o, e, n);
-    else buf[o] = (char)*p;
+    if (e)
+      memcpy(buf + o, e, n);
+    else
+      buf[o] = (char)*p;
     o += n;
   }
   buf[o++] = '"';
@@ -801,8 +856,10 @@ const char *fl_value_format(const fl_value *v, char *buf, size_t len) {
   case FL_VAL_SIZE: format_size(v->i, buf, len); break;
   case FL_VAL_BOOL: snprintf(buf, len, "%s", v->i ? "true" : "false"); break;
   case FL_VAL_STATUS:
-    if (v->i >= 0 && v->i < N_STATUS) snprintf(buf, len, "%s", status_names[v->i]);
-    else snprintf(buf, len, "%" PRId64, v->i);
+    if (v->i >= 0 && v->i < N_STATUS)
+      snprintf(buf, len, "%s", status_names[v->i]);
+    else
+      snprintf(buf, len, "%" PRId64, v->i);
     break;
   case FL_VAL_STRING: format_string(v->s ? v->s : "", buf, len); break;
   case FL_VAL_OUTCOME: snprintf(buf, len, "%s", fl_outcome_name((fl_outcome)v->i)); break;

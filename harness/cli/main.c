@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dump_cmd.h"
 #include "library.h"
 #include "netns.h"
@@ -66,11 +67,13 @@ typedef struct {
  * run). Returns 1 for --help, -1 on bad usage (after saying why), 0 otherwise; the command's
  * own arguments start at optind. */
 static int parse_opts(int argc, char **argv, run_opts *ro, bool allow_run_opts) {
-  static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'h'},      {"scenarios", required_argument, NULL, 'S'},
-      {"out", required_argument, NULL, 'o'}, {"runs-dir", required_argument, NULL, 'R'},
-      {"quiet", no_argument, NULL, 'q'},     {"netns", no_argument, NULL, 'N'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {"scenarios", required_argument, NULL, 'S'},
+                                           {"out", required_argument, NULL, 'o'},
+                                           {"runs-dir", required_argument, NULL, 'R'},
+                                           {"quiet", no_argument, NULL, 'q'},
+                                           {"netns", no_argument, NULL, 'N'},
+                                           {NULL, 0, NULL, 0}};
   optind = 1;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "+ho:q", longopts, NULL)) != -1;) {
@@ -102,9 +105,10 @@ static int cmd_list(int argc, char **argv) {
   int rc = parse_opts(argc, argv, &ro, false);
   if (rc != 0 || optind != argc) {
     FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out, "usage: faultline list [--scenarios DIR]\n\n"
-                 "Lists the scenario library (%s): each scenario's name and summary.\n"
-                 "A file that does not parse is listed with its error.\n\n%s",
+    fprintf(out,
+            "usage: faultline list [--scenarios DIR]\n\n"
+            "Lists the scenario library (%s): each scenario's name and summary.\n"
+            "A file that does not parse is listed with its error.\n\n%s",
             fl_library_dir(), exit_codes);
     return rc == 1 ? 0 : EXIT_USAGE;
   }
@@ -135,8 +139,10 @@ static int cmd_show(int argc, char **argv) {
   int rc = parse_opts(argc, argv, &ro, false);
   if (rc != 0 || optind != argc - 1) {
     FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out, "usage: faultline show NAME|FILE\n\n"
-                 "Prints a scenario file, preceded by its path.\n\n%s", exit_codes);
+    fprintf(out,
+            "usage: faultline show NAME|FILE\n\n"
+            "Prints a scenario file, preceded by its path.\n\n%s",
+            exit_codes);
     return rc == 1 ? 0 : EXIT_USAGE;
   }
   char path[PATH_MAX], err[512];
@@ -162,9 +168,11 @@ static int cmd_validate(int argc, char **argv) {
   int rc = parse_opts(argc, argv, &ro, false);
   if (rc != 0 || optind >= argc) {
     FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out, "usage: faultline validate NAME|FILE...\n\n"
-                 "Parses each scenario and checks its fields, steps and predicates without\n"
-                 "running it. Errors name file, line and column.\n\n%s", exit_codes);
+    fprintf(out,
+            "usage: faultline validate NAME|FILE...\n\n"
+            "Parses each scenario and checks its fields, steps and predicates without\n"
+            "running it. Errors name file, line and column.\n\n%s",
+            exit_codes);
     return rc == 1 ? 0 : EXIT_USAGE;
   }
   int status = 0;
@@ -259,7 +267,7 @@ static int cmd_run(int argc, char **argv) {
    * the time of running the first two. */
   int n = argc - optind;
   fl_scenario **scenarios = calloc((size_t)n, sizeof *scenarios);
-  char (*paths)[PATH_MAX] = calloc((size_t)n, sizeof *paths);
+  char(*paths)[PATH_MAX] = calloc((size_t)n, sizeof *paths);
   int status = EXIT_REPRODUCED;
   for (int i = 0; i < n; i++) {
     char err[512];
@@ -275,8 +283,10 @@ static int cmd_run(int argc, char **argv) {
   char peer[PATH_MAX];
   peer_path(peer, sizeof peer);
   if (status == EXIT_REPRODUCED && access(peer, X_OK) != 0) {
-    fprintf(stderr, "faultline run: the peer program %s is missing (%s); build it, or set "
-                    "FAULTLINE_PEER\n", peer, strerror(errno));
+    fprintf(stderr,
+            "faultline run: the peer program %s is missing (%s); build it, or set "
+            "FAULTLINE_PEER\n",
+            peer, strerror(errno));
     status = EXIT_HARNESS;
   }
 
@@ -306,8 +316,8 @@ static int cmd_run(int argc, char **argv) {
     if (!ro.quiet)
       fprintf(stderr, "running %s (%d/%d, timeout %.0fs) ...\n", s->name, i + 1, n,
               (double)s->timeout_ns / 1e9);
-    fl_run_options o = {.scenario_path = paths[i], .run_dir = dir, .peer_path = peer,
-                        .progress = !ro.quiet};
+    fl_run_options o = {
+        .scenario_path = paths[i], .run_dir = dir, .peer_path = peer, .progress = !ro.quiet};
     fl_run_result r;
     fl_run(s, &o, &r);
     fl_verdict v;
@@ -350,14 +360,17 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "--version")) {
-    printf("faultline 0.1.0\n");
+    printf("faultline %s\n", FL_VERSION);
     return 0;
   }
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } commands[] = {{"list", cmd_list},         {"show", cmd_show}, {"validate", cmd_validate},
-                  {"run", cmd_run},           {"dump", fl_cmd_dump}};
+  } commands[] = {{"list", cmd_list},
+                  {"show", cmd_show},
+                  {"validate", cmd_validate},
+                  {"run", cmd_run},
+                  {"dump", fl_cmd_dump}};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "faultline: unknown command '%s'\n\n", cmd);

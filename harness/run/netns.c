@@ -22,27 +22,22 @@ static bool have_effective_cap(int cap) {
   struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
   memset(data, 0, sizeof data);
-  if (syscall(SYS_capget, &hdr, data) != 0)
-    return false;
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
   return (data[cap / 32].effective & (UINT32_C(1) << (cap % 32))) != 0;
 }
 
-bool fl_have_cap_net_raw(void) {
-  return have_effective_cap(CAP_NET_RAW);
-}
+bool fl_have_cap_net_raw(void) { return have_effective_cap(CAP_NET_RAW); }
 
 static int write_file(const char *path, const char *text) {
   size_t len = strlen(text);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   ssize_t n;
 
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   /* The id-map files accept exactly one write(2); a short write would be a failed map. */
   n = write(fd, text, len);
   if (close(fd) != 0 || n != (ssize_t)len) {
-    if (n >= 0 && n != (ssize_t)len)
-      errno = EIO;
+    if (n >= 0 && n != (ssize_t)len) errno = EIO;
     return -1;
   }
   return 0;
@@ -61,7 +56,7 @@ static int bring_lo_up(char *err, size_t errlen) {
   snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
   if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
     fl_set_err(err, errlen, "inside the new namespace: cannot read the flags of lo: %s",
-            strerror(errno));
+               strerror(errno));
     goto out;
   }
   ifr.ifr_flags |= IFF_UP;
@@ -87,21 +82,21 @@ int fl_netns_enter(char *err, size_t errlen) {
 
     if (e == EINVAL && with_user)
       fl_set_err(err, errlen,
-              "cannot create a user namespace: the process is multi-threaded (enter the "
-              "namespace before starting any thread)");
+                 "cannot create a user namespace: the process is multi-threaded (enter the "
+                 "namespace before starting any thread)");
     else if (e == EPERM && with_user)
       fl_set_err(err, errlen,
-              "cannot create a user+network namespace: not permitted (unprivileged user "
-              "namespaces are disabled here: sysctl user.max_user_namespaces, "
-              "kernel.unprivileged_userns_clone or AppArmor); run as root or grant "
-              "cap_net_raw instead");
+                 "cannot create a user+network namespace: not permitted (unprivileged user "
+                 "namespaces are disabled here: sysctl user.max_user_namespaces, "
+                 "kernel.unprivileged_userns_clone or AppArmor); run as root or grant "
+                 "cap_net_raw instead");
     else if (e == ENOSPC)
       fl_set_err(err, errlen, "cannot create a %s namespace: the limit is reached (%s)",
-              with_user ? "user" : "network",
-              with_user ? "user.max_user_namespaces" : "user.max_net_namespaces");
+                 with_user ? "user" : "network",
+                 with_user ? "user.max_user_namespaces" : "user.max_net_namespaces");
     else
-      fl_set_err(err, errlen, "cannot create a %snetwork namespace: %s",
-              with_user ? "user+" : "", strerror(e));
+      fl_set_err(err, errlen, "cannot create a %snetwork namespace: %s", with_user ? "user+" : "",
+                 strerror(e));
     return -1;
   }
 
@@ -111,23 +106,22 @@ int fl_netns_enter(char *err, size_t errlen) {
      * Its uid owns the new user namespace (and so may ptrace it anyway), so being dumpable gives
      * no one anything new. */
     int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-    if (dumpable == 0)
-      prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (dumpable == 0) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     if (write_file("/proc/self/setgroups", "deny") != 0) {
       fl_set_err(err, errlen, "inside the new namespace: cannot deny setgroups: %s",
-              strerror(errno));
+                 strerror(errno));
       return -1;
     }
     snprintf(map, sizeof map, "%u %u 1\n", uid, uid);
     if (write_file("/proc/self/uid_map", map) != 0) {
       fl_set_err(err, errlen, "inside the new namespace: cannot map uid %u: %s", uid,
-              strerror(errno));
+                 strerror(errno));
       return -1;
     }
     snprintf(map, sizeof map, "%u %u 1\n", gid, gid);
     if (write_file("/proc/self/gid_map", map) != 0) {
       fl_set_err(err, errlen, "inside the new namespace: cannot map gid %u: %s", gid,
-              strerror(errno));
+                 strerror(errno));
       return -1;
     }
   }

@@ -26,9 +26,9 @@ typedef enum {
   FL_VAL_DURATION, /* nanoseconds */
   FL_VAL_SIZE,     /* bytes */
   FL_VAL_BOOL,
-  FL_VAL_STATUS,   /* a grpc_status_code */
+  FL_VAL_STATUS, /* a grpc_status_code */
   FL_VAL_STRING,
-  FL_VAL_OUTCOME,  /* an fl_outcome */
+  FL_VAL_OUTCOME, /* an fl_outcome */
 } fl_value_type;
 
 /* How a run ended; `outcome` in predicates. */

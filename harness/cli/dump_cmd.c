@@ -56,8 +56,7 @@ static int parse_pid(const char *s, pid_t *pid) {
 
   errno = 0;
   v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v <= 0 || v > INT_MAX)
-    return -1;
+  if (errno != 0 || end == s || *end != '\0' || v <= 0 || v > INT_MAX) return -1;
   *pid = (pid_t)v;
   return 0;
 }
@@ -71,20 +70,17 @@ static int all_stopped(pid_t pid) {
 
   snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
   dir = opendir(path);
-  if (dir == NULL)
-    return -1;
+  if (dir == NULL) return -1;
   while (rv == 1 && (de = readdir(dir)) != NULL) {
     FILE *f;
     char *p;
 
-    if (de->d_name[0] == '.')
-      continue;
+    if (de->d_name[0] == '.') continue;
     snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, de->d_name);
     f = fopen(path, "re");
-    if (f == NULL)
-      continue; /* the thread exited */
-    if (fgets(buf, sizeof buf, f) != NULL && (p = strrchr(buf, ')')) != NULL &&
-        p[1] == ' ' && p[2] != 'T' && p[2] != 't' && p[2] != 'Z' && p[2] != 'X')
+    if (f == NULL) continue; /* the thread exited */
+    if (fgets(buf, sizeof buf, f) != NULL && (p = strrchr(buf, ')')) != NULL && p[1] == ' ' &&
+        p[2] != 'T' && p[2] != 't' && p[2] != 'Z' && p[2] != 'X')
       rv = 0;
     fclose(f);
   }
@@ -98,8 +94,7 @@ static int all_stopped(pid_t pid) {
 static int stop_process(pid_t pid) {
   struct timespec tick = {0, 1000000};
 
-  if (all_stopped(pid) == 1)
-    return 0;
+  if (all_stopped(pid) == 1) return 0;
   if (kill(pid, SIGSTOP) != 0) {
     fprintf(stderr, "faultline dump: cannot stop pid %d: %s\n", (int)pid, strerror(errno));
     return -1;
@@ -138,8 +133,7 @@ int fl_cmd_dump(int argc, char **argv) {
   }
   npids = argc - optind;
   if (npids <= 0) {
-    fputs("faultline dump: which process? give one or more PIDs (faultline dump --help)\n",
-          stderr);
+    fputs("faultline dump: which process? give one or more PIDs (faultline dump --help)\n", stderr);
     return EXIT_USAGE;
   }
   pids = calloc(npids, sizeof *pids);
@@ -173,22 +167,18 @@ int fl_cmd_dump(int argc, char **argv) {
   sigaddset(&block, SIGHUP);
   sigaddset(&block, SIGQUIT);
   sigaddset(&block, SIGPIPE); /* a reader that quits early (| head) */
-  if (stop)
-    sigprocmask(SIG_BLOCK, &block, &old);
+  if (stop) sigprocmask(SIG_BLOCK, &block, &old);
   for (int i = 0; stop && i < npids; i++) {
     stopped[i] = (signed char)stop_process(pids[i]);
-    if (stopped[i] < 0)
-      rv = EXIT_CANNOT;
+    if (stopped[i] < 0) rv = EXIT_CANNOT;
   }
 
   for (int i = 0; i < npids; i++) {
     char err[512];
     fl_dump_info info;
 
-    if (stop && stopped[i] < 0)
-      continue;
-    if (i > 0)
-      fputc('\n', out);
+    if (stop && stopped[i] < 0) continue;
+    if (i > 0) fputc('\n', out);
     if (fl_threads_dump(pids[i], NULL, stop ? "faultline dump --stop" : "faultline dump", out,
                         &info, err, sizeof err) != 0) {
       fprintf(stderr, "faultline dump: %s\n", err);
@@ -202,8 +192,7 @@ int fl_cmd_dump(int argc, char **argv) {
               (int)pids[i], strerror(errno));
       rv = EXIT_CANNOT;
     }
-  if (stop)
-    sigprocmask(SIG_SETMASK, &old, NULL);
+  if (stop) sigprocmask(SIG_SETMASK, &old, NULL);
 
   if (out != stdout && fclose(out) != 0) {
     fprintf(stderr, "faultline dump: cannot write %s: %s\n", out_path, strerror(errno));

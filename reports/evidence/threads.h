@@ -100,8 +100,7 @@ typedef struct {
 
 /* fl_threads_dump, with each thread found in idle[] (n_idle entries) shown as
  * `[state, what it waits on, idle 1.25s]` (", idle N minutes" from a minute on). */
-int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
-                         const fl_thread_idle *idle, size_t n_idle, FILE *out,
-                         fl_dump_info *info, char *err, size_t errlen);
+int fl_threads_dump_idle(pid_t pid, const char *label, const char *why, const fl_thread_idle *idle,
+                         size_t n_idle, FILE *out, fl_dump_info *info, char *err, size_t errlen);
 
 #endif

@@ -73,8 +73,8 @@ typedef struct {
 } group;
 
 static const Dwfl_Callbacks dwfl_callbacks = {
-  .find_elf = dwfl_linux_proc_find_elf,
-  .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
 static double mono_ms(void) { return (double)fl_mono_ns() / 1e6; }
@@ -85,8 +85,7 @@ static ssize_t read_small(const char *path, char *buf, size_t size) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   ssize_t n;
 
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   n = read(fd, buf, size - 1);
   if (n < 0) {
     int e = errno;
@@ -102,8 +101,7 @@ static ssize_t read_small(const char *path, char *buf, size_t size) {
 static void chomp(char *s) {
   size_t n = strlen(s);
 
-  while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
-    s[--n] = '\0';
+  while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ')) s[--n] = '\0';
 }
 
 static const char *basename_of(const char *path) {
@@ -124,19 +122,16 @@ static void load_demangler(void) {
   void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
 
   /* The handle is kept for the life of the process: the function is used after this returns. */
-  if (h != NULL)
-    cxa_demangle = (demangle_fn)dlsym(h, "__cxa_demangle");
+  if (h != NULL) cxa_demangle = (demangle_fn)dlsym(h, "__cxa_demangle");
 }
 
 static const char *demangle(const char *name, char **owned) {
   int status = -1;
   char *d;
 
-  if (strncmp(name, "_Z", 2) != 0)
-    return name;
+  if (strncmp(name, "_Z", 2) != 0) return name;
   pthread_once(&demangle_once, load_demangler);
-  if (cxa_demangle == NULL)
-    return name;
+  if (cxa_demangle == NULL) return name;
   d = cxa_demangle(name, NULL, NULL, &status);
   if (status != 0 || d == NULL) {
     free(d);
@@ -153,11 +148,9 @@ static const char *display_name(const char *name, char **owned) {
   char *plain;
   const char *shown;
 
-  if (at == NULL || at == name)
-    return demangle(name, owned);
+  if (at == NULL || at == name) return demangle(name, owned);
   plain = strndup(name, (size_t)(at - name));
-  if (plain == NULL)
-    return name;
+  if (plain == NULL) return name;
   shown = demangle(plain, owned);
   if (shown == plain) {
     *owned = plain;
@@ -180,21 +173,17 @@ static char *join_path(const char *dir, const char *file) {
   }
   snprintf(copy, cap, "%s/%s", dir, file);
   for (char *part = strtok_r(copy, "/", &save); part != NULL; part = strtok_r(NULL, "/", &save)) {
-    if (strcmp(part, ".") == 0)
-      continue;
+    if (strcmp(part, ".") == 0) continue;
     if (strcmp(part, "..") == 0) {
-      while (len > 0 && out[len - 1] != '/')
-        len--;
-      if (len > 0)
-        len--; /* the slash; "/.." stays "/" */
+      while (len > 0 && out[len - 1] != '/') len--;
+      if (len > 0) len--; /* the slash; "/.." stays "/" */
       continue;
     }
     out[len++] = '/';
     memcpy(out + len, part, strlen(part));
     len += strlen(part);
   }
-  if (len == 0)
-    out[len++] = '/';
+  if (len == 0) out[len++] = '/';
   out[len] = '\0';
   free(copy);
   return out;
@@ -208,12 +197,10 @@ static const char *source_path(Dwfl_Line *line, const char *file, char **owned) 
   Dwarf_Attribute attr;
   const char *dir;
 
-  if (file[0] == '/')
-    return file;
+  if (file[0] == '/') return file;
   cu = dwfl_linecu(line);
   dir = cu != NULL ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
-  if (dir == NULL || dir[0] != '/')
-    return file;
+  if (dir == NULL || dir[0] != '/') return file;
   *owned = join_path(dir, file);
   return *owned != NULL ? *owned : file;
 }
@@ -244,11 +231,9 @@ static char read_state_letter(const char *dir) {
   const char *p;
 
   snprintf(path, sizeof path, "%s/stat", dir);
-  if (read_small(path, buf, sizeof buf) < 0)
-    return 0;
+  if (read_small(path, buf, sizeof buf) < 0) return 0;
   p = strrchr(buf, ')');
-  if (p == NULL || p[1] != ' ')
-    return 0;
+  if (p == NULL || p[1] != ' ') return 0;
   return p[2];
 }
 
@@ -259,58 +244,58 @@ static const struct {
   const char *name;
   int arg;
 } syscalls[] = {
-  {SYS_futex, "futex", ARG_FUTEX},
+    {SYS_futex, "futex", ARG_FUTEX},
 #ifdef SYS_futex_waitv
-  {SYS_futex_waitv, "futex_waitv", ARG_NONE},
+    {SYS_futex_waitv, "futex_waitv", ARG_NONE},
 #endif
 #ifdef SYS_epoll_wait
-  {SYS_epoll_wait, "epoll_wait", ARG_FD0},
+    {SYS_epoll_wait, "epoll_wait", ARG_FD0},
 #endif
-  {SYS_epoll_pwait, "epoll_wait", ARG_FD0},
+    {SYS_epoll_pwait, "epoll_wait", ARG_FD0},
 #ifdef SYS_epoll_pwait2
-  {SYS_epoll_pwait2, "epoll_wait", ARG_FD0},
+    {SYS_epoll_pwait2, "epoll_wait", ARG_FD0},
 #endif
 #ifdef SYS_poll
-  {SYS_poll, "poll", ARG_NONE},
+    {SYS_poll, "poll", ARG_NONE},
 #endif
-  {SYS_ppoll, "poll", ARG_NONE},
+    {SYS_ppoll, "poll", ARG_NONE},
 #ifdef SYS_select
-  {SYS_select, "select", ARG_NONE},
+    {SYS_select, "select", ARG_NONE},
 #endif
-  {SYS_pselect6, "select", ARG_NONE},
-  {SYS_nanosleep, "nanosleep", ARG_NONE},
-  {SYS_clock_nanosleep, "nanosleep", ARG_NONE},
-  {SYS_read, "read", ARG_FD0},
-  {SYS_readv, "read", ARG_FD0},
-  {SYS_pread64, "read", ARG_FD0},
-  {SYS_recvfrom, "recv", ARG_FD0},
-  {SYS_recvmsg, "recv", ARG_FD0},
-  {SYS_recvmmsg, "recv", ARG_FD0},
-  {SYS_write, "write", ARG_FD0},
-  {SYS_writev, "write", ARG_FD0},
-  {SYS_pwrite64, "write", ARG_FD0},
-  {SYS_sendto, "send", ARG_FD0},
-  {SYS_sendmsg, "send", ARG_FD0},
-  {SYS_sendmmsg, "send", ARG_FD0},
-  {SYS_accept, "accept", ARG_FD0},
-  {SYS_accept4, "accept", ARG_FD0},
-  {SYS_connect, "connect", ARG_FD0},
-  {SYS_flock, "flock", ARG_FD0},
-  {SYS_fcntl, "fcntl", ARG_FD0},
-  {SYS_fsync, "fsync", ARG_FD0},
-  {SYS_fdatasync, "fsync", ARG_FD0},
-  {SYS_wait4, "wait", ARG_NONE},
-  {SYS_waitid, "wait", ARG_NONE},
+    {SYS_pselect6, "select", ARG_NONE},
+    {SYS_nanosleep, "nanosleep", ARG_NONE},
+    {SYS_clock_nanosleep, "nanosleep", ARG_NONE},
+    {SYS_read, "read", ARG_FD0},
+    {SYS_readv, "read", ARG_FD0},
+    {SYS_pread64, "read", ARG_FD0},
+    {SYS_recvfrom, "recv", ARG_FD0},
+    {SYS_recvmsg, "recv", ARG_FD0},
+    {SYS_recvmmsg, "recv", ARG_FD0},
+    {SYS_write, "write", ARG_FD0},
+    {SYS_writev, "write", ARG_FD0},
+    {SYS_pwrite64, "write", ARG_FD0},
+    {SYS_sendto, "send", ARG_FD0},
+    {SYS_sendmsg, "send", ARG_FD0},
+    {SYS_sendmmsg, "send", ARG_FD0},
+    {SYS_accept, "accept", ARG_FD0},
+    {SYS_accept4, "accept", ARG_FD0},
+    {SYS_connect, "connect", ARG_FD0},
+    {SYS_flock, "flock", ARG_FD0},
+    {SYS_fcntl, "fcntl", ARG_FD0},
+    {SYS_fsync, "fsync", ARG_FD0},
+    {SYS_fdatasync, "fsync", ARG_FD0},
+    {SYS_wait4, "wait", ARG_NONE},
+    {SYS_waitid, "wait", ARG_NONE},
 #ifdef SYS_pause
-  {SYS_pause, "pause", ARG_NONE},
+    {SYS_pause, "pause", ARG_NONE},
 #endif
-  {SYS_rt_sigsuspend, "sigsuspend", ARG_NONE},
-  {SYS_rt_sigtimedwait, "sigtimedwait", ARG_NONE},
-  {SYS_io_getevents, "io_getevents", ARG_NONE},
-  {SYS_io_uring_enter, "io_uring_enter", ARG_FD0},
-  {SYS_msgrcv, "msgrcv", ARG_NONE},
-  {SYS_semtimedop, "semop", ARG_NONE},
-  {SYS_sched_yield, "sched_yield", ARG_NONE},
+    {SYS_rt_sigsuspend, "sigsuspend", ARG_NONE},
+    {SYS_rt_sigtimedwait, "sigtimedwait", ARG_NONE},
+    {SYS_io_getevents, "io_getevents", ARG_NONE},
+    {SYS_io_uring_enter, "io_uring_enter", ARG_FD0},
+    {SYS_msgrcv, "msgrcv", ARG_NONE},
+    {SYS_semtimedop, "semop", ARG_NONE},
+    {SYS_sched_yield, "sched_yield", ARG_NONE},
 };
 
 /* Names a data address (a futex word) by symbol+offset if a module's symbol table covers it. */
@@ -320,8 +305,7 @@ static void name_data_address(Dwfl *dwfl, Dwarf_Addr addr, char *buf, size_t siz
   GElf_Sym sym;
   const char *name = NULL;
 
-  if (mod != NULL)
-    name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+  if (mod != NULL) name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
   if (name != NULL && off < sym.st_size)
     snprintf(buf, size, "%s+%llu", name, (unsigned long long)off);
   else
@@ -338,24 +322,20 @@ static void describe_syscall(dump *d, const char *line, char *out, size_t size) 
 
   out[0] = '\0';
   nr = strtol(line, &end, 10);
-  if (end == line || nr < 0)
-    return;
+  if (end == line || nr < 0) return;
   /* "nr arg1 ... arg6 sp pc", args in hex */
   for (int i = 0; i < 3; i++) {
     char *p = end;
     args[i] = strtoull(p, &end, 16);
-    if (end == p)
-      break;
+    if (end == p) break;
   }
 
   for (size_t i = 0; i < sizeof syscalls / sizeof syscalls[0]; i++) {
-    if (syscalls[i].nr != nr)
-      continue;
+    if (syscalls[i].nr != nr) continue;
     switch (syscalls[i].arg) {
     case ARG_FUTEX: {
       int op = (int)(args[1] & FUTEX_CMD_MASK);
-      const char *verb = op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET ||
-                                 op == FUTEX_WAIT_REQUEUE_PI
+      const char *verb = op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET || op == FUTEX_WAIT_REQUEUE_PI
                              ? "wait"
                          : op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2 ? "lock_pi"
                                                                        : NULL;
@@ -376,9 +356,7 @@ static void describe_syscall(dump *d, const char *line, char *out, size_t size) 
         snprintf(out, size, "%s fd %llu", syscalls[i].name, args[0]);
       }
       return;
-    default:
-      snprintf(out, size, "%s", syscalls[i].name);
-      return;
+    default: snprintf(out, size, "%s", syscalls[i].name); return;
     }
   }
   snprintf(out, size, "syscall %ld", nr);
@@ -484,8 +462,7 @@ static sym_entry *resolve(dump *d, Dwarf_Addr pc) {
   Dwfl_Module *mod;
 
   while (d->syms[i].used) {
-    if (d->syms[i].pc == pc)
-      return &d->syms[i];
+    if (d->syms[i].pc == pc) return &d->syms[i];
     i = (i + 1) & mask;
   }
   e = &d->syms[i];
@@ -524,15 +501,12 @@ static sym_entry *resolve(dump *d, Dwarf_Addr pc) {
 static int resolve_all(dump *d) {
   size_t total = 0;
 
-  for (int i = 0; i < d->nthreads; i++)
-    total += d->threads[i].nframes;
+  for (int i = 0; i < d->nthreads; i++) total += d->threads[i].nframes;
   /* Sized once, at most half full, so lookups stay short and nothing is rehashed. */
   d->symcap = 64;
-  while (d->symcap < 2 * total)
-    d->symcap *= 2;
+  while (d->symcap < 2 * total) d->symcap *= 2;
   d->syms = calloc(d->symcap, sizeof *d->syms);
-  if (d->syms == NULL)
-    return -1;
+  if (d->syms == NULL) return -1;
   for (int i = 0; i < d->nthreads; i++)
     for (int j = 0; j < d->threads[i].nframes; j++)
       resolve(d, adjusted_pc(&d->threads[i].frames[j]));
@@ -542,15 +516,11 @@ static int resolve_all(dump *d) {
 /* ---- grouping ---------------------------------------------------------------------------- */
 
 static int cmp_stack(const thread_rec *a, const thread_rec *b) {
-  if (a->nframes != b->nframes)
-    return a->nframes < b->nframes ? -1 : 1;
-  if (a->elided != b->elided)
-    return a->elided ? 1 : -1;
+  if (a->nframes != b->nframes) return a->nframes < b->nframes ? -1 : 1;
+  if (a->elided != b->elided) return a->elided ? 1 : -1;
   for (int i = 0; i < a->nframes; i++) {
-    if (a->frames[i].pc != b->frames[i].pc)
-      return a->frames[i].pc < b->frames[i].pc ? -1 : 1;
-    if (a->frames[i].activation != b->frames[i].activation)
-      return a->frames[i].activation ? 1 : -1;
+    if (a->frames[i].pc != b->frames[i].pc) return a->frames[i].pc < b->frames[i].pc ? -1 : 1;
+    if (a->frames[i].activation != b->frames[i].activation) return a->frames[i].activation ? 1 : -1;
   }
   return 0;
 }
@@ -566,8 +536,7 @@ static int cmp_thread_index(const void *pa, const void *pb, void *arg) {
 static int cmp_group(const void *pa, const void *pb) {
   const group *a = pa, *b = pb;
 
-  if (a->count != b->count)
-    return a->count > b->count ? -1 : 1;
+  if (a->count != b->count) return a->count > b->count ? -1 : 1;
   return (a->first > b->first) - (a->first < b->first);
 }
 
@@ -583,8 +552,7 @@ static int group_threads(const dump *d, int **order, group **groups) {
     free(g);
     return -1;
   }
-  for (int i = 0; i < d->nthreads; i++)
-    idx[i] = i;
+  for (int i = 0; i < d->nthreads; i++) idx[i] = i;
   qsort_r(idx, d->nthreads, sizeof *idx, cmp_thread_index, (void *)d);
 
   for (int i = 0; i < d->nthreads; i++) {
@@ -621,8 +589,7 @@ static void print_summary(FILE *out, dump *d, const group *g, int ng) {
     fprintf(out, "%d @", g[k].count);
     for (int j = 0; j < t->nframes; j++)
       fprintf(out, " 0x%llx", (unsigned long long)t->frames[j].pc);
-    if (t->nframes == 0)
-      fputs(" (no frames)", out);
+    if (t->nframes == 0) fputs(" (no frames)", out);
     fputc('\n', out);
     for (int j = 0; j < t->nframes; j++) {
       const sym_entry *e = resolve(d, adjusted_pc(&t->frames[j]));
@@ -637,11 +604,9 @@ static void print_summary(FILE *out, dump *d, const group *g, int ng) {
       print_location(out, e);
       fputc('\n', out);
     }
-    if (t->elided)
-      fputs("#\t...additional frames elided...\n", out);
+    if (t->elided) fputs("#\t...additional frames elided...\n", out);
     fputs("# threads:", out);
-    for (int m = 0; m < g[k].count; m++)
-      fprintf(out, " %d", (int)d->threads[g[k].members[m]].tid);
+    for (int m = 0; m < g[k].count; m++) fprintf(out, " %d", (int)d->threads[g[k].members[m]].tid);
     fputs("\n\n", out);
   }
 }
@@ -674,8 +639,8 @@ static void print_thread(FILE *out, dump *d, const thread_rec *t) {
     if (e->func == NULL) {
       fputs("??\n", out);
       if (e->module != NULL)
-        fprintf(out, "\t0x%llx (%s+0x%llx)\n", (unsigned long long)f->pc,
-                basename_of(e->module), (unsigned long long)e->modoff + !f->activation);
+        fprintf(out, "\t0x%llx (%s+0x%llx)\n", (unsigned long long)f->pc, basename_of(e->module),
+                (unsigned long long)e->modoff + !f->activation);
       else
         fprintf(out, "\t0x%llx\n", (unsigned long long)f->pc);
       continue;
@@ -684,10 +649,8 @@ static void print_thread(FILE *out, dump *d, const thread_rec *t) {
     print_location(out, e);
     fprintf(out, " +0x%llx\n", off);
   }
-  if (t->elided)
-    fputs("...additional frames elided...\n", out);
-  if (t->stop_reason[0] != '\0')
-    fprintf(out, "...unwinding stopped: %s\n", t->stop_reason);
+  if (t->elided) fputs("...additional frames elided...\n", out);
+  if (t->stop_reason[0] != '\0') fprintf(out, "...unwinding stopped: %s\n", t->stop_reason);
   fputc('\n', out);
 }
 
@@ -698,16 +661,14 @@ static void print_header(FILE *out, dump *d, const char *label, const char *why,
   ssize_t n;
 
   snprintf(path, sizeof path, "/proc/%d/comm", (int)d->pid);
-  if (read_small(path, comm, sizeof comm) >= 0)
-    chomp(comm);
+  if (read_small(path, comm, sizeof comm) >= 0) chomp(comm);
   fprintf(out, "thread dump: %s, pid %d (%s)\n", label ? label : comm, (int)d->pid, comm);
 
   snprintf(path, sizeof path, "/proc/%d/cmdline", (int)d->pid);
   n = read_small(path, cmd, sizeof cmd);
   if (n > 0) {
     for (ssize_t i = 0; i < n - 1; i++)
-      if (cmd[i] == '\0')
-        cmd[i] = ' ';
+      if (cmd[i] == '\0') cmd[i] = ' ';
     fprintf(out, "command: %s%s\n", cmd, n == (ssize_t)sizeof cmd - 1 ? " ..." : "");
   }
 
@@ -715,14 +676,15 @@ static void print_header(FILE *out, dump *d, const char *label, const char *why,
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   strftime(zone, sizeof zone, "%z", &tm);
   fprintf(out, "when: %s.%03ld%s\n", stamp, when->tv_nsec / 1000000, zone);
-  if (why != NULL)
-    fprintf(out, "why: %s\n", why);
+  if (why != NULL) fprintf(out, "why: %s\n", why);
   if (all_stopped)
     fputs("snapshot: the process was stopped for the whole dump; the threads form one "
-          "consistent picture\n", out);
+          "consistent picture\n",
+          out);
   else
     fputs("snapshot: the process was running; each thread was stopped only while it was "
-          "unwound, so threads may show slightly different moments\n", out);
+          "unwound, so threads may show slightly different moments\n",
+          out);
   fprintf(out, "threads: %d, unwound in %.1f ms\n\n", d->nthreads, elapsed);
 }
 
@@ -744,9 +706,9 @@ static int check_traceable(pid_t pid, char *main_state, char *err, size_t errlen
   tp = strstr(buf, "\nTracerPid:");
   if (tp != NULL && atoi(tp + 11) != 0) {
     fl_set_err(err, errlen,
-            "cannot dump pid %d: it is already being traced by pid %d (a debugger?); a "
-            "process can have only one tracer",
-            (int)pid, atoi(tp + 11));
+               "cannot dump pid %d: it is already being traced by pid %d (a debugger?); a "
+               "process can have only one tracer",
+               (int)pid, atoi(tp + 11));
     return -1;
   }
   snprintf(path, sizeof path, "/proc/%d", (int)pid);
@@ -758,17 +720,16 @@ static int check_traceable(pid_t pid, char *main_state, char *err, size_t errlen
   snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
   if (read_small(path, buf, sizeof buf) < 0 && (errno == EACCES || errno == EPERM)) {
     fl_set_err(err, errlen,
-            "not permitted to trace pid %d (ptrace: %s); a dump needs the same user and a "
-            "dumpable process, or CAP_SYS_PTRACE, and under Yama ptrace_scope=1 an ancestor",
-            (int)pid, strerror(errno));
+               "not permitted to trace pid %d (ptrace: %s); a dump needs the same user and a "
+               "dumpable process, or CAP_SYS_PTRACE, and under Yama ptrace_scope=1 an ancestor",
+               (int)pid, strerror(errno));
     return -1;
   }
   return 0;
 }
 
 static void free_dump(dump *d) {
-  for (int i = 0; i < d->nthreads; i++)
-    free(d->threads[i].frames);
+  for (int i = 0; i < d->nthreads; i++) free(d->threads[i].frames);
   free(d->threads);
   if (d->syms != NULL)
     for (size_t i = 0; i < d->symcap; i++) {
@@ -776,8 +737,7 @@ static void free_dump(dump *d) {
       free(d->syms[i].owned_file);
     }
   free(d->syms);
-  if (d->dwfl != NULL)
-    dwfl_end(d->dwfl);
+  if (d->dwfl != NULL) dwfl_end(d->dwfl);
 }
 
 int fl_threads_dump(pid_t pid, const char *label, const char *why, FILE *out, fl_dump_info *info,
@@ -785,9 +745,8 @@ int fl_threads_dump(pid_t pid, const char *label, const char *why, FILE *out, fl
   return fl_threads_dump_idle(pid, label, why, NULL, 0, out, info, err, errlen);
 }
 
-int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
-                         const fl_thread_idle *idle, size_t n_idle, FILE *out,
-                         fl_dump_info *info, char *err, size_t errlen) {
+int fl_threads_dump_idle(pid_t pid, const char *label, const char *why, const fl_thread_idle *idle,
+                         size_t n_idle, FILE *out, fl_dump_info *info, char *err, size_t errlen) {
   dump d = {.pid = pid, .idle = idle, .n_idle = n_idle};
   struct timespec when;
   double t0 = mono_ms(), elapsed;
@@ -797,8 +756,7 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
   group *groups = NULL;
 
   clock_gettime(CLOCK_REALTIME, &when);
-  if (check_traceable(pid, &main_state, err, errlen) != 0)
-    return -1;
+  if (check_traceable(pid, &main_state, err, errlen) != 0) return -1;
 
   d.dwfl = dwfl_begin(&dwfl_callbacks);
   if (d.dwfl == NULL) {
@@ -808,13 +766,15 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
   rv = dwfl_linux_proc_report(d.dwfl, pid);
   if (rv != 0) {
     fl_set_err(err, errlen, "cannot dump pid %d: reading its memory map: %s", (int)pid,
-            rv == ENOENT ? "no such process" : rv > 0 ? strerror(rv) : dwfl_errmsg(-1));
+               rv == ENOENT ? "no such process"
+               : rv > 0     ? strerror(rv)
+                            : dwfl_errmsg(-1));
     goto out;
   }
   if (dwfl_report_end(d.dwfl, NULL, NULL) != 0 ||
       (rv = dwfl_linux_proc_attach(d.dwfl, pid, false)) != 0) {
     fl_set_err(err, errlen, "cannot dump pid %d: %s", (int)pid,
-            rv > 0 ? strerror(rv) : dwfl_errmsg(-1));
+               rv > 0 ? strerror(rv) : dwfl_errmsg(-1));
     goto out;
   }
   rv = -1;
@@ -830,20 +790,19 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
   for (int i = 0; i < d.nthreads; i++) {
     unwound += d.threads[i].nframes > 0;
     /* Read before each attach, so 't' here means someone else's ptrace stop. */
-    if (d.threads[i].state_letter != 'T' && d.threads[i].state_letter != 't')
-      all_stopped = false;
+    if (d.threads[i].state_letter != 'T' && d.threads[i].state_letter != 't') all_stopped = false;
   }
   if (unwound == 0) {
     const thread_rec *t = d.nthreads ? &d.threads[0] : NULL;
 
     if (t != NULL && (t->stop_errno == EPERM || t->stop_errno == EACCES))
       fl_set_err(err, errlen, "not permitted to trace pid %d (ptrace: %s)", (int)pid,
-              t->stop_reason);
+                 t->stop_reason);
     else if (t != NULL && t->stop_errno == ESRCH)
       fl_set_err(err, errlen, "no such process: pid %d (it exited during the dump)", (int)pid);
     else
       fl_set_err(err, errlen, "cannot dump pid %d: no thread could be unwound (%s)", (int)pid,
-              t != NULL ? t->stop_reason : "no threads");
+                 t != NULL ? t->stop_reason : "no threads");
     goto out;
   }
   ngroups = group_threads(&d, &order, &groups);
@@ -855,8 +814,7 @@ int fl_threads_dump_idle(pid_t pid, const char *label, const char *why,
 
   print_header(out, &d, label, why, &when, all_stopped, elapsed);
   print_summary(out, &d, groups, ngroups);
-  for (int i = 0; i < d.nthreads; i++)
-    print_thread(out, &d, &d.threads[i]);
+  for (int i = 0; i < d.nthreads; i++) print_thread(out, &d, &d.threads[i]);
   if (fflush(out) != 0 || ferror(out)) {
     fl_set_err(err, errlen, "cannot write the dump of pid %d: %s", (int)pid, strerror(errno));
     goto out;

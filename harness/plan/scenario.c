@@ -47,8 +47,8 @@ const char *fl_step_name(fl_step_kind k) {
 
 static const char *const rpc_names[] = {"unary", "server_stream", "client_stream", "bidi", NULL};
 /* In fl_step_kind order. */
-static const char *const step_names[] = {"send",   "recv",         "sleep",          "close_send",
-                                         "cancel", "status",       "wait",           "dump",
+static const char *const step_names[] = {"send",         "recv",           "sleep",    "close_send",
+                                         "cancel",       "status",         "wait",     "dump",
                                          "stop_reading", "resume_reading", "shutdown", NULL};
 /* In fl_threads_trigger order. */
 static const char *const threads_names[] = {"on_hang", "on_failure", "at_end", "never", NULL};
@@ -58,10 +58,10 @@ static const struct {
   const char *name;
   fl_payload_kind kind;
 } payloads[] = {
-  {"struct", FL_PAYLOAD_STRUCT},       {"null_values", FL_PAYLOAD_NULL_VALUES},
-  {"nested", FL_PAYLOAD_NESTED},       {"empty", FL_PAYLOAD_EMPTY},
-  {"bytes", FL_PAYLOAD_BYTES},         {"malformed", FL_PAYLOAD_MALFORMED},
-  {"oversize", FL_PAYLOAD_OVERSIZE},
+    {"struct", FL_PAYLOAD_STRUCT},     {"null_values", FL_PAYLOAD_NULL_VALUES},
+    {"nested", FL_PAYLOAD_NESTED},     {"empty", FL_PAYLOAD_EMPTY},
+    {"bytes", FL_PAYLOAD_BYTES},       {"malformed", FL_PAYLOAD_MALFORMED},
+    {"oversize", FL_PAYLOAD_OVERSIZE},
 };
 #define N_PAYLOADS (sizeof payloads / sizeof payloads[0])
 
@@ -75,8 +75,7 @@ static const char *const top_keys[] = {"name",    "summary",    "rpc",     "dead
                                        "timeout", "hang_after", "streams", "server",
                                        "client",  "capture",    "expect",  NULL};
 static const char *const side_keys[] = {"args", "script", NULL};
-static const char *const send_keys[] = {"count", "size", "payload", "interval", "background",
-                                        NULL};
+static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
 static const char *const recv_keys[] = {"count", "delay", NULL};
 static const char *const shutdown_keys[] = {"mode", "deadline", NULL};
@@ -116,8 +115,7 @@ __attribute__((format(printf, 4, 5))) static int fail_at(pctx *c, int line, int 
 static bool is_null(const yaml_node_t *n) {
   if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
   const char *v = (const char *)n->data.scalar.value;
-  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-         !strcmp(v, "NULL");
+  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
@@ -154,8 +152,7 @@ static int check_key(pctx *c, yaml_node_t *map, yaml_node_pair_t *pair, const ch
   for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
     yaml_node_t *qk = node(c, q->key);
     if (qk->type == YAML_SCALAR_NODE && !strcmp(sval(qk), key))
-      return fail_node(c, k, "duplicate key '%s' in %s (first at line %d)", key, where,
-                       LINE(qk));
+      return fail_node(c, k, "duplicate key '%s' in %s (first at line %d)", key, where, LINE(qk));
   }
   if (allowed) {
     bool ok = false;
@@ -287,9 +284,12 @@ static size_t byte_of_char(const char *text, size_t len, size_t chars) {
 static size_t utf8_step(const char *p) {
   unsigned char b = (unsigned char)*p;
   size_t n = 1;
-  if ((b & 0xE0) == 0xC0) n = 2;
-  else if ((b & 0xF0) == 0xE0) n = 3;
-  else if ((b & 0xF8) == 0xF0) n = 4;
+  if ((b & 0xE0) == 0xC0)
+    n = 2;
+  else if ((b & 0xF0) == 0xE0)
+    n = 3;
+  else if ((b & 0xF8) == 0xF0)
+    n = 4;
   for (size_t i = 1; i < n; i++)
     if (!p[i]) return i;
   return n;
@@ -312,9 +312,9 @@ static void value_pos(pctx *c, yaml_node_t *n, int errcol, int *line, int *col) 
   size_t b = byte_of_char(c->text, c->len, n->start_mark.index);
   const char *p = c->text + b, *end = c->text + c->len;
   int adv = 0;
-  char quote = style == YAML_SINGLE_QUOTED_SCALAR_STYLE ? '\''
+  char quote = style == YAML_SINGLE_QUOTED_SCALAR_STYLE   ? '\''
                : style == YAML_DOUBLE_QUOTED_SCALAR_STYLE ? '"'
-                                                           : 0;
+                                                          : 0;
   if (quote) {
     if (p >= end || *p != quote) return; /* not where we thought: do not guess */
     p++;
@@ -380,9 +380,12 @@ static int get_choice(pctx *c, yaml_node_t *n, const char *key, const char *cons
 static int get_bool(pctx *c, yaml_node_t *n, const char *key, bool *out) {
   char d[64];
   if (want_scalar(c, n, key, "true or false") < 0) return -1;
-  if (!strcmp(sval(n), "true")) *out = true;
-  else if (!strcmp(sval(n), "false")) *out = false;
-  else return fail_node(c, n, "'%s' must be true or false, not %s", key, describe(n, d, sizeof d));
+  if (!strcmp(sval(n), "true"))
+    *out = true;
+  else if (!strcmp(sval(n), "false"))
+    *out = false;
+  else
+    return fail_node(c, n, "'%s' must be true or false, not %s", key, describe(n, d, sizeof d));
   return 0;
 }
 
@@ -415,14 +418,16 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
   if (v->type == YAML_SCALAR_NODE) {
     if (get_payload_kind(c, v, "payload", &st->payload) < 0) return -1;
     if (st->payload == FL_PAYLOAD_MALFORMED)
-      return fail_node(c, v, "payload malformed needs a defect, like {kind: malformed, defect: "
-                             "truncated_varint}; defects: bad_wire_type, truncated_varint, "
-                             "length_past_end, invalid_utf8");
+      return fail_node(c, v,
+                       "payload malformed needs a defect, like {kind: malformed, defect: "
+                       "truncated_varint}; defects: bad_wire_type, truncated_varint, "
+                       "length_past_end, invalid_utf8");
     return 0;
   }
   if (v->type != YAML_MAPPING_NODE)
-    return fail_node(c, v, "'payload' must be a kind like struct or a map {kind, depth, seed, "
-                           "defect}, not %s",
+    return fail_node(c, v,
+                     "'payload' must be a kind like struct or a map {kind, depth, seed, "
+                     "defect}, not %s",
                      describe(v, d, sizeof d));
   yaml_node_t *kind = NULL, *depth = NULL, *seed = NULL, *defect = NULL;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
@@ -445,9 +450,9 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
       seed = k;
     } else {
       int i;
-      if (get_choice(c, val, "defect",
-                     defect_names, "one of bad_wire_type, truncated_varint, length_past_end, "
-                                   "invalid_utf8",
+      if (get_choice(c, val, "defect", defect_names,
+                     "one of bad_wire_type, truncated_varint, length_past_end, "
+                     "invalid_utf8",
                      &i) < 0)
         return -1;
       st->defect = (fl_defect)i;
@@ -463,8 +468,9 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
   if (defect && st->payload != FL_PAYLOAD_MALFORMED)
     return fail_node(c, defect, "'defect' belongs to payload kind malformed, not %s", kname);
   if (!defect && st->payload == FL_PAYLOAD_MALFORMED)
-    return fail_node(c, v, "payload malformed needs a defect: bad_wire_type, truncated_varint, "
-                           "length_past_end or invalid_utf8");
+    return fail_node(c, v,
+                     "payload malformed needs a defect: bad_wire_type, truncated_varint, "
+                     "length_past_end or invalid_utf8");
   return 0;
 }
 
@@ -472,8 +478,9 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
   char d[64];
   if (v->type == YAML_SCALAR_NODE) return get_count(c, v, "send", &st->count);
   if (v->type != YAML_MAPPING_NODE)
-    return fail_node(c, v, "'send' must be a count or a map {count, size, payload, interval, "
-                           "background}, not %s",
+    return fail_node(c, v,
+                     "'send' must be a count or a map {count, size, payload, interval, "
+                     "background}, not %s",
                      describe(v, d, sizeof d));
   yaml_node_t *size_key = NULL;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
@@ -502,8 +509,9 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
   if (size_key && st->payload == FL_PAYLOAD_EMPTY)
     return fail_node(c, size_key, "payload empty is a zero-length message; it takes no 'size'");
   if (size_key && st->payload == FL_PAYLOAD_OVERSIZE)
-    return fail_node(c, size_key, "an oversize message is one byte over the receiver's "
-                                  "grpc.max_receive_message_length; it takes no 'size'");
+    return fail_node(c, size_key,
+                     "an oversize message is one byte over the receiver's "
+                     "grpc.max_receive_message_length; it takes no 'size'");
   if (st->payload == FL_PAYLOAD_BYTES && !st->size_set) st->size = 64;
   return 0;
 }
@@ -569,8 +577,9 @@ static int parse_shutdown(pctx *c, yaml_node_t *v, fl_step *st) {
     }
   }
   if (deadline && st->shutdown_mode == FL_SHUTDOWN_ABRUPT)
-    return fail_node(c, deadline, "an abrupt shutdown cancels every call at once; 'deadline' "
-                                  "belongs to mode graceful");
+    return fail_node(c, deadline,
+                     "an abrupt shutdown cancels every call at once; 'deadline' "
+                     "belongs to mode graceful");
   return 0;
 }
 
@@ -632,8 +641,9 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     name = sval(kn);
     v = node(c, pairs[0].value);
   } else {
-    return fail_node(c, n, "a step must be a name like close_send or a key like 'send: 3', not "
-                           "a list");
+    return fail_node(c, n,
+                     "a step must be a name like close_send or a key like 'send: 3', not "
+                     "a list");
   }
 
   int kind = -1;
@@ -651,13 +661,15 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
   st->kind = (fl_step_kind)kind;
 
   if (st->kind == FL_STEP_CLOSE_SEND && server)
-    return fail_node(c, kn, "'close_send' is a client step; the server ends its side with "
-                            "'status'");
+    return fail_node(c, kn,
+                     "'close_send' is a client step; the server ends its side with "
+                     "'status'");
   if (st->kind == FL_STEP_STATUS && !server)
     return fail_node(c, kn, "'status' is a server step; the client receives the status");
   if (st->kind == FL_STEP_SHUTDOWN && !server)
-    return fail_node(c, kn, "'shutdown' is a server step; a client ends its call with "
-                            "close_send or cancel");
+    return fail_node(c, kn,
+                     "'shutdown' is a server step; a client ends its call with "
+                     "close_send or cancel");
 
   if (st->kind == FL_STEP_CLOSE_SEND || st->kind == FL_STEP_CANCEL || st->kind == FL_STEP_DUMP ||
       st->kind == FL_STEP_STOP_READING || st->kind == FL_STEP_RESUME_READING) {
@@ -668,13 +680,13 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
   if (!v) {
     /* How each step that takes a value is written, in fl_step_kind order. */
     static const char *const forms[sizeof step_names / sizeof step_names[0]] = {
-      [FL_STEP_SEND] = "send: 3 or send: {count: 3, size: 1KiB}",
-      [FL_STEP_RECV] = "recv: 3, recv: all or recv: {count: all, delay: 50ms}",
-      [FL_STEP_SHUTDOWN] = "shutdown: graceful, shutdown: abrupt or shutdown: {mode: graceful, "
-                           "deadline: 500ms}",
-      [FL_STEP_SLEEP] = "sleep: 500ms",
-      [FL_STEP_STATUS] = "status: NOT_FOUND or status: {code: NOT_FOUND, message: \"...\"}",
-      [FL_STEP_WAIT] = "wait: server.sent >= 5",
+        [FL_STEP_SEND] = "send: 3 or send: {count: 3, size: 1KiB}",
+        [FL_STEP_RECV] = "recv: 3, recv: all or recv: {count: all, delay: 50ms}",
+        [FL_STEP_SHUTDOWN] = "shutdown: graceful, shutdown: abrupt or shutdown: {mode: graceful, "
+                             "deadline: 500ms}",
+        [FL_STEP_SLEEP] = "sleep: 500ms",
+        [FL_STEP_STATUS] = "status: NOT_FOUND or status: {code: NOT_FOUND, message: \"...\"}",
+        [FL_STEP_WAIT] = "wait: server.sent >= 5",
     };
     return fail_node(c, n, "'%s' needs a value: %s", name, forms[kind] ? forms[kind] : "");
   }
@@ -690,8 +702,9 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     /* A barrier is released by the other peer's events; the run's own fields (outcome,
      * elapsed) are only known once it is over, so such a wait could never be released. */
     if (fl_predicate_scope(st->predicate) == FL_SCOPE_GLOBAL)
-      return fail_node(c, v, "'wait' needs a server.* or client.* field; '%s' is only known "
-                             "when the run is over",
+      return fail_node(c, v,
+                       "'wait' needs a server.* or client.* field; '%s' is only known "
+                       "when the run is over",
                        fl_predicate_field_text(st->predicate));
     return 0;
   default: return 0;
@@ -704,8 +717,9 @@ static int parse_args(pctx *c, yaml_node_t *n, fl_side_plan *sp, const char *sid
   char d[64], where[32];
   snprintf(where, sizeof where, "%s args", side);
   if (n->type != YAML_MAPPING_NODE)
-    return fail_node(c, n, "'args' must be a map of channel arguments, like "
-                           "{grpc.http2.bdp_probe: 0}, not %s",
+    return fail_node(c, n,
+                     "'args' must be a map of channel arguments, like "
+                     "{grpc.http2.bdp_probe: 0}, not %s",
                      describe(n, d, sizeof d));
   size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
   sp->args = calloc(np ? np : 1, sizeof *sp->args);
@@ -731,8 +745,9 @@ static int parse_args(pctx *c, yaml_node_t *n, fl_side_plan *sp, const char *sid
       if (digits && !*end) {
         /* C core's integer arguments are ints; a larger number would be cut silently. */
         if (errno || x < INT_MIN || x > INT_MAX)
-          return fail_node(c, v, "channel argument '%s' is out of range for an integer "
-                                 "argument (%d..%d)",
+          return fail_node(c, v,
+                           "channel argument '%s' is out of range for an integer "
+                           "argument (%d..%d)",
                            key, INT_MIN, INT_MAX);
         a->is_int = true;
         a->int_value = x;
@@ -761,8 +776,9 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
     }
     if (is_null(v)) continue; /* an empty script */
     if (v->type != YAML_SEQUENCE_NODE)
-      return fail_node(c, v, "'script' must be a list of steps (each line starting with '- '), "
-                             "not %s",
+      return fail_node(c, v,
+                       "'script' must be a list of steps (each line starting with '- '), "
+                       "not %s",
                        describe(v, d, sizeof d));
     size_t ns = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     sp->steps = calloc(ns ? ns : 1, sizeof *sp->steps);
@@ -791,9 +807,12 @@ static int parse_capture(pctx *c, yaml_node_t *n, fl_capture_plan *cp) {
     yaml_node_t *v = node(c, pr->value);
     if (!strcmp(key, "pcap")) {
       if (want_scalar(c, v, "pcap", "true or false") < 0) return -1;
-      if (!strcmp(sval(v), "true")) cp->pcap = true;
-      else if (!strcmp(sval(v), "false")) cp->pcap = false;
-      else return fail_node(c, v, "'pcap' must be true or false, not %s", describe(v, d, sizeof d));
+      if (!strcmp(sval(v), "true"))
+        cp->pcap = true;
+      else if (!strcmp(sval(v), "false"))
+        cp->pcap = false;
+      else
+        return fail_node(c, v, "'pcap' must be true or false, not %s", describe(v, d, sizeof d));
     } else if (!strcmp(key, "snaplen")) {
       uint64_t snaplen;
       if (get_count(c, v, "snaplen", &snaplen) < 0) return -1;
@@ -888,8 +907,9 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       if (parse_side(c, v, server, server ? &s->server : &s->client) < 0) return -1;
     } else if (!strcmp(key, "expect")) {
       if (v->type != YAML_SEQUENCE_NODE)
-        return fail_node(c, v, "'expect' must be a list of predicates (each line starting with "
-                               "'- '), not %s",
+        return fail_node(c, v,
+                         "'expect' must be a list of predicates (each line starting with "
+                         "'- '), not %s",
                          describe(v, d, sizeof d));
       size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
       s->expect = calloc(n ? n : 1, sizeof *s->expect);
@@ -956,8 +976,7 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
         st->recv_limit = (uint64_t)limit;
       }
       break;
-    default:
-      break;
+    default: break;
     }
   }
   return 0;
@@ -971,8 +990,10 @@ static int yaml_failure(pctx *c, yaml_parser_t *p) {
     /* Reader errors carry a byte offset, not a mark. */
     int line = 1, col = 1;
     for (size_t i = 0; i < p->problem_offset && i < c->len; i++) {
-      if (c->text[i] == '\n') line++, col = 1;
-      else if (((unsigned char)c->text[i] & 0xC0) != 0x80) col++;
+      if (c->text[i] == '\n')
+        line++, col = 1;
+      else if (((unsigned char)c->text[i] & 0xC0) != 0x80)
+        col++;
     }
     return fail_at(c, line, col, "%s", p->problem ? p->problem : "cannot read the file");
   }

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef FL_SCENARIO_DIR
-#define FL_SCENARIO_DIR "scenarios"
-#endif
+#include "config.h"
+#define FL_SCENARIO_DIR FL_SOURCE_SCENARIO_DIR
 
 static const char *override_dir;
 

@@ -37,10 +37,10 @@
 struct fl_capture {
   pcap_t *pcap;
   pcap_dumper_t *dumper;
-  int stop_fd;            /* eventfd: wakes the thread's poll at once when stopping */
-  atomic_bool stopping;   /* and this is what the thread checks, every FLUSH_MS at least */
+  int stop_fd;          /* eventfd: wakes the thread's poll at once when stopping */
+  atomic_bool stopping; /* and this is what the thread checks, every FLUSH_MS at least */
   pthread_t thread;
-  bool started;           /* fl_capture_begin started the thread */
+  bool started; /* fl_capture_begin started the thread */
   /* Written by the capture thread only; read by the stopping thread after the join. */
   uint64_t written;
   bool unflushed;
@@ -84,8 +84,7 @@ static void *capture_main(void *arg) {
                strerror(errno));
       break;
     }
-    if (atomic_load(&c->stopping))
-      break; /* fl_capture_stop drains what is left */
+    if (atomic_load(&c->stopping)) break; /* fl_capture_stop drains what is left */
     n = ready > 0 ? pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c) : 0;
     if (n < 0) {
       snprintf(c->error, sizeof c->error, "packet capture stopped early: %s",
@@ -94,8 +93,7 @@ static void *capture_main(void *arg) {
     }
     /* n == 0: traffic paused, so whatever is buffered goes out now. */
     if (c->unflushed && (n == 0 || mono_ms() - last_flush >= FLUSH_MS)) {
-      if (flush(c) != 0)
-        break;
+      if (flush(c) != 0) break;
       last_flush = mono_ms();
     }
   }
@@ -104,8 +102,7 @@ static void *capture_main(void *arg) {
 
 static int set_filter(fl_capture *c, const char *filter, char *err, size_t errlen) {
   struct bpf_program prog;
-  if (filter == NULL || filter[0] == '\0')
-    filter = ""; /* everything */
+  if (filter == NULL || filter[0] == '\0') filter = ""; /* everything */
   if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
     fl_set_err(err, errlen, "bad capture filter \"%s\": %s", filter, pcap_geterr(c->pcap));
     return -1;
@@ -122,8 +119,8 @@ static int set_filter(fl_capture *c, const char *filter, char *err, size_t errle
 }
 
 /* Everything up to the start of the thread; on failure frees what it made. */
-static int open_capture(fl_capture *c, const char *iface, const char *path, int snaplen,
-                        char *err, size_t errlen) {
+static int open_capture(fl_capture *c, const char *iface, const char *path, int snaplen, char *err,
+                        size_t errlen) {
   char ebuf[PCAP_ERRBUF_SIZE] = "";
   int rv;
 
@@ -133,8 +130,7 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
     return -1;
   }
   if (pcap_set_snaplen(c->pcap, snaplen > 0 ? snaplen : FL_CAPTURE_SNAPLEN_DEFAULT) != 0 ||
-      pcap_set_promisc(c->pcap, 0) != 0 ||
-      pcap_set_immediate_mode(c->pcap, 0) != 0 ||
+      pcap_set_promisc(c->pcap, 0) != 0 || pcap_set_immediate_mode(c->pcap, 0) != 0 ||
       pcap_set_buffer_size(c->pcap, FL_CAPTURE_BUFFER_BYTES) != 0 ||
       pcap_set_timeout(c->pcap, BLOCK_TIMEOUT_MS) != 0) {
     fl_set_err(err, errlen, "packet capture not possible on %s: %s", iface, pcap_geterr(c->pcap));
@@ -144,14 +140,14 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
   rv = pcap_activate(c->pcap);
   if (rv == PCAP_ERROR_PERM_DENIED || rv == PCAP_ERROR_PROMISC_PERM_DENIED) {
     fl_set_err(err, errlen,
-            "packet capture not possible on %s: it needs CAP_NET_RAW (run as root, "
-            "setcap cap_net_raw+ep, or use --netns); libpcap said: %s",
-            iface, pcap_geterr(c->pcap));
+               "packet capture not possible on %s: it needs CAP_NET_RAW (run as root, "
+               "setcap cap_net_raw+ep, or use --netns); libpcap said: %s",
+               iface, pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   if (rv == PCAP_ERROR_NO_SUCH_DEVICE) {
     fl_set_err(err, errlen, "packet capture not possible: no interface \"%s\" (%s)", iface,
-            pcap_geterr(c->pcap));
+               pcap_geterr(c->pcap));
     goto fail_pcap;
   }
   if (rv == PCAP_ERROR_IFACE_NOT_UP) {
@@ -165,8 +161,7 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
   /* rv > 0 is a warning (e.g. promiscuous mode unsupported); the capture works. */
 
   /* Until fl_capture_begin names the traffic, keep nothing. */
-  if (set_filter(c, "less 0", err, errlen) != 0)
-    goto fail_pcap;
+  if (set_filter(c, "less 0", err, errlen) != 0) goto fail_pcap;
 
   if (pcap_setnonblock(c->pcap, 1, ebuf) != 0 || pcap_get_selectable_fd(c->pcap) < 0) {
     fl_set_err(err, errlen, "packet capture not possible on %s: cannot poll it: %s", iface, ebuf);
@@ -193,8 +188,8 @@ fail_pcap:
   return -1;
 }
 
-int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out,
-                    char *err, size_t errlen) {
+int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
+                    size_t errlen) {
   fl_capture *c = calloc(1, sizeof *c);
   if (c == NULL) {
     fl_set_err(err, errlen, "packet capture not possible: out of memory");
@@ -217,8 +212,7 @@ int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture
 
 int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen) {
   sigset_t all, old;
-  if (set_filter(c, filter, err, errlen) != 0)
-    return -1;
+  if (set_filter(c, filter, err, errlen) != 0) return -1;
   /* The socket is bound and filtered once pcap_setfilter returns: packets queue in the ring
    * from now on, whether or not the thread has reached pcap_dispatch yet. The thread inherits
    * a full signal mask so signals meant for the runner never land on it. */
@@ -228,7 +222,7 @@ int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rv != 0) {
     fl_set_err(err, errlen, "packet capture not possible: cannot start its thread: %s",
-            strerror(rv));
+               strerror(rv));
     return -1;
   }
   c->started = true;
@@ -238,8 +232,7 @@ int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen
 int fl_capture_start(const char *iface, const char *filter, const char *path, int snaplen,
                      fl_capture **out, char *err, size_t errlen) {
   fl_capture *c;
-  if (fl_capture_open(iface, path, snaplen, &c, err, errlen) != 0)
-    return -1;
+  if (fl_capture_open(iface, path, snaplen, &c, err, errlen) != 0) return -1;
   if (fl_capture_begin(c, filter, err, errlen) != 0) {
     fl_capture_stop(c, NULL);
     return -1;
@@ -267,11 +260,9 @@ int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
   struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->pcap), .events = POLLIN};
   for (int i = 0; c->error[0] == '\0' && i < DRAIN_ROUNDS; i++) {
     int n = pcap_dispatch(c->pcap, -1, on_packet, (u_char *)c);
-    if (n < 0 || (n == 0 && poll(&pfd, 1, 2 * BLOCK_TIMEOUT_MS) <= 0))
-      break;
+    if (n < 0 || (n == 0 && poll(&pfd, 1, 2 * BLOCK_TIMEOUT_MS) <= 0)) break;
   }
-  if (c->unflushed)
-    flush(c);
+  if (c->unflushed) flush(c);
 
   if (st != NULL) {
     memset(st, 0, sizeof *st);
@@ -286,8 +277,7 @@ int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
     }
     snprintf(st->error, sizeof st->error, "%s", c->error);
   }
-  if (c->error[0] != '\0')
-    rv = -1;
+  if (c->error[0] != '\0') rv = -1;
 
   pcap_dump_close(c->dumper);
   pcap_close(c->pcap);

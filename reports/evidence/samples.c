@@ -60,8 +60,7 @@ void fl_sample_write_header(FILE *out) {
         out);
 }
 
-void fl_sample_write_row(FILE *out, double t_ms, const char *side, pid_t pid,
-                         const fl_sample *s) {
+void fl_sample_write_row(FILE *out, double t_ms, const char *side, pid_t pid, const fl_sample *s) {
   fprintf(out, "%.3f,%s,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", t_ms,
           side, (int)pid, s->rss_kib, s->threads, s->fds, s->voluntary_ctxt_switches,
           s->nonvoluntary_ctxt_switches);
@@ -106,7 +105,7 @@ void fl_activity_update(fl_activity *a, pid_t pid, int64_t now_ns) {
 size_t fl_activity_idle(const fl_activity *a, int64_t now_ns, fl_thread_idle *idle, size_t max) {
   size_t n = 0;
   for (int i = 0; i < a->n && n < max; i++)
-    idle[n++] = (fl_thread_idle){.tid = a->threads[i].tid,
-                                 .idle_ns = now_ns - a->threads[i].active_at_ns};
+    idle[n++] =
+        (fl_thread_idle){.tid = a->threads[i].tid, .idle_ns = now_ns - a->threads[i].active_at_ns};
   return n;
 }

@@ -72,8 +72,8 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
  * once the server's port is known. A capture that was opened but not begun is ended with
  * fl_capture_stop (its file then holds no packets). Errors as for fl_capture_start.
  */
-int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out,
-                    char *err, size_t errlen);
+int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
+                    size_t errlen);
 int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen);
 
 /*

@@ -34,22 +34,22 @@ typedef enum {
 } fl_rpc_kind;
 
 typedef enum {
-  FL_STEP_SEND,       /* send: N | {count, size, payload} */
-  FL_STEP_RECV,       /* recv: N | all */
-  FL_STEP_SLEEP,      /* sleep: DURATION */
-  FL_STEP_CLOSE_SEND, /* close_send (client only) */
-  FL_STEP_CANCEL,     /* cancel */
-  FL_STEP_STATUS,     /* status: CODE | {code, message} (server only) */
-  FL_STEP_WAIT,       /* wait: PREDICATE (a barrier on events the runner has seen) */
-  FL_STEP_DUMP,       /* dump: the runner dumps both peers' threads at this point */
+  FL_STEP_SEND,           /* send: N | {count, size, payload} */
+  FL_STEP_RECV,           /* recv: N | all */
+  FL_STEP_SLEEP,          /* sleep: DURATION */
+  FL_STEP_CLOSE_SEND,     /* close_send (client only) */
+  FL_STEP_CANCEL,         /* cancel */
+  FL_STEP_STATUS,         /* status: CODE | {code, message} (server only) */
+  FL_STEP_WAIT,           /* wait: PREDICATE (a barrier on events the runner has seen) */
+  FL_STEP_DUMP,           /* dump: the runner dumps both peers' threads at this point */
   FL_STEP_STOP_READING,   /* stop_reading: no RECV_MESSAGE op until resume_reading */
   FL_STEP_RESUME_READING, /* resume_reading */
-  FL_STEP_SHUTDOWN,   /* shutdown: graceful | abrupt | {mode, deadline} (server only) */
+  FL_STEP_SHUTDOWN,       /* shutdown: graceful | abrupt | {mode, deadline} (server only) */
 } fl_step_kind;
 
 /* What a `send` puts on the wire (see injectors/payload.h for the exact shapes). */
 typedef enum {
-  FL_PAYLOAD_STRUCT,      /* a Struct with typed fields: string, number, bool, nested struct, list */
+  FL_PAYLOAD_STRUCT, /* a Struct with typed fields: string, number, bool, nested struct, list */
   FL_PAYLOAD_NULL_VALUES, /* a Struct with null_value entries, empty nested Structs and lists */
   FL_PAYLOAD_NESTED,      /* Structs nested `depth` deep */
   FL_PAYLOAD_EMPTY,       /* a zero-length message */
@@ -99,10 +99,10 @@ typedef struct {
   int64_t duration_ns;     /* sleep */
   fl_shutdown_mode shutdown_mode; /* shutdown */
   int64_t shutdown_deadline_ns;   /* shutdown, graceful: then cancel every call; 0 = none */
-  int status_code;         /* status */
-  char *status_message;    /* status; may be NULL */
-  fl_predicate *predicate; /* wait */
-  char *text;              /* wait: the predicate as written */
+  int status_code;                /* status */
+  char *status_message;           /* status; may be NULL */
+  fl_predicate *predicate;        /* wait */
+  char *text;                     /* wait: the predicate as written */
 } fl_step;
 
 /* One channel argument, passed to C core as given. Integers (YAML plain scalars that parse
