@@ -1,5 +1,17 @@
 /*
- * util: the few helpers every module needs the same way.
+ * util: the error convention, the clock and the few helpers every module shares.
+ *
+ * THE ERROR CONVENTION (every module, every fallible fl_ function):
+ *   - A function that can fail returns int: 0 (or a count >= 0) on success, -1 on failure.
+ *     It is declared FL_MUST_USE, so a caller that drops the result does not build cleanly.
+ *   - On failure it has written one line into the caller's buffer `char *err, size_t errlen`
+ *     (always terminated, via fl_set_err): what was wrong and where, in words a user can act
+ *     on ("cannot write /r/report.json: No space left on device"). errno is not part of the
+ *     contract unless the header says so.
+ *   - Where a user's file is at fault, the message starts with "FILE:LINE:COL: " (the scenario
+ *     parser's fl_error carries line and column besides).
+ *   - Functions that cannot fail return void or a value; internal invariants may assert.
+ * Messages that are printf formats are checked by the compiler (FL_PRINTF).
  */
 #ifndef FL_UTIL_H
 #define FL_UTIL_H
@@ -7,12 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Formats a message into err (errlen bytes, always terminated; nothing if errlen is 0): the
- * "char *err, size_t errlen" convention of every fallible fl_ function. */
-void fl_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define FL_MUST_USE __attribute__((warn_unused_result))
+#define FL_PRINTF(fmt_arg, first_arg) __attribute__((format(printf, fmt_arg, first_arg)))
 
-/* CLOCK_MONOTONIC in nanoseconds. */
+/* Formats a message into err (errlen bytes, always terminated; nothing if errlen is 0). */
+void fl_set_err(char *err, size_t errlen, const char *fmt, ...) FL_PRINTF(3, 4);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock every event of this machine is stamped with. */
 int64_t fl_mono_ns(void);
 
 #endif
