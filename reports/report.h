@@ -12,9 +12,12 @@
 #include "scenario.h"
 #include "verdict.h"
 
-/* Writes report.json into run_dir. Returns 0, or -1 with errno set. */
-int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run_result *r,
-                         const fl_verdict *v);
+/* Writes report.json into run_dir (a new file renamed into place). Its keys are documented in
+ * the README ("Run directory"); `fields` holds every predicate field of fields.h by the name
+ * `expect:` uses. Returns 0, or -1 with the reason in err. */
+FL_MUST_USE int fl_report_write_json(const char *run_dir, const fl_scenario *s,
+                                     const fl_run_result *r, const fl_verdict *v, char *err,
+                                     size_t errlen);
 
 /* The terminal summary: verdict, each clause with the value seen, ops still pending, where
  * the run directory is. */

@@ -26,6 +26,7 @@
 
 #include <grpc/grpc.h>
 
+#include "event.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -132,10 +133,17 @@ struct fl_peer {
   } shutdown;
 };
 
-/* Writes one event: pairs of key, value (strings), then NULL. Exits 1 if the write fails.
- * fl_call_emit adds the call's id when the peer runs more than one call. */
-void fl_peer_emit(fl_peer *p, const char *name, ...);
-void fl_call_emit(fl_call *c, const char *name, ...);
+/*
+ * Writes one event with its attributes (FL_KV_I / FL_KV_S / FL_KV_BYTES from event.h), checked
+ * against the event table: an attribute the event does not take is a bug, and the peer fails
+ * with an `error` event naming it. fl_call_emit adds the call's number when the peer runs more
+ * than one call. A write that fails (the runner is gone) exits 1.
+ */
+void fl_peer_emitv(fl_peer *p, const fl_call *c, fl_event_id id, const fl_event_kv *kv, size_t n);
+#define FL_KVS(...)                                                                                \
+  (fl_event_kv[]){__VA_ARGS__}, sizeof((fl_event_kv[]){__VA_ARGS__}) / sizeof(fl_event_kv)
+#define fl_peer_emit(p, id, ...) fl_peer_emitv((p), NULL, (id), FL_KVS(__VA_ARGS__))
+#define fl_call_emit(c, id, ...) fl_peer_emitv((c)->p, (c), (id), FL_KVS(__VA_ARGS__))
 
 /* Emits `error message=...`, logs it to stderr, exits 1. */
 __attribute__((noreturn, format(printf, 2, 3))) void fl_peer_fail(fl_peer *p, const char *fmt, ...);
