@@ -336,8 +336,37 @@ static void background(fl_peer *p, fl_call *c) {
 
 /* ---- steps ----------------------------------------------------------------------------- */
 
+const char *fl_call_stage_name(fl_call_stage s) {
+  switch (s) {
+  case FL_STAGE_IDLE: return "idle";
+  case FL_STAGE_ENTER: return "enter";
+  case FL_STAGE_SEND_NEXT: return "send_next";
+  case FL_STAGE_SEND_INFLIGHT: return "send_inflight";
+  case FL_STAGE_RECV_INFLIGHT: return "recv_inflight";
+  case FL_STAGE_SLEEPING: return "sleeping";
+  case FL_STAGE_AWAIT_OP: return "await_op";
+  case FL_STAGE_AT_BARRIER: return "at_barrier";
+  case FL_STAGE_FINISH_DRAIN: return "finish_drain";
+  case FL_STAGE_FINISH_CLOSE: return "finish_close";
+  case FL_STAGE_FINISH_AWAIT: return "finish_await";
+  }
+  return "?";
+}
+
+void fl_call_set_stage(fl_call *c, fl_call_stage stage) {
+  if (c->stage == stage) return;
+  if (fl_trace_on()) {
+    char who[48];
+    snprintf(who, sizeof who, "%s call %u", c->p->opt.side, c->id);
+    fl_trace(who, "step %zu: %s -> %s", c->pc, fl_call_stage_name(c->stage),
+             fl_call_stage_name(stage));
+  }
+  c->stage = stage;
+}
+
 /* Each step function is called whenever its call may have moved; it returns true when the
- * step is over. c->phase is 1 when a step begins; steps that wait keep their stage in it. */
+ * step is over. The stage is FL_STAGE_ENTER when a step begins; steps that wait keep where
+ * they are in it. */
 
 static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
   if (st->background) {
@@ -350,22 +379,22 @@ static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
     return true;
   }
   for (;;) {
-    switch (c->phase) {
-    case 1: /* C core takes one SEND_MESSAGE at a time: background sends finish first */
+    switch (c->stage) {
+    case FL_STAGE_ENTER: /* C core takes one SEND_MESSAGE at a time: background sends first */
       if (c->bg || busy(&c->send)) return false;
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_SEND_NEXT);
       break;
-    case 2:
+    case FL_STAGE_SEND_NEXT:
       if (c->i == st->count || (c->i > 0 && !c->last_send_ok)) return true;
       if (c->i > 0 && st->interval_ns > 0 && !fl_peer_timer(p, c->last_send_ns + st->interval_ns))
         return false;
       start_send(c, st);
-      c->phase = 3;
+      fl_call_set_stage(c, FL_STAGE_SEND_INFLIGHT);
       break;
-    default:
+    default: /* FL_STAGE_SEND_INFLIGHT */
       if (busy(&c->send)) return false;
       c->i++;
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_SEND_NEXT);
       break;
     }
   }
@@ -373,20 +402,20 @@ static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
 
 static bool step_recv(fl_peer *p, fl_call *c, const fl_step *st) {
   for (;;) {
-    switch (c->phase) {
-    case 1:
+    switch (c->stage) {
+    case FL_STAGE_ENTER: /* the next read starts when its delay has passed */
       if (c->recv_ended || (st->count != FL_RECV_ALL && c->i == st->count)) return true;
       if (c->i > 0 && st->delay_ns > 0 && !fl_peer_timer(p, c->last_recv_ns + st->delay_ns))
         return false;
       start_recv(c);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_RECV_INFLIGHT);
       break;
-    default:
+    default: /* FL_STAGE_RECV_INFLIGHT */
       if (busy(&c->recv)) return false;
       /* Stops early at the end of the stream, or when a read failed (the call is over). */
       if (!c->last_recv_ok || c->recv_ended) return true;
       c->i++;
-      c->phase = 1;
+      fl_call_set_stage(c, FL_STAGE_ENTER);
       break;
     }
   }
@@ -396,24 +425,25 @@ static bool step_recv(fl_peer *p, fl_call *c, const fl_step *st) {
 static bool released(fl_peer *p, size_t index) { return p->released[index]; }
 
 static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
+  bool entering = c->stage == FL_STAGE_ENTER;
   switch (st->kind) {
   case FL_STEP_SEND: return step_send(p, c, st);
   case FL_STEP_RECV: return step_recv(p, c, st);
   case FL_STEP_SLEEP:
-    if (c->phase == 1) {
+    if (entering) {
       c->wake_ns = fl_mono_ns() + st->duration_ns;
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_SLEEPING);
     }
     return fl_peer_timer(p, c->wake_ns);
   case FL_STEP_CLOSE_SEND:
     if (p->is_server)
       fl_peer_fail(p, "%s:%d:%d: close_send is a client step", p->opt.scenario_path, st->line,
                    st->col);
-    if (c->phase == 1) {
+    if (entering) {
       /* The message in flight stays in flight; no further one is started after the close. */
       end_background(c, "close_send");
       start_close_send(c);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
     }
     return !busy(&c->close_send);
   case FL_STEP_CANCEL:
@@ -427,16 +457,16 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
   case FL_STEP_STATUS:
     if (!p->is_server)
       fl_peer_fail(p, "%s:%d:%d: status is a server step", p->opt.scenario_path, st->line, st->col);
-    if (c->phase == 1) {
+    if (entering) {
       end_background(c, "status");
       start_status(c, st->status_code, st->status_message);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
     }
     return !busy(&c->status);
   case FL_STEP_WAIT:
-    if (c->phase == 1) {
+    if (entering) {
       fl_call_emit(c, FL_EV_WAIT, FL_KV_I(INDEX, c->pc), FL_KV_S(EXPR, st->text ? st->text : ""));
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_AT_BARRIER);
     }
     if (!released(p, c->pc)) return false;
     fl_call_emit(c, FL_EV_ARRIVE, FL_KV_I(INDEX, c->pc));
@@ -449,6 +479,7 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
       p->dumped[c->pc] = true;
       fl_peer_emit(p, FL_EV_DUMP, FL_KV_I(INDEX, c->pc));
     }
+    fl_call_set_stage(c, FL_STAGE_AT_BARRIER);
     return released(p, c->pc);
   case FL_STEP_STOP_READING:
     /* The scenario parser has made sure no recv follows until resume_reading: from here no
@@ -475,18 +506,18 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
  */
 static bool finish_call(fl_peer *p, fl_call *c) {
   for (;;) {
-    switch (c->phase) {
-    case 0: /* background sends run to their end first */
+    switch (c->stage) {
+    case FL_STAGE_FINISH_DRAIN:
       if (c->bg || busy(&c->send)) return false;
-      c->phase = 1;
+      fl_call_set_stage(c, FL_STAGE_FINISH_CLOSE);
       break;
-    case 1:
+    case FL_STAGE_FINISH_CLOSE:
       if (p->is_server && !c->status_issued && !c->cancelled_by_us)
         start_status(c, GRPC_STATUS_OK, "");
       if (!p->is_server && !c->close_send_issued && !c->cancelled_by_us) start_close_send(c);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_FINISH_AWAIT);
       break;
-    default:
+    default: /* FL_STAGE_FINISH_AWAIT */
       return !busy(&c->close_send) && !busy(&c->status) && c->final_op.done && !busy(&c->md_send) &&
              !busy(&c->md_recv);
     }
@@ -499,16 +530,17 @@ static void advance(fl_peer *p, fl_call *c) {
     background(p, c);
     if (c->pc < p->plan->n_steps) {
       const fl_step *st = &p->plan->steps[c->pc];
-      if (c->phase == 0) {
+      if (c->stage == FL_STAGE_IDLE) {
         fl_call_emit(c, FL_EV_STEP, FL_KV_I(INDEX, c->pc), FL_KV_S(NAME, fl_step_name(st->kind)));
-        c->phase = 1;
+        fl_call_set_stage(c, FL_STAGE_ENTER);
         c->i = 0;
       }
       if (!run_step(p, c, st)) return;
       c->pc++;
-      c->phase = 0;
+      fl_call_set_stage(c, c->pc < p->plan->n_steps ? FL_STAGE_IDLE : FL_STAGE_FINISH_DRAIN);
       continue;
     }
+    if (c->stage == FL_STAGE_IDLE) fl_call_set_stage(c, FL_STAGE_FINISH_DRAIN); /* no steps */
     if (!finish_call(p, c)) return;
     c->finished = true;
     p->n_finished++;

@@ -50,6 +50,24 @@ typedef struct {
   int events_fd, control_fd;
 } fl_peer_options;
 
+/* Where a call stands inside its current step (or, past the script, in its closing ops).
+ * Changed only through fl_call_set_stage, which traces each change with FAULTLINE_TRACE. */
+typedef enum {
+  FL_STAGE_IDLE,          /* the step has not begun */
+  FL_STAGE_ENTER,         /* it has begun: its first action is next */
+  FL_STAGE_SEND_NEXT,     /* send: the next message starts when its interval has passed */
+  FL_STAGE_SEND_INFLIGHT, /* send: a message is in flight */
+  FL_STAGE_RECV_INFLIGHT, /* recv: a RECV_MESSAGE op is pending */
+  FL_STAGE_SLEEPING,      /* sleep: until wake_ns */
+  FL_STAGE_AWAIT_OP,      /* close_send, status: their op is pending */
+  FL_STAGE_AT_BARRIER,    /* wait: until the runner releases it */
+  FL_STAGE_FINISH_DRAIN,  /* after the script: background sends run to their end */
+  FL_STAGE_FINISH_CLOSE,  /* then the closing ops (half-close or status) start */
+  FL_STAGE_FINISH_AWAIT,  /* and every op of the call completes */
+} fl_call_stage;
+
+const char *fl_call_stage_name(fl_call_stage s);
+
 /* One gRPC call running the side's script. */
 struct fl_call {
   fl_peer *p;
@@ -60,7 +78,7 @@ struct fl_call {
 
   /* Where the script stands. pc == n_steps: the closing ops (half-close or status). */
   size_t pc;
-  int phase;       /* 0: the step has not begun; then the step's own stages */
+  fl_call_stage stage;
   uint64_t i;      /* messages done in this step */
   int64_t wake_ns; /* sleep: when it ends */
 
@@ -156,6 +174,8 @@ const char *fl_peer_i64(char *buf, int64_t x);
  * completion, runs its op's on_done, then reads what the control fd has. Returns the op that
  * completed, or NULL. */
 fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns);
+
+void fl_call_set_stage(fl_call *c, fl_call_stage stage);
 
 /* Starts a batch on c->call with `op` as its tag. A call error (an op the script may not issue
  * here, e.g. a second status) is fatal: `what` names it in the error event. */
