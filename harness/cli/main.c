@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "dump_cmd.h"
+#include "event.h"
+#include "fields.h"
 #include "library.h"
 #include "netns.h"
 #include "report.h"
@@ -358,6 +360,15 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *cmd = argv[1];
+  /* The vocabulary, from the tables themselves: the README's lists are this output. */
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "fields")) {
+    fl_fields_write_markdown(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "events")) {
+    fl_events_write_markdown(stdout);
+    return 0;
+  }
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     usage_main(stdout);
     return 0;

@@ -399,6 +399,13 @@ void fl_observe_sample(fl_observe *o, fl_side side, int64_t at_ns, int64_t rss_k
   if (fds > st->samples.max_fds) st->samples.max_fds = fds;
 }
 
+void fl_observe_socket(fl_observe *o, fl_side side, int64_t unsent, int64_t unread) {
+  fl_wire_obs *w = &o->sides[side].wire;
+  w->have_socket = true;
+  if (unsent > w->socket_unsent_max) w->socket_unsent_max = unsent;
+  if (unread > w->socket_unread_max) w->socket_unread_max = unread;
+}
+
 void fl_observe_capture(fl_observe *o, bool running, uint64_t packets, uint64_t dropped) {
   o->capture_running = running;
   o->capture_packets = packets;

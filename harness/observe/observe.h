@@ -225,6 +225,10 @@ void fl_observe_events_closed(fl_observe *o, fl_side side);
 void fl_observe_sample(fl_observe *o, fl_side side, int64_t at_ns, int64_t rss_kib, int64_t threads,
                        int64_t fds, bool baseline);
 
+/* A reading of the kernel's queues of `side`'s connection socket (bytes unsent, bytes unread),
+ * as sock_diag reports them. */
+void fl_observe_socket(fl_observe *o, fl_side side, int64_t unsent, int64_t unread);
+
 /* The capture's counts, once it stopped (running: it ran, so the counts mean something). */
 void fl_observe_capture(fl_observe *o, bool running, uint64_t packets, uint64_t dropped);
 

@@ -101,6 +101,8 @@ static void end_run(run *rn, fl_end_reason reason) {
 
 static const char *name_of(const source *p) { return fl_side_name(p->side); }
 
+static int fail(run *rn, const char *fmt, const char *arg);
+
 /* ---- events from the peers -------------------------------------------------------------- */
 
 static void dump_step(run *rn, source *p, const fl_event *ev);
@@ -409,8 +411,10 @@ static void begin_capture(run *rn) {
 static void stop_capture(run *rn) {
   fl_capture_record *c = &rn->r->capture;
   if (rn->capture) {
-    /* A capture that ended early or could not write its file says so in stats.error. */
-    (void)fl_capture_stop(rn->capture, c->running ? &c->stats : NULL);
+    /* A capture that ended early or could not write its file is evidence that lost data:
+     * the run says so in its verdict. */
+    if (fl_capture_stop(rn->capture, c->running ? &c->stats : NULL) < 0 && c->running)
+      fail(rn, "capture.pcap is incomplete: %s", c->stats.error);
     rn->capture = NULL;
   }
   fl_observe_capture(rn->obs, c->running, c->stats.packets_written, c->stats.dropped);
