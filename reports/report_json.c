@@ -225,6 +225,27 @@ fail:
   return NULL;
 }
 
+/* The barriers still waited at when the run ended: with pending_ops, what a hang is made of. */
+static json_t *waiting(const fl_scenario *s, const fl_run_result *r) {
+  fl_waiting_barrier b[16];
+  size_t n = fl_report_waiting_barriers(s, r->obs, b, 16);
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++) {
+    json_t *o = item(a);
+    if (!o || fl_json_set(o, "side", json_string(fl_side_name(b[i].side))) < 0 ||
+        fl_json_set(o, "step", json_integer(b[i].step)) < 0 ||
+        fl_json_set(o, "line", json_integer(b[i].line)) < 0 ||
+        fl_json_set_bytes(o, "predicate", b[i].expr, SIZE_MAX) < 0 ||
+        fl_json_set_bytes(o, "seen", b[i].seen, SIZE_MAX) < 0 ||
+        fl_json_set(o, "calls", json_integer(b[i].calls)) < 0)
+      goto fail;
+  }
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
 static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_verdict *v) {
   json_t *o = json_object();
   if (!o || fl_json_set(o, "faultline_version", json_string(FL_VERSION)) < 0 ||
@@ -235,7 +256,8 @@ static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_ver
       fl_json_set(o, "started_at", json_string(r->started_at)) < 0 ||
       fl_json_set(o, "elapsed_ms", fl_json_ms(fl_observe_elapsed(r->obs))) < 0 ||
       fl_json_set(o, "expectations", expectations(v)) < 0 ||
-      fl_json_set(o, "fields", all_fields(r->obs)) < 0)
+      fl_json_set(o, "fields", all_fields(r->obs)) < 0 ||
+      fl_json_set(o, "waiting_barriers", waiting(s, r)) < 0)
     goto fail;
   json_t *peers = child(o, "peers");
   if (!peers || fl_json_set(peers, "server", peer(r, FL_SIDE_SERVER, &s->server)) < 0 ||

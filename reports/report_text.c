@@ -3,6 +3,35 @@
 
 #include "report.h"
 
+size_t fl_report_waiting_barriers(const fl_scenario *s, fl_observe *obs, fl_waiting_barrier *out,
+                                  size_t max) {
+  size_t n = 0;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    const fl_side_obs *st = fl_observe_side(obs, (fl_side)i);
+    const fl_side_plan *plan = i == FL_SIDE_SERVER ? &s->server : &s->client;
+    for (uint32_t c = 0; c < st->n_calls; c++) {
+      int idx = st->calls[c].waiting_barrier;
+      if (idx < 0 || (size_t)idx >= plan->n_steps || plan->steps[idx].kind != FL_STEP_WAIT)
+        continue;
+      size_t k = 0;
+      while (k < n && !(out[k].side == (fl_side)i && out[k].step == idx)) k++;
+      if (k < n) {
+        out[k].calls++;
+        continue;
+      }
+      if (n == max) return n;
+      const fl_step *step = &plan->steps[idx];
+      fl_value seen;
+      fl_predicate_eval(step->predicate, fl_observe_lookup, obs, &seen);
+      out[n] = (fl_waiting_barrier){.side = (fl_side)i, .step = idx, .line = step->line,
+                                     .expr = step->text, .calls = 1};
+      fl_value_format(&seen, out[n].seen, sizeof out[n].seen);
+      n++;
+    }
+  }
+  return n;
+}
+
 void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *s,
                              const fl_run_result *r, const fl_verdict *v, bool color) {
   const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "",
@@ -17,6 +46,18 @@ void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *
     const fl_clause_result *c = &v->clauses[i];
     fprintf(out, "  %s%-4s%s %-44s seen %s\n", c->held ? green : red, c->held ? "ok" : "FAIL",
             reset, c->expect->text, c->seen);
+  }
+  fl_waiting_barrier waiting[16];
+  size_t n_waiting = r->obs ? fl_report_waiting_barriers(s, r->obs, waiting, 16) : 0;
+  for (size_t i = 0; i < n_waiting; i++) {
+    const fl_waiting_barrier *b = &waiting[i];
+    char calls[32] = "";
+    if (b->calls > 1) snprintf(calls, sizeof calls, " (%d calls)", b->calls);
+    fprintf(out, "  waiting at end: %s at `wait: %s` (line %d)%s; %s is %s\n",
+            fl_side_name(b->side), b->expr, b->line, calls,
+            fl_predicate_field_text(
+                (b->side == FL_SIDE_SERVER ? &s->server : &s->client)->steps[b->step].predicate),
+            b->seen);
   }
   for (int i = 0; r->obs && i < FL_N_SIDES; i++) {
     const fl_side_obs *st = fl_observe_side(r->obs, (fl_side)i);
