@@ -246,6 +246,21 @@ fail:
   return NULL;
 }
 
+static json_t *busy(const fl_busy_record *b) {
+  if (!b->seen) return json_null();
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "side", json_string(fl_side_name(b->side))) < 0 ||
+      fl_json_set(o, "tid", json_integer(b->tid)) < 0 ||
+      fl_json_set_bytes(o, "thread", b->thread, SIZE_MAX) < 0 ||
+      fl_json_set(o, "cpu_ms", fl_json_ms(b->cpu_ns)) < 0 ||
+      fl_json_set(o, "since_ms", fl_json_ms(b->since_ns)) < 0 ||
+      fl_json_set(o, "at_ms", fl_json_ms(b->at_ns)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_verdict *v) {
   json_t *o = json_object();
   if (!o || fl_json_set(o, "faultline_version", json_string(FL_VERSION)) < 0 ||
@@ -257,7 +272,8 @@ static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_ver
       fl_json_set(o, "elapsed_ms", fl_json_ms(fl_observe_elapsed(r->obs))) < 0 ||
       fl_json_set(o, "expectations", expectations(v)) < 0 ||
       fl_json_set(o, "fields", all_fields(r->obs)) < 0 ||
-      fl_json_set(o, "waiting_barriers", waiting(s, r)) < 0)
+      fl_json_set(o, "waiting_barriers", waiting(s, r)) < 0 ||
+      fl_json_set(o, "busy", busy(&r->busy)) < 0)
     goto fail;
   json_t *peers = child(o, "peers");
   if (!peers || fl_json_set(peers, "server", peer(r, FL_SIDE_SERVER, &s->server)) < 0 ||

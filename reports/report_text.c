@@ -23,8 +23,8 @@ size_t fl_report_waiting_barriers(const fl_scenario *s, fl_observe *obs, fl_wait
       const fl_step *step = &plan->steps[idx];
       fl_value seen;
       fl_predicate_eval(step->predicate, fl_observe_lookup, obs, &seen);
-      out[n] = (fl_waiting_barrier){.side = (fl_side)i, .step = idx, .line = step->line,
-                                     .expr = step->text, .calls = 1};
+      out[n] = (fl_waiting_barrier){
+          .side = (fl_side)i, .step = idx, .line = step->line, .expr = step->text, .calls = 1};
       fl_value_format(&seen, out[n].seen, sizeof out[n].seen);
       n++;
     }
@@ -72,6 +72,13 @@ void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *
                 (double)(fl_observe_elapsed(r->obs) - op->since_ns) / 1e6);
       }
   }
+  if (r->busy.seen)
+    fprintf(out,
+            "  busy: %s thread %d \"%s\" used %.2fs of CPU from %.2fs to %.2fs without an "
+            "event (not counted as a hang)\n",
+            fl_side_name(r->busy.side), (int)r->busy.tid, r->busy.thread,
+            (double)r->busy.cpu_ns / 1e9, (double)r->busy.since_ns / 1e9,
+            (double)r->busy.at_ns / 1e9);
   if (r->capture.running)
     fprintf(out, "  capture: capture.pcap, %llu packets, %llu dropped\n",
             (unsigned long long)r->capture.stats.packets_written,

@@ -40,7 +40,7 @@
   X(METHOD, "method", STR, "the gRPC method path")                                                 \
   X(DEADLINE_AT, "deadline_at", INT, "the call's deadline on the sender's clock, in ns")           \
   X(INDEX, "index", INT, "a script step's 0-based index, or a fault's")                            \
-  X(NAME, "name", STR, "the step's kind")                                                          \
+  X(NAME, "name", STR, "a step's kind, or a thread's name")                                        \
   X(OP, "op", STR, "the gRPC op: send, recv, close_send or status")                                \
   X(BYTES, "bytes", INT, "a message's encoded size")                                               \
   X(OK, "ok", INT, "1: the op succeeded; 0: it failed")                                            \
@@ -82,7 +82,10 @@
   X(SETTINGS, "settings", STR, "SETTINGS values as NAME=VALUE,...")                                \
   X(GRPC_STATUS, "grpc_status", INT, "the grpc-status of trailers")                                \
   X(WINDOW, "window", INT, "the sender's send window on the stream after the frame")               \
-  X(ACTION, "action", STR, "what a fault did: injected, dropped, delayed, corrupted, ...")
+  X(ACTION, "action", STR, "what a fault did: injected, dropped, delayed, corrupted, ...")         \
+  X(TID, "tid", INT, "a thread id")                                                                \
+  X(CPU_MS, "cpu_ms", INT, "CPU time used")                                                        \
+  X(WINDOW_MS, "window_ms", INT, "the time it was measured over")
 
 typedef enum {
 #define FL_ATTR_ENUM(id, key, type, doc) FL_ATTR_##id,
@@ -165,6 +168,9 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
     "the runner opened a barrier (or ended a dump step)")                                          \
   X(FIRE, "fire", FL_FROM_RUNNER, FL_A(INDEX), "the runner saw a fault's peer-event trigger hold") \
   X(HANG, "hang", FL_FROM_RUNNER, FL_A(QUIET_MS), "nothing happened for hang_after")               \
+  X(BUSY, "busy", FL_FROM_RUNNER,                                                                  \
+    FL_A(PEER) | FL_A(TID) | FL_A(NAME) | FL_A(CPU_MS) | FL_A(WINDOW_MS),                          \
+    "nothing happened for hang_after, but this peer burned CPU meanwhile: no hang")                \
   X(TIMEOUT, "timeout", FL_FROM_RUNNER, FL_A(AFTER_MS), "the scenario's timeout passed")           \
   X(INTERRUPT, "interrupt", FL_FROM_RUNNER, FL_A(SIGNAL),                                          \
     "the runner got SIGINT, SIGTERM or SIGHUP")                                                    \

@@ -57,6 +57,7 @@ fl_observe *fl_observe_new(const fl_observe_config *cfg) {
     }
     st->furthest_step = -1;
     st->wire.window_zero_since = -1;
+    st->busy_at_ns = -1;
   }
   return o;
 }
@@ -80,6 +81,7 @@ void fl_observe_free(fl_observe *o) {
   if (!o) return;
   for (int i = 0; i < FL_N_SIDES; i++) {
     free(o->sides[i].calls);
+    free(o->sides[i].cpu);
     bytes_free(&o->sides[i].status_message);
     bytes_free(&o->sides[i].error);
     bytes_free(&o->sides[i].wire.goaway_debug);
@@ -300,6 +302,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_RELEASE:
   case FL_EV_FIRE:
   case FL_EV_HANG:
+  case FL_EV_BUSY:
   case FL_EV_TIMEOUT:
   case FL_EV_INTERRUPT:
   case FL_EV_PROTOCOL_ERROR:
@@ -388,9 +391,23 @@ void fl_observe_events_closed(fl_observe *o, fl_side side) {
 }
 
 void fl_observe_sample(fl_observe *o, fl_side side, int64_t at_ns, int64_t rss_kib, int64_t threads,
-                       int64_t fds, bool baseline) {
-  (void)at_ns;
+                       int64_t fds, int64_t cpu_ns, bool baseline) {
   fl_side_obs *st = &o->sides[side];
+  if (cpu_ns >= 0) {
+    if (st->n_cpu == st->cap_cpu) {
+      size_t cap = st->cap_cpu ? 2 * st->cap_cpu : 64;
+      void *grown = realloc(st->cpu, cap * sizeof *st->cpu);
+      if (grown) {
+        st->cpu = grown;
+        st->cap_cpu = cap;
+      }
+    }
+    if (st->n_cpu < st->cap_cpu) {
+      st->cpu[st->n_cpu].t_ns = at_ns;
+      st->cpu[st->n_cpu].cpu_ns = cpu_ns;
+      st->n_cpu++;
+    }
+  }
   if (baseline || st->samples.n == 0) st->samples.baseline_rss_kib = rss_kib;
   st->samples.n++;
   st->samples.last_rss_kib = rss_kib;
@@ -433,7 +450,13 @@ fl_outcome fl_observe_outcome(const fl_observe *o) {
   if (o->finished) {
     switch (o->reason) {
     case FL_END_INTERRUPTED: return FL_OUTCOME_INTERRUPTED;
-    case FL_END_TIMEOUT: return FL_OUTCOME_TIMEOUT;
+    case FL_END_TIMEOUT: {
+      int64_t hang_after = o->cfg.scenario ? o->cfg.scenario->hang_after_ns : 0;
+      for (int i = 0; i < FL_N_SIDES; i++)
+        if (o->sides[i].busy_at_ns >= 0 && o->sides[i].busy_at_ns >= o->elapsed_ns - hang_after)
+          return FL_OUTCOME_BUSY;
+      return FL_OUTCOME_TIMEOUT;
+    }
     case FL_END_HANG: return FL_OUTCOME_HANG;
     case FL_END_FINISHED:
     case FL_END_ERROR: break;
@@ -513,21 +536,52 @@ static int64_t pacing_ns(const fl_side_obs *st, const fl_side_plan *plan) {
   return longest;
 }
 
+/* Since when nothing happened: the last event of any source, the last timer that fired, the
+ * last time a side was found busy. */
+static int64_t quiet_since(const fl_observe *o, int64_t last_fired) {
+  int64_t since = last_fired;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    if (o->sides[i].last_event_ns > since) since = o->sides[i].last_event_ns;
+    if (o->sides[i].busy_at_ns > since) since = o->sides[i].busy_at_ns;
+  }
+  if (o->proxy_last_event_ns > since) since = o->proxy_last_event_ns;
+  return since;
+}
+
+bool fl_observe_busy(const fl_observe *o, fl_side side, int64_t *cpu_ns, int64_t *window_ns) {
+  const fl_side_obs *st = &o->sides[side];
+  *cpu_ns = *window_ns = 0;
+  if (st->n_cpu < 2) return false;
+  int64_t last_fired;
+  next_timer(o, o->now_ns, &last_fired);
+  int64_t since = quiet_since(o, last_fired);
+  /* From the latest sample taken when it went quiet (or the first one) to the latest. */
+  size_t from = 0;
+  for (size_t i = 0; i < st->n_cpu; i++)
+    if (st->cpu[i].t_ns <= since) from = i;
+  *window_ns = st->cpu[st->n_cpu - 1].t_ns - st->cpu[from].t_ns;
+  *cpu_ns = st->cpu[st->n_cpu - 1].cpu_ns - st->cpu[from].cpu_ns;
+  /* A waiting peer uses next to nothing (C core's timer threads wake rarely); a quarter of a core
+   * still counts as busy on a loaded machine where a spinning thread gets only its share. */
+  return *window_ns > 0 && 4 * *cpu_ns >= *window_ns;
+}
+
+void fl_observe_busy_seen(fl_observe *o, fl_side side, int64_t at_ns) {
+  o->sides[side].busy_at_ns = at_ns;
+}
+
 int64_t fl_observe_hang_at(const fl_observe *o) {
   if (!fl_observe_call_open(o)) return INT64_MAX;
   int64_t last_fired, next = next_timer(o, o->now_ns, &last_fired);
   if (next != INT64_MAX) return next;
   const fl_scenario *sc = o->cfg.scenario;
-  int64_t quiet_since = last_fired;
-  for (int i = 0; i < FL_N_SIDES; i++)
-    if (o->sides[i].last_event_ns > quiet_since) quiet_since = o->sides[i].last_event_ns;
-  if (o->proxy_last_event_ns > quiet_since) quiet_since = o->proxy_last_event_ns;
+  int64_t since = quiet_since(o, last_fired);
   int64_t pacing = 0;
   for (int i = 0; sc && i < FL_N_SIDES; i++) {
     int64_t p = pacing_ns(&o->sides[i], i == FL_SIDE_SERVER ? &sc->server : &sc->client);
     if (p > pacing) pacing = p;
   }
-  return quiet_since + (sc ? sc->hang_after_ns : 0) + pacing;
+  return since + (sc ? sc->hang_after_ns : 0) + pacing;
 }
 
 /* ---- fields ----------------------------------------------------------------------------- */

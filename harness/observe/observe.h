@@ -157,6 +157,12 @@ typedef struct {
     int n;
     int64_t baseline_rss_kib, peak_rss_kib, last_rss_kib, max_threads, max_fds;
   } samples;
+  /* CPU time by sample, for the busy rule: every sample's (time, CPU), oldest first */
+  struct {
+    int64_t t_ns, cpu_ns;
+  } * cpu;
+  size_t n_cpu, cap_cpu;
+  int64_t busy_at_ns; /* the last time the busy rule found this side busy; -1: never */
 
   fl_wire_obs wire;
 } fl_side_obs;
@@ -221,9 +227,10 @@ void fl_observe_exited(fl_observe *o, fl_side side, int exit_code, int term_sign
 void fl_observe_ending(fl_observe *o, fl_side side); /* the runner begins to end it */
 void fl_observe_events_closed(fl_observe *o, fl_side side);
 
-/* A process sample at `at_ns`; `baseline`: the one growth is measured from. */
+/* A process sample at `at_ns` (cpu_ns: its CPU time so far, -1 unknown); `baseline`: the one
+ * growth is measured from. */
 void fl_observe_sample(fl_observe *o, fl_side side, int64_t at_ns, int64_t rss_kib, int64_t threads,
-                       int64_t fds, bool baseline);
+                       int64_t fds, int64_t cpu_ns, bool baseline);
 
 /* A reading of the kernel's queues of `side`'s connection socket (bytes unsent, bytes unread),
  * as sock_diag reports them. */
@@ -271,5 +278,16 @@ bool fl_observe_complete(const fl_observe *o);
  * plus the longest pause the steps begun so far build in (a send interval, a read delay).
  */
 int64_t fl_observe_hang_at(const fl_observe *o);
+
+/*
+ * THE BUSY RULE. Silence is no hang while a peer burns CPU (a client packing a huge message
+ * spends seconds in memmove without an event). When the hang rule fires, the runner samples
+ * the peers and asks fl_observe_busy: a side that used at least a quarter of a core since the run
+ * went quiet is busy (its CPU time and the window it was measured over are returned). The
+ * runner then records it with fl_observe_busy_seen, which counts as progress, and waits on;
+ * a run that reaches its timeout while a side was busy within hang_after ends `busy`.
+ */
+bool fl_observe_busy(const fl_observe *o, fl_side side, int64_t *cpu_ns, int64_t *window_ns);
+void fl_observe_busy_seen(fl_observe *o, fl_side side, int64_t at_ns);
 
 #endif

@@ -43,6 +43,7 @@ typedef enum {
   FL_OUTCOME_TIMEOUT,     /* the scenario's timeout passed */
   FL_OUTCOME_CRASH,       /* a peer died of a signal or exited non-zero */
   FL_OUTCOME_INTERRUPTED, /* the runner got SIGINT, SIGTERM or SIGHUP */
+  FL_OUTCOME_BUSY,        /* nothing happened, but a peer was burning CPU when the run ended */
 } fl_outcome;
 
 typedef struct {
@@ -158,7 +159,7 @@ typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
     "the most bytes this side's socket held unread (kernel receive queue)")                        \
   /* The whole run. */                                                                             \
   X(OUTCOME, RUN, "outcome", OUTCOME,                                                              \
-    "how the run ended: completed, hang, timeout, crash, interrupted")                             \
+    "how the run ended: completed, hang, timeout, crash, interrupted, busy")                       \
   X(ELAPSED, RUN, "elapsed", DURATION, "from the start of the run to its end")                     \
   X(CAPTURE_PACKETS, RUN, "capture.packets", INT,                                                  \
     "packets written to capture.pcap (unknown without a capture)")                                 \

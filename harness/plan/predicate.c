@@ -31,9 +31,9 @@ static const char *const status_names[] = {
 #define N_STATUS 17
 
 static const char *const outcome_names[] = {
-    "completed", "hang", "timeout", "crash", "interrupted", NULL,
+    "completed", "hang", "timeout", "crash", "interrupted", "busy", NULL,
 };
-#define N_OUTCOME 5
+#define N_OUTCOME 6
 
 typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_CONTAINS, OP_MATCHES } cmp_op;
 static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">=", "contains", "matches"};
@@ -524,8 +524,8 @@ static int parse_literal(pstate *ps, const fl_predicate *p, const char *field, c
       const char *near = fl_near_miss(word, outcome_names);
       if (near) return perr(ps, t->off, "unknown outcome '%s'; did you mean '%s'?", word, near);
       return perr(ps, t->off,
-                  "unknown outcome '%s'; expected completed, hang, timeout, crash or "
-                  "interrupted",
+                  "unknown outcome '%s'; expected completed, hang, timeout, crash, "
+                  "interrupted or busy",
                   word);
     }
   case FL_VAL_H2CODE: {

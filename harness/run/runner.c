@@ -428,7 +428,7 @@ static void sample_peer(run *rn, source *p, bool baseline) {
   int64_t now = now_rel(rn);
   fl_activity_update(&rn->activity[p->side], p->pid, now);
   fl_sample_write_row(rn->samples, (double)now / 1e6, name_of(p), p->pid, &smp);
-  fl_observe_sample(rn->obs, p->side, now, smp.rss_kib, smp.threads, smp.fds, baseline);
+  fl_observe_sample(rn->obs, p->side, now, smp.rss_kib, smp.threads, smp.fds, smp.cpu_ns, baseline);
 }
 
 static void sample_all(run *rn) {
@@ -553,6 +553,43 @@ static void handle_signals(run *rn) {
   reap(rn, false);
 }
 
+/* The busy rule (observe.h): a peer burning CPU while nothing happens is no hang. Samples the
+ * peers now; records a busy side with its busiest thread and returns true, or returns false. */
+static bool found_busy(run *rn, int64_t now) {
+  sample_all(rn);
+  bool any = false;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    int64_t cpu, window;
+    if (!fl_observe_busy(rn->obs, (fl_side)i, &cpu, &window)) continue;
+    any = true;
+    fl_busy_record *b = &rn->r->busy;
+    const fl_side_obs *st = fl_observe_side(rn->obs, (fl_side)i);
+    /* One busy period lasts while the side stays busy with no event of its own between. */
+    bool same_period = b->seen && b->side == (fl_side)i && st->busy_at_ns >= st->last_event_ns;
+    if (!same_period)
+      *b = (fl_busy_record){.seen = true, .side = (fl_side)i, .since_ns = now - window};
+    b->cpu_ns += cpu;
+    b->at_ns = now;
+    fl_thread_activity t;
+    if (fl_activity_busiest(&rn->activity[i], &t)) {
+      b->tid = t.tid;
+      snprintf(b->thread, sizeof b->thread, "%s", t.comm);
+    }
+    fl_observe_busy_seen(rn->obs, (fl_side)i, now);
+    if (same_period) continue;
+    runner_event(rn, FL_EV_BUSY, FL_KV_S(PEER, fl_side_name((fl_side)i)), FL_KV_I(TID, b->tid),
+                 FL_KV_S(NAME, b->thread), FL_KV_I(CPU_MS, cpu / 1000000),
+                 FL_KV_I(WINDOW_MS, window / 1000000));
+    if (rn->o->progress)
+      fprintf(stderr,
+              "  busy, not hung: %s thread %d \"%s\" used %.2fs of CPU in %.2fs without an "
+              "event\n",
+              fl_side_name((fl_side)i), (int)b->tid, b->thread, (double)cpu / 1e9,
+              (double)window / 1e9);
+  }
+  return any;
+}
+
 /* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
 static void run_loop(run *rn, const char *scenario_copy) {
   const fl_scenario *s = rn->s;
@@ -586,6 +623,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       set_state(rn, RUN_RUNNING);
     }
     int64_t hang = fl_observe_hang_at(rn->obs);
+    if (hang <= now && found_busy(rn, now)) continue;
     if (hang <= now) {
       end_run(rn, FL_END_HANG);
       runner_event(rn, FL_EV_HANG, FL_KV_I(QUIET_MS, s->hang_after_ns / 1000000));

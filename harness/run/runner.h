@@ -52,8 +52,19 @@ typedef struct {
   fl_capture_stats stats;
 } fl_capture_record;
 
+/* The busy rule's last finding (observe.h): who burned CPU while nothing happened, from
+ * since_ns to at_ns, and its busiest thread. */
 typedef struct {
-  fl_observe *obs;    /* what the run observed; owned */
+  bool seen;
+  fl_side side;
+  pid_t tid;
+  char thread[16]; /* its name */
+  int64_t cpu_ns, since_ns, at_ns;
+} fl_busy_record;
+
+typedef struct {
+  fl_observe *obs; /* what the run observed; owned */
+  fl_busy_record busy;
   bool harness_error; /* the scenario could not be run, or its evidence not written; see error */
   char error[512];
   char started_at[32];      /* ISO 8601, UTC */

@@ -84,7 +84,7 @@ static void test_parse_errors(void **state) {
       {"client.bogus == 1", 0, "unknown field 'client.bogus'; fields are"},
       {"server.outcome == hang", 0, "belongs to the whole run"},
       {"outcome == hnag", 11, "unknown outcome 'hnag'; did you mean 'hang'?"},
-      {"outcome == sideways", 11, "expected completed, hang, timeout, crash or interrupted"},
+      {"outcome == sideways", 11, "expected completed, hang, timeout, crash, interrupted or busy"},
       {"client.duration < 1500", 18, "has no unit"},
       {"client.duration < soon", 18, "expected e.g. 250ms"},
       {"client.status < OK", 14, "compare it with == or !="},
