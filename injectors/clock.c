@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /* Debian's multiarch directories first; then what a source build installs. */
 static const char *const library_dirs[] = {
     "/usr/lib/x86_64-linux-gnu/faketime",
@@ -109,7 +107,17 @@ static int add_var(fl_clock_env *env, char *err, size_t errlen, const char *fmt,
 int fl_clock_env_build(const fl_clock_plan *plan, const char *library, const char *stamp_path,
                        const char *inherited_preload, fl_clock_env *env, char *err, size_t errlen) {
   memset(env, 0, sizeof *env);
-  if (!plan || !plan->present) return 0;
+  char rest[FL_CLOCK_VAR_LEN];
+  if (strip_faketime(inherited_preload, rest, sizeof rest) < 0) {
+    fl_set_err(err, errlen, "clock: LD_PRELOAD is too long to add libfaketime to");
+    return -1;
+  }
+  if (!plan || !plan->present) {
+    /* A side without a clock must not inherit one. */
+    if (inherited_preload && strcmp(rest, inherited_preload))
+      return add_var(env, err, errlen, "LD_PRELOAD=%s", rest);
+    return 0;
+  }
   if (plan->offset_ns < 0) {
     fl_set_err(err, errlen, "clock: a negative offset is refused (harness/plan/clock.h)");
     return -1;
@@ -122,11 +130,6 @@ int fl_clock_env_build(const fl_clock_plan *plan, const char *library, const cha
   }
   if (!library || !*library) {
     fl_set_err(err, errlen, "clock: no libfaketime given (fl_clock_library)");
-    return -1;
-  }
-  char rest[FL_CLOCK_VAR_LEN];
-  if (strip_faketime(inherited_preload, rest, sizeof rest) < 0) {
-    fl_set_err(err, errlen, "clock: LD_PRELOAD is too long to add libfaketime to");
     return -1;
   }
   env->faked = true;
@@ -151,43 +154,23 @@ int fl_clock_env_build(const fl_clock_plan *plan, const char *library, const cha
   return 0;
 }
 
-int fl_clock_apply(const fl_clock_env *env, char *err, size_t errlen) {
-  /* unsetenv changes environ under us: start over after each removal. */
-  for (bool again = true; again;) {
-    again = false;
-    for (char **e = environ; e && *e; e++) {
-      if (strncmp(*e, "FAKETIME", 8)) continue;
-      char name[256];
-      size_t n = strcspn(*e, "=");
-      if (n >= sizeof name) continue;
-      memcpy(name, *e, n);
-      name[n] = '\0';
-      unsetenv(name);
-      again = true;
-      break;
-    }
+int fl_clock_envp(const fl_clock_env *env, char *const *base, char **out, size_t max) {
+  bool sets_preload = false;
+  for (size_t i = 0; env && i < env->n_vars; i++)
+    if (!strncmp(env->vars[i], "LD_PRELOAD=", 11)) sets_preload = true;
+  size_t n = 0;
+  for (char *const *e = base; e && *e; e++) {
+    if (!strncmp(*e, "FAKETIME", 8) || (sets_preload && !strncmp(*e, "LD_PRELOAD=", 11))) continue;
+    if (n + 1 >= max) return -1;
+    out[n++] = *e;
   }
-  if (!env || !env->faked) {
-    const char *pre = getenv("LD_PRELOAD");
-    char rest[FL_CLOCK_VAR_LEN];
-    if (pre && strip_faketime(pre, rest, sizeof rest) == 0 && strcmp(rest, pre)) {
-      if ((*rest ? setenv("LD_PRELOAD", rest, 1) : unsetenv("LD_PRELOAD")) < 0) goto fail;
-    }
-    return 0;
+  for (size_t i = 0; env && i < env->n_vars; i++) {
+    if (n + 1 >= max) return -1;
+    out[n++] = (char *)env->vars[i];
   }
-  for (size_t i = 0; i < env->n_vars; i++) {
-    char name[64];
-    const char *eq = strchr(env->vars[i], '=');
-    size_t n = eq ? (size_t)(eq - env->vars[i]) : 0;
-    if (!eq || n >= sizeof name) continue; /* fl_clock_env writes only NAME=VALUE */
-    memcpy(name, env->vars[i], n);
-    name[n] = '\0';
-    if (setenv(name, eq + 1, 1) < 0) goto fail;
-  }
-  return 0;
-fail:
-  fl_set_err(err, errlen, "clock: cannot set the environment: %s", strerror(errno));
-  return -1;
+  if (n >= max) return -1;
+  out[n] = NULL;
+  return (int)n;
 }
 
 int fl_clock_stamp_write(const char *path, const char *text, char *err, size_t errlen) {

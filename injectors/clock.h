@@ -10,8 +10,10 @@
  * the environment to start the side with. With jumps, env.stamp_text is what the timestamp file
  * must hold when the side starts: write it with fl_clock_stamp_write(stamp_path, ...) before
  * forking (stamp_path: a file of the run directory, e.g. clock-server.rc);
- *   3. in the child, between fork and exec: fl_clock_apply(&env) (every side, a side without a
- *      clock too: it removes inherited FAKETIME* variables and libfaketime from LD_PRELOAD);
+ *   3. before forking: fl_clock_envp(&env, environ, envp, max) (every side, a side without a
+ *      clock too: inherited FAKETIME* variables and libfaketime in LD_PRELOAD are left out),
+ *      and in the child execve(peer, argv, envp): nothing is allocated after the fork (the
+ *      runner has a capture thread);
  *   4. observation: place the side's events by their arrival when env.monotonic_faked
  *      (fl_observe_config.clock_shared[side] = !env.monotonic_faked);
  *   5. when jump K's trigger holds (its `on` predicate, or `after` since the run's start):
@@ -69,7 +71,8 @@ int fl_clock_library(char *path, size_t pathlen, char *err, size_t errlen) FL_MU
 int fl_clock_runner_check(char *err, size_t errlen) FL_MUST_USE;
 
 /*
- * The environment for a side with `plan` (NULL or not present: no variables, faked false).
+ * The environment for a side with `plan` (NULL or not present: faked false, and no variables
+ * unless `inherited_preload` holds libfaketime: then LD_PRELOAD without it).
  * `library` comes from fl_clock_library; `stamp_path` is used when the plan has jumps;
  * `inherited_preload` (may be NULL) is the runner's LD_PRELOAD, kept after libfaketime (any
  * libfaketime in it is dropped). Pure: no I/O. Returns 0, or -1 if a path does not fit, if the
@@ -81,10 +84,13 @@ int fl_clock_env_build(const fl_clock_plan *plan, const char *library, const cha
                        size_t errlen) FL_MUST_USE;
 
 /*
- * In the child before exec: removes every inherited FAKETIME* variable and libfaketime from
- * LD_PRELOAD, then sets env's variables. Returns 0, or -1 (setenv failed: out of memory).
+ * The environment to exec the side with: the entries of `base` (NULL-terminated, the runner's
+ * environ) except every FAKETIME* variable, and LD_PRELOAD when env sets it, then env's
+ * variables. Fills out[0..max-1] with pointers into base and env (nothing is copied) and a
+ * final NULL. Returns the number of entries, or -1 if max is too small: at most
+ * (entries of base) + FL_CLOCK_MAX_VARS + 1 are needed.
  */
-int fl_clock_apply(const fl_clock_env *env, char *err, size_t errlen) FL_MUST_USE;
+int fl_clock_envp(const fl_clock_env *env, char *const *base, char **out, size_t max) FL_MUST_USE;
 
 /* libfaketime's text for an offset: "+7200.000000000". Returns buf. */
 const char *fl_clock_offset_text(int64_t offset_ns, char *buf, size_t len);

@@ -1,6 +1,6 @@
 /*
  * The clock injector (injectors/clock.h) against the real libfaketime: a child started with
- * fl_clock_apply(fl_clock_env_build(plan)) reports, on request, its clocks as libc shows them
+ * fl_clock_envp(fl_clock_env_build(plan)) reports, on request, its clocks as libc shows them
  * and as the kernel has them (a raw syscall, which libfaketime does not see), so each test
  * reads the offset the child lives with. Requests go through a pipe: no sleeps, no races.
  * Exits 77 (skip) when libfaketime is not installed.
@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+extern char **environ;
 
 #include "injectors/clock.h"
 #include "scenario.h"
@@ -58,14 +60,18 @@ typedef struct {
   FILE *in;
 } child;
 
-/* Starts the probe with the environment of `plan` (NULL: a side without a clock). */
+/* Starts the probe with the environment of `plan` (NULL: a side without a clock), as the
+ * runner starts a side: envp made before the fork, execve after it. */
 static void start(child *ch, const fl_clock_plan *plan, const char *stamp) {
-  fl_clock_env env;
+  static fl_clock_env env;
+  static char *envp[1024];
   char err[512];
   if (fl_clock_env_build(plan, library, stamp, getenv("LD_PRELOAD"), &env, err, sizeof err) < 0)
     fail_msg("fl_clock_env_build: %s", err);
   if (env.uses_stamp_file && fl_clock_stamp_write(stamp, env.stamp_text, err, sizeof err) < 0)
     fail_msg("%s", err);
+  assert_true(fl_clock_envp(&env, environ, envp, sizeof envp / sizeof envp[0]) > 0);
+  char *argv[] = {self, "--probe", NULL};
   int to[2], from[2];
   assert_int_equal(pipe(to), 0);
   assert_int_equal(pipe(from), 0);
@@ -78,8 +84,7 @@ static void start(child *ch, const fl_clock_plan *plan, const char *stamp) {
     close(to[1]);
     close(from[0]);
     close(from[1]);
-    if (fl_clock_apply(&env, err, sizeof err) < 0) _exit(3);
-    execl(self, self, "--probe", (char *)NULL);
+    execve(self, argv, envp);
     _exit(127);
   }
   close(to[0]);
@@ -180,29 +185,44 @@ static void test_jump(void **state) {
 static void test_unfaked_side_is_clean(void **state) {
   (void)state;
   char pre[4200];
-  snprintf(pre, sizeof pre, "%s", library);
+  snprintf(pre, sizeof pre, "/lib/nothing-here.so:%s", library);
   setenv("FAKETIME", "+1h", 1);
   setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
-  /* The probe is started with LD_PRELOAD set by its parent, as a runner under it would have. */
+  fl_clock_env env;
+  char *envp[1024], err[256];
+  /* As if the runner ran with libfaketime preloaded (fl_clock_runner_check refuses that). */
+  assert_int_equal(fl_clock_env_build(NULL, library, NULL, pre, &env, err, sizeof err), 0);
+  assert_false(env.faked);
+  assert_int_equal(env.n_vars, 1);
+  assert_string_equal(env.vars[0], "LD_PRELOAD=/lib/nothing-here.so");
+  setenv("LD_PRELOAD", pre, 1);
+  int n = fl_clock_envp(&env, environ, envp, sizeof envp / sizeof envp[0]);
+  unsetenv("LD_PRELOAD");
+  assert_true(n > 0);
+  int preloads = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strncmp(envp[i], "FAKETIME", 8)) fail_msg("%s is passed on", envp[i]);
+    if (!strncmp(envp[i], "LD_PRELOAD=", 11)) preloads++;
+  }
+  assert_int_equal(preloads, 1);
+  assert_null(envp[n]);
+  assert_int_equal(fl_clock_envp(&env, environ, envp, 2), -1); /* too small */
+  /* And a child started with it lives on the machine's clocks. */
+  envp[n - 1] = "LD_PRELOAD="; /* the made-up library above would not load */
   child ch;
   int64_t r, m;
-  fl_clock_env none = {0};
   int to[2], from[2];
   assert_int_equal(pipe(to), 0);
   assert_int_equal(pipe(from), 0);
+  char *argv[] = {self, "--probe", NULL};
   ch.pid = fork();
   assert_true(ch.pid >= 0);
   if (ch.pid == 0) {
-    char err[256];
     dup2(to[0], 0);
     dup2(from[1], 1);
     close(to[1]);
     close(from[0]);
-    setenv("LD_PRELOAD", pre, 1);
-    if (fl_clock_apply(&none, err, sizeof err) < 0) _exit(3);
-    if (getenv("FAKETIME") || getenv("FAKETIME_DONT_FAKE_MONOTONIC") || getenv("LD_PRELOAD"))
-      _exit(4);
-    execl(self, self, "--probe", (char *)NULL);
+    execve(self, argv, envp);
     _exit(127);
   }
   close(to[0]);
