@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Debian's multiarch directories first; then what a source build installs. */
@@ -224,4 +226,12 @@ int fl_clock_fire_jump(const fl_clock_plan *plan, size_t index, int64_t *offset_
     return -1;
   *offset_ns = next;
   return 0;
+}
+
+void fl_clock_cleanup(pid_t pid) {
+  char name[64];
+  snprintf(name, sizeof name, "/faketime_sem_%ld", (long)pid);
+  sem_unlink(name);
+  snprintf(name, sizeof name, "/faketime_shm_%ld", (long)pid);
+  shm_unlink(name);
 }

@@ -6,10 +6,10 @@
  *   1. once per run: fl_clock_library(lib, sizeof lib, err, errlen): the libfaketime to preload
  *      (the multi-threaded variant, as C core has threads); fails if it is not installed;
  *      fl_clock_runner_check: fails if the runner itself runs under libfaketime;
- *   2. fl_clock_env_build(plan, lib, stamp_path, getenv("LD_PRELOAD"), &env, err, errlen): pure,
- * the environment to start the side with. With jumps, env.stamp_text is what the timestamp file
- * must hold when the side starts: write it with fl_clock_stamp_write(stamp_path, ...) before
- * forking (stamp_path: a file of the run directory, e.g. clock-server.rc);
+ *   2. fl_clock_env_build(plan, lib, stamp_path, getenv("LD_PRELOAD"), &env, ...): pure,
+ *      the environment to start the side with. With jumps, env.stamp_text is what the
+ *      timestamp file must hold when the side starts: write it with fl_clock_stamp_write
+ *      (stamp_path: a file of the run directory, e.g. clock-server.rc) before forking;
  *   3. before forking: fl_clock_envp(&env, environ, envp, max) (every side, a side without a
  *      clock too: inherited FAKETIME* variables and libfaketime in LD_PRELOAD are left out),
  *      and in the child execve(peer, argv, envp): nothing is allocated after the fork (the
@@ -17,9 +17,10 @@
  *   4. observation: place the side's events by their arrival when env.monotonic_faked
  *      (fl_observe_config.clock_shared[side] = !env.monotonic_faked);
  *   5. when jump K's trigger holds (its `on` predicate, or `after` since the run's start):
- *      fl_clock_fire_jump(plan, K, &offset_ns, stamp_path, err, errlen), with offset_ns the side's
- *      running total, starting at env.offset_ns. The side reads the file at its next clock
+ *      fl_clock_fire_jump(plan, K, &offset_ns, stamp_path, err, errlen), offset_ns being the
+ *      side's running total, starting at env.offset_ns. The side reads the file at its next clock
  *      read (FAKETIME_NO_CACHE: every read), which C core makes every few milliseconds.
+ *   6. after reaping a side with env.faked: fl_clock_cleanup(pid) (libfaketime's files).
  *
  * How a plan becomes libfaketime's environment:
  *   LD_PRELOAD                   the library, before any inherited preload
@@ -36,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* harness/plan/clock.h (the plan), not this file: the two modules share a name. */
 #include "plan/clock.h"
@@ -108,5 +110,15 @@ int fl_clock_stamp_write(const char *path, const char *text, char *err, size_t e
  */
 int fl_clock_fire_jump(const fl_clock_plan *plan, size_t index, int64_t *offset_ns,
                        const char *stamp_path, char *err, size_t errlen) FL_MUST_USE;
+
+/*
+ * libfaketime 0.9.10 creates /dev/shm/faketime_shm_PID and /dev/shm/sem.faketime_sem_PID in
+ * every process it is loaded into and removes them only when that process exits normally; a
+ * peer that is killed or leaves with _exit (as ours do when the run ends) leaves them behind,
+ * and a later process with the same pid may then fail to start under libfaketime
+ * ("ft_shm_create(), shm_open failed: File exists"). Removes both for `pid` (a reaped side's);
+ * what is not there is no error.
+ */
+void fl_clock_cleanup(pid_t pid);
 
 #endif

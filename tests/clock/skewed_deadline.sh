@@ -9,7 +9,15 @@ faultline=$1 clock_env=$2 src=$3
 here=$(cd "$(dirname "$0")" && pwd)
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || { echo "skip: no libfaketime"; exit 77; }
 out=$(mktemp -d /tmp/fl-clock-e2e.XXXXXX)
-trap 'rm -rf "$out"' EXIT
+# libfaketime leaves /dev/shm/{faketime_shm,sem.faketime_sem}_PID behind a peer that does not
+# exit normally (injectors/clock.h, fl_clock_cleanup); the runner will remove them, here we do.
+cleanup() {
+  for pid in $(grep -o '"event":"spawn","peer":"server","pid":[0-9]*' "$out/run/events.jsonl" 2>/dev/null | grep -o '[0-9]*$'); do
+    rm -f "/dev/shm/faketime_shm_$pid" "/dev/shm/sem.faketime_sem_$pid"
+  done
+  rm -rf "$out"
+}
+trap cleanup EXIT
 export CLK_ENV=$clock_env CLK_PEER=$(dirname "$faultline")/faultline-peer
 export FAULTLINE_PEER=$here/peer-clock.sh
 export CLK_EXTRA_SERVER=GRPC_VERBOSITY=DEBUG CLK_EXTRA_CLIENT=GRPC_VERBOSITY=DEBUG

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -237,6 +238,31 @@ static void test_unfaked_side_is_clean(void **state) {
   unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
 }
 
+/* A side killed under libfaketime leaves its /dev/shm files; fl_clock_cleanup removes them. */
+static void test_cleanup_after_kill(void **state) {
+  (void)state;
+  fl_scenario *s = load("name: t\nserver:\n  clock: { fake: realtime, offset: +1s }\n");
+  child ch;
+  int64_t r, m;
+  start(&ch, &s->server.clock, NULL);
+  ask(&ch, &r, &m); /* libfaketime is initialised by now */
+  char shm[64], sem[64];
+  snprintf(shm, sizeof shm, "/dev/shm/faketime_shm_%ld", (long)ch.pid);
+  snprintf(sem, sizeof sem, "/dev/shm/sem.faketime_sem_%ld", (long)ch.pid);
+  kill(ch.pid, SIGKILL);
+  int st;
+  assert_int_equal(waitpid(ch.pid, &st, 0), ch.pid);
+  close(ch.to);
+  fclose(ch.in);
+  if (access(shm, F_OK) != 0 || access(sem, F_OK) != 0)
+    fail_msg("libfaketime left no %s or %s: the cleanup would test nothing", shm, sem);
+  fl_clock_cleanup(ch.pid);
+  assert_int_not_equal(access(shm, F_OK), 0);
+  assert_int_not_equal(access(sem, F_OK), 0);
+  fl_clock_cleanup(ch.pid); /* twice is no error */
+  fl_scenario_free(s);
+}
+
 /* The runner refuses to run under libfaketime; here, without it, it runs. */
 static void test_runner_check(void **state) {
   (void)state;
@@ -277,6 +303,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_jump),
       cmocka_unit_test(test_unfaked_side_is_clean),
       cmocka_unit_test(test_runner_check),
+      cmocka_unit_test(test_cleanup_after_kill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
