@@ -178,7 +178,7 @@ int fl_cmd_dump(int argc, char **argv) {
     case 's': stop = true; break;
     case 'f':
       if (parse_format(optarg, &format) != 0) {
-        fprintf(stderr, "faultline dump: unknown format \"%s\" (text, go or pprof)\n", optarg);
+        fprintf(stderr, "faultline dump: unknown --format \"%s\" (text, go or pprof)\n", optarg);
         return EXIT_USAGE;
       }
       break;

@@ -17,16 +17,21 @@ static void put_item(FILE *out, const char *s) {
   }
 }
 
-/* A function name as Go's tools read it: they URL-unescape the name, and a '/' must be
- * followed by a '.' (Go's import paths), so both are escaped. */
+/* A function name Go's tools can read. panicparse 2.3 URL-unescapes a name after locating its
+ * package in the escaped form (so an escape such as %2f shifts that split and crashes it), and
+ * rejects a '/' that no '.' follows (Go's import paths). Neither '%' nor such a '/' can be
+ * in a C name; C++ operators have them ("operator/"). They are written as the look-alike
+ * characters U+FF05 and U+2215; Go names ("github.com/x/y.F") keep their slashes. */
 static void put_function(FILE *out, const char *s) {
-  for (; *s != '\0'; s++) {
-    if (*s == '%')
-      fputs("%25", out);
-    else if (*s == '/')
-      fputs("%2f", out);
+  const char *last_dot = strrchr(s, '.');
+
+  for (const char *c = s; *c != '\0'; c++) {
+    if (*c == '%')
+      fputs("\xef\xbc\x85", out); /* U+FF05 FULLWIDTH PERCENT SIGN */
+    else if (*c == '/' && (last_dot == NULL || c > last_dot))
+      fputs("\xe2\x88\x95", out); /* U+2215 DIVISION SLASH */
     else
-      fputc(*s, out);
+      fputc(*c, out);
   }
 }
 

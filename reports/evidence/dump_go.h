@@ -31,8 +31,9 @@
  * - Frames as Go prints them: "function(...)" then "\tfile:line +0xoff". Go's grammar knows
  *   only files ending in .c, .go or .s; a frame in any other file (.cc, .h, .S) or without line
  *   information is written "\t??:0 +0xoff" (the human form has its file). A frame without a
- *   symbol is named "module+0xoffset" (or "0xADDR" outside any module) with "\t??:0". '%' and
- *   '/' in a function name are written %25 and %2f, the escapes Go's tools undo. A thread that
+ *   symbol is named "module+0xoffset" (or "0xADDR" outside any module) with "\t??:0". A '%' in
+ *   a function name, and a '/' that no '.' follows (C++'s operator/, never a C name), would
+ *   stop or crash panicparse and are written as look-alikes (U+FF05, U+2215). A thread that
  *   could not be unwound at all gets one frame "??(...)" / "\t??:0".
  * - "...additional frames elided..." after 256 frames; a blank line ends each goroutine.
  */

@@ -17,7 +17,7 @@ typedef Perftools__Profiles__Line pb_line;
 typedef Perftools__Profiles__Function pb_function;
 
 /* Labels a sample can have (see the header). */
-#define MAX_LABELS 5
+#define MAX_LABELS 6
 
 /* The string table, each string once; index 0 is "" as the format requires. */
 typedef struct {
@@ -182,6 +182,7 @@ int fl_dump_write_pprof(const fl_dump *d, FILE *out, char *err, size_t errlen) {
   mapp = calloc(nmod + 1, sizeof *mapp);
   locs = calloc(nsym + 1, sizeof *locs);
   locp = calloc(nsym + 1, sizeof *locp);
+  nlines = 1; /* the line of the "(not unwound)" location */
   for (size_t i = 0; i < nsym; i++) nlines += 1 + (size_t)d->symbols[i].ninlined;
   lines = calloc(nlines + 1, sizeof *lines);
   linep = calloc(nlines + 1, sizeof *linep);
@@ -194,7 +195,7 @@ int fl_dump_write_pprof(const fl_dump *d, FILE *out, char *err, size_t errlen) {
   samplep = calloc(nthr + 1, sizeof *samplep);
   labels = calloc(MAX_LABELS * (nthr + 1), sizeof *labels);
   labelp = calloc(MAX_LABELS * (nthr + 1), sizeof *labelp);
-  location_ids = calloc(nframes + 1, sizeof *location_ids);
+  location_ids = calloc(nframes + nthr + 1, sizeof *location_ids);
   values = calloc(nthr + 1, sizeof *values);
   comments = calloc(d->npending + 8, sizeof *comments);
   if (maps == NULL || mapp == NULL || locs == NULL || locp == NULL || lines == NULL ||
@@ -301,7 +302,23 @@ int fl_dump_write_pprof(const fl_dump *d, FILE *out, char *err, size_t errlen) {
     l->n_line = 1 + (size_t)e->ninlined;
     locp[i] = l;
   }
+  /* A thread without frames still gets its sample, which pprof would not show without a
+   * location: one that says so, after the symbols' (id nsym + 1), added only if used. */
+  {
+    pb_location *l = &locs[nsym];
+
+    perftools__profiles__location__init(l);
+    l->id = nsym + 1;
+    perftools__profiles__line__init(&lines[nlines]);
+    lines[nlines].function_id = function_id(&ft, intern(&st, "(not unwound)"), 0);
+    linep[nlines] = &lines[nlines];
+    l->n_line = 1;
+    l->line = &linep[nlines++];
+    locp[nsym] = l;
+  }
   p.n_location = nsym;
+  for (size_t i = 0; i < nthr; i++)
+    if (d->threads[i].nframes == 0) p.n_location = nsym + 1;
   p.location = locp;
   for (size_t i = 0; i < ft.n; i++) funcp[i] = &ft.f[i];
   p.n_function = ft.n;
@@ -319,6 +336,10 @@ int fl_dump_write_pprof(const fl_dump *d, FILE *out, char *err, size_t errlen) {
     for (int j = 0; j < t->nframes; j++)
       location_ids[nframes++] = (uint64_t)(t->frames[j].sym - d->symbols) + 1;
     s->n_location_id = (size_t)t->nframes;
+    if (t->nframes == 0) {
+      location_ids[nframes++] = nsym + 1;
+      s->n_location_id = 1;
+    }
     values[i] = 1;
     s->n_value = 1;
     s->value = &values[i];
@@ -328,6 +349,7 @@ int fl_dump_write_pprof(const fl_dump *d, FILE *out, char *err, size_t errlen) {
     str_label(&lb[n++], &st, "state", t->state);
     if (t->waits[0] != '\0') str_label(&lb[n++], &st, "waits", t->waits);
     num_label(&lb[n++], &st, "tid", t->tid, NULL);
+    if (t->stop_reason[0] != '\0') str_label(&lb[n++], &st, "unwinding", t->stop_reason);
     if (t->idle_ns > 0) num_label(&lb[n++], &st, "idle", t->idle_ns, "nanoseconds");
     for (size_t k = 0; k < n; k++) lp[k] = &lb[k];
     s->n_label = n;

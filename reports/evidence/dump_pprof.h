@@ -11,11 +11,13 @@
  *   source line) and the mapping of its module. Functions are (name, file) pairs; a frame
  *   without a symbol is a function named "module+0xoffset" (as the human summary names it) and
  *   one without line information has line 0 and no file.
- * - Mappings are the process's modules (path, address range, build id), marked as having
+ * - Mappings are the process's modules (path, address range, build id), the main program
+ *   first (pprof names the profile's "File:" after mapping 1), marked as having
  *   functions, files and lines so pprof does not try to symbolize them again.
  * - Labels of each sample: "thread" (the comm), "state" (the kernel state in words), "waits"
- *   (what it waits on, when known), and the numeric labels "tid" and "idle" (nanoseconds,
- *   when the caller observed it).
+ *   (what it waits on, when known), "unwinding" (why unwinding stopped early, if it did), and
+ *   the numeric labels "tid" and "idle" (nanoseconds, when the caller observed it). A thread
+ *   that could not be unwound has one location, of a function named "(not unwound)".
  * - The header (what the human form prints before its summary) and each pending operation are
  *   the profile's comments (`go tool pprof -comments`); time_nanos is when the dump began,
  *   duration_nanos how long it took.

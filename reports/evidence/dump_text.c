@@ -37,12 +37,8 @@ void fl_dump_format_pending(const fl_pending_op *p, char *buf, size_t size) {
   } else if (p->step_line > 0 && len < size) {
     len += snprintf(buf + len, size - len, "  step at line %d", p->step_line);
   }
-  if (p->pending_ns >= 0 && len < size) {
-    char t[32];
-
-    fl_dump_format_duration(p->pending_ns, t, sizeof t);
-    len += snprintf(buf + len, size - len, "  pending %s", t);
-  }
+  if (p->pending_ns >= 0 && len < size)
+    len += snprintf(buf + len, size - len, "  pending %.2fs", (double)p->pending_ns / 1e9);
   if (p->queued_bytes >= 0 && len < size)
     snprintf(buf + len, size - len, "  %lld bytes queued behind it", (long long)p->queued_bytes);
 }

@@ -60,7 +60,8 @@ int fl_dump_write_text(const fl_dump *d, FILE *out, char *err, size_t errlen) FL
 void fl_dump_write_header(const fl_dump *d, FILE *out);
 
 /* One pending operation in words, fields that are unknown left out:
- * "close_send  call 1  step x.yaml:17  pending 1.25s  65536 bytes queued behind it". */
+ * "close_send  call 1  step x.yaml:17  pending 1.25s  65536 bytes queued behind it" (the time
+ * in seconds however long). */
 void fl_dump_format_pending(const fl_pending_op *p, char *buf, size_t size);
 
 /* A duration as the dumps print it: "1.25s" below a minute, "N minutes" from one on (Go's

@@ -470,6 +470,36 @@ static int on_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
   return DWARF_CB_OK;
 }
 
+/* Puts the process's executable (/proc/PID/exe) first among the modules, as pprof expects of
+ * its mappings, and renumbers the modules' slots. */
+static void main_module_first(session *s) {
+  fl_dump *d = s->d;
+  char link[64], exe[PATH_MAX];
+  ssize_t n;
+
+  snprintf(link, sizeof link, "/proc/%d/exe", (int)s->pid);
+  n = readlink(link, exe, sizeof exe - 1);
+  if (n <= 0) return;
+  exe[n] = '\0';
+  for (int i = 1; i < d->nmodules; i++) {
+    if (strcmp(d->modules[i].path, exe) != 0) continue;
+    fl_module m = d->modules[i];
+    module_aux a = s->aux[i];
+
+    memmove(&d->modules[1], &d->modules[0], (size_t)i * sizeof *d->modules);
+    memmove(&s->aux[1], &s->aux[0], (size_t)i * sizeof *s->aux);
+    d->modules[0] = m;
+    s->aux[0] = a;
+    for (int k = 0; k <= i; k++) {
+      void **userdata = NULL;
+
+      dwfl_module_info(s->aux[k].mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+      if (userdata != NULL) *userdata = (void *)(intptr_t)(k + 1);
+    }
+    return;
+  }
+}
+
 static int module_index(Dwfl_Module *mod) {
   void **userdata = NULL;
 
@@ -853,6 +883,7 @@ int fl_dump_take(pid_t pid, const fl_dump_opts *opts, fl_dump **out, char *err, 
     goto fail;
   }
   if (dwfl_getmodules(s.dwfl, on_module, &s, 0) != 0 && s.oom) goto oom;
+  main_module_first(&s);
 
   if (dwfl_getthreads(s.dwfl, on_thread, &s) == -1 && d->nthreads == 0) {
     fl_set_err(err, errlen, "cannot dump pid %d: %s", (int)pid, dwfl_errmsg(-1));

@@ -151,7 +151,7 @@ typedef struct {
   double elapsed_ms;    /* reading, stopping, unwinding and symbolizing (not the writing) */
   fl_thread *threads;   /* in the order the kernel lists them; the main thread first */
   int nthreads;
-  fl_module *modules;
+  fl_module *modules; /* the executable first */
   int nmodules;
   fl_symbol *symbols; /* every distinct looked-up address of every frame */
   size_t nsymbols;
