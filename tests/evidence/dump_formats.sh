@@ -13,6 +13,9 @@
 #  5. a dump made by hand (render_cases) with every case Go's grammar is strict about: names
 #     and waits holding "]", ", ", '%' and '/', files it cannot name, unknown symbols, inlined
 #     frames, a thread not unwound, an elided stack.
+#  6. source paths: a program compiled from a relative path ("../common/blocker.c") dumps with
+#     the absolute path when DW_AT_comp_dir is absolute, and, built the way Debian builds glibc
+#     (-fdebug-prefix-map=ROOT=.: comp_dir "./sub"), with the path below ROOT: "common/...".
 #
 # usage: dump_formats.sh FAULTLINE FAULTLINE_PEER FIXTURE DUMP_FILES RENDER_CASES DATA_DIR
 # KEEP_DUMPS=1 keeps the files for a look. Exit 0 pass, 1 fail, 77 skip (panicparse or go missing: ci/bootstrap installs them; ptrace
@@ -283,6 +286,46 @@ grep -q '^File: faultline-peer$' "$tmp/ctr" || no "pprof: the main program is no
 grep -qE '^ +inlined_helper \(inline\)$' "$tmp/ctr" || no "pprof -traces: inlined frames not marked (inline)"
 grep -qE 'libgrpc.so.29.0.0\+0x300000$' "$tmp/ctr" || no "pprof -traces: an unknown symbol is not named module+offset"
 echo "  panicparse and pprof read all 5 threads"
+
+# ---- 6. source paths joined with the compilation directory ----------------------------------
+echo "6. source paths:"
+root=$tmp/root
+mkdir -p "$root/sub" "$root/common"
+cat >"$root/common/blocker.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  char c;
+  printf("ready pid=%d\n", (int)getpid());
+  fflush(stdout);
+  return (int)read(0, &c, 1); /* BLOCKS */
+}
+EOF
+bline=$(grep -n 'BLOCKS' "$root/common/blocker.c" | cut -d: -f1)
+for map in absolute prefix-mapped; do
+  flags=(-g -O0)
+  want=$root/common/blocker.c:$bline
+  if [ $map = prefix-mapped ]; then
+    flags+=("-fdebug-prefix-map=$root=.")
+    want=common/blocker.c:$bline
+  fi
+  (cd "$root/sub" && cc "${flags[@]}" -o "blocker-$map" ../common/blocker.c) || {
+    no "cc ($map)"
+    continue
+  }
+  coproc BLK { exec "$root/sub/blocker-$map"; }
+  bpid=$BLK_PID
+  children+=("$bpid")
+  read -r -t 20 ready <&"${BLK[0]}" || no "the $map blocker did not get ready"
+  blocked() { [ "$(syscall_nr "$bpid")" = 0 ]; }
+  until_true blocked || no "the $map blocker never blocked in read(2)"
+  "$fl" dump --stop "$bpid" >"$tmp/blk-$map.txt" || no "dump of the $map blocker"
+  at=$(grep -A1 '^main(\.\.\.)$' "$tmp/blk-$map.txt" | tail -1)
+  [[ $at == "	$want +0x"* ]] || no "$map comp_dir: main is at \"$at\", want $want"
+  echo "  $map comp_dir: main at $want"
+  exec {BLK[1]}>&-
+  wait "$bpid" 2>/dev/null
+done
 
 [ $fail -eq 0 ] && echo "ok: panicparse and go tool pprof read every dump; Go binaries have file:line"
 exit $fail
