@@ -81,7 +81,7 @@ static int dump_one(pid_t pid, bool stop, dump_format format, FILE *out) {
   fl_dump_opts o = {.why = stop ? "faultline dump --stop" : "faultline dump"};
   fl_dump *d;
   char err[512];
-  int rv;
+  int rv = -1;
 
   if (fl_dump_take(pid, &o, &d, err, sizeof err) != 0) {
     fprintf(stderr, "faultline dump: %s\n", err);
