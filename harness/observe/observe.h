@@ -125,7 +125,10 @@ typedef struct {
   fl_call_obs *calls; /* [n_calls], indexed by the event's call number - 1 */
   uint32_t n_calls;
 
-  int64_t calls_started, calls_ended, calls_ok;
+  int64_t calls_started, calls_ended, calls_ok, calls_failed;
+  int64_t status_count[FL_N_STATUS]; /* statuses by code: received (client), sent (server) */
+  bool have_first_status;
+  int first_status;
   int64_t sent, recv, sent_bytes, recv_bytes, decode_errors;
   int64_t nulls_sent, nulls_received, fields_received, invalid_utf8;
   int64_t largest_send;

@@ -9,26 +9,12 @@
 #include <string.h>
 
 static const char *const status_names[] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-    NULL,
+#define FL_STATUS_NAME(name, code, unused) [code] = #name,
+    FL_STATUS_CODES(FL_STATUS_NAME, _)
+#undef FL_STATUS_NAME
+        NULL,
 };
-#define N_STATUS 17
+#define N_STATUS FL_N_STATUS
 
 static const char *const outcome_names[] = {
     "completed", "hang", "timeout", "crash", "interrupted", "busy", NULL,
