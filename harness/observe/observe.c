@@ -237,6 +237,8 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
     }
     bytes_set(&st->status_message, msg ? msg : "", msg ? ev->str_len[FL_ATTR_MESSAGE] : 0);
     st->status_ns = t;
+    c->have_status = true;
+    c->status = st->status_code;
     if (client) {
       c->ended = true;
       c->end_ns = t;
@@ -255,6 +257,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_CANCELLED: {
     bool value = fl_event_int(ev, FL_ATTR_VALUE, 0) != 0;
     c->ended = true;
+    c->cancelled = value;
     c->end_ns = t;
     c->end_stamp = ev->stamp_ns;
     st->calls_ended++;

@@ -68,6 +68,9 @@ typedef struct {
   int64_t deadline_stamp;        /* client: its deadline on the peer's clock; 0: none */
   int64_t deadline_ns;           /* the same in model time; 0: none */
   bool ended;                    /* client: status received; server: close op finished */
+  bool have_status;              /* client: received; server: sent */
+  int status;
+  bool cancelled; /* server: the call ended cancelled */
   int64_t end_ns, end_stamp;
   int step;              /* the step running now; -1 before the first and after `done` */
   int64_t step_start_ns; /* when it began */
