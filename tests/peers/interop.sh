@@ -235,6 +235,18 @@ case_stop_reading() {
     wait_for "$work/$name.out" '^call method=/faultline.Test/Bidi recv=1 sent=0 recv_end=0 cancelled=1 '
     stop "$name"
   done
+  # The third-party clients' bursts stall the same way against the Go server (grpc-go after a
+  # window and its write quota, grpc-js after about 1 MB buffered in Node's HTTP/2 stream).
+  local cl
+  start_server go-stopped "$bin/go-server" --window 65535 --mode stop-reading
+  for cl in go-client node-client; do
+    run "$cl-stall" "$bin/$cl" --target "$addr" --mode half-close-race --count 200 --size 16384 --deadline 1s
+    [ "$rc" -eq 3 ] || fail "$cl burst to a server that stopped reading: exit $rc"
+    expect "$work/$cl-stall.out" '^status=DEADLINE_EXCEEDED code=4 ' "$cl burst stalls until its deadline"
+    sent=$(sed -n 's/^status=.* sent=\([0-9]*\) .*/\1/p' "$work/$cl-stall.out")
+    [ "$sent" -ge 1 ] && [ "$sent" -lt 200 ] || fail "$cl: $sent of 200 sends taken, want a stall"
+  done
+  stop go-stopped
 }
 
 # The seed's chapter 2.3 in Go: a server goroutine blocked in Send to a client that stopped

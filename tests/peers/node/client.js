@@ -131,6 +131,16 @@ async function unary() {
   return { code: grpc.status.OK, details: '' };
 }
 
+// n writes at once, without waiting for grpc-js to take each; `sent` counts those it took
+// (their write callbacks), so a burst stalled by flow control shows as sent < n.
+function burst(call, n) {
+  for (let i = 1; i <= n; i++) {
+    call.write(m.request(i, opts.size), (err) => {
+      if (!err) sent++;
+    });
+  }
+}
+
 async function streaming() {
   const call = m.shape === 'server_stream'
     ? client[m.name](m.request(1, opts.size), callOptions())
@@ -146,10 +156,7 @@ async function streaming() {
 
   // Client streaming: a burst and the half-close; the one reply comes with the status.
   if (m.shape === 'client_stream' && mode.name !== 'stop-reading') {
-    for (let i = 1; i <= n; i++) {
-      call.write(m.request(i, opts.size));
-      sent++;
-    }
+    burst(call, n);
     call.end();
     const st = await status;
     if (st.code === grpc.status.OK) recv = 1;
@@ -183,11 +190,10 @@ async function streaming() {
 
   if (mode.name === 'half-close-race' || m.shape === 'server_stream') {
     // A burst and the half-close right behind it.
-    for (let i = 1; wr && i <= n; i++) {
-      call.write(m.request(i, opts.size));
-      sent++;
+    if (wr) {
+      burst(call, n);
+      call.end();
     }
-    if (wr) call.end();
     return readToEnd();
   }
   // bidi ping-pong: echo, cancel-after
