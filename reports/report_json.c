@@ -234,6 +234,9 @@ static json_t *dumps(const fl_run_result *r) {
     json_t *o = item(a);
     if (!o || fl_json_set(o, "side", json_string(fl_side_name(d->side))) < 0 ||
         fl_json_set(o, "file", json_string(d->file)) < 0 ||
+        fl_json_set(o, "go_file", d->go_file[0] ? json_string(d->go_file) : json_null()) < 0 ||
+        fl_json_set(o, "pprof_file", d->pprof_file[0] ? json_string(d->pprof_file) : json_null()) <
+            0 ||
         fl_json_set_bytes(o, "why", d->why, SIZE_MAX) < 0 ||
         fl_json_set(o, "at_ms", fl_json_ms(d->at_ns)) < 0 ||
         fl_json_set(o, "threads", json_integer(d->threads)) < 0 ||
