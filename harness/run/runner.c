@@ -436,6 +436,33 @@ static void sample_all(run *rn) {
   if (rn->samples) fflush(rn->samples);
 }
 
+/* A built-in peer's pending gRPC ops, from the model, for its thread dump: C core's threads all
+ * wait in the completion queue; what they wait for is these ops (Go's goroutine blocked in
+ * CloseSend is a pending close_send). Returns how many were written to out. */
+static size_t pending_ops(run *rn, source *p, int64_t now, fl_pending_op *out, size_t max) {
+  const fl_side_obs *st = fl_observe_side(rn->obs, p->side);
+  size_t n = 0;
+  for (uint32_t c = 0; c < st->n_calls; c++) {
+    const fl_op_obs *ops = st->calls[c].ops;
+    for (int k = 0; k < FL_N_OPS && n < max; k++) {
+      if (!ops[k].pending) continue;
+      bool step = ops[k].step >= 0 && (size_t)ops[k].step < p->plan->n_steps;
+      /* What waits behind it: a send's own message; a half-close waits behind the send in
+       * flight on its call. */
+      int64_t queued = -1;
+      if (k == FL_OP_SEND) queued = ops[k].bytes;
+      if (k == FL_OP_CLOSE_SEND) queued = ops[FL_OP_SEND].pending ? ops[FL_OP_SEND].bytes : 0;
+      out[n++] = (fl_pending_op){.op = fl_op_name((fl_op_kind)k),
+                                 .call = (int)c + 1,
+                                 .step_file = rn->s->path,
+                                 .step_line = step ? p->plan->steps[ops[k].step].line : 0,
+                                 .pending_ns = now - ops[k].since_ns,
+                                 .queued_bytes = queued};
+    }
+  }
+  return n;
+}
+
 /*
  * Dumps the threads of every live peer as one consistent picture: all are stopped with
  * SIGSTOP first, dumped, then continued. The runner is their parent, so it may trace them
@@ -465,21 +492,34 @@ static void snapshot(run *rn, const char *why) {
     d->side = p->side;
     d->at_ns = now_rel(rn);
     snprintf(d->why, sizeof d->why, "%s", why);
-    snprintf(d->file, sizeof d->file, "threads-%s-%d.txt", name_of(p), ++rn->dumps_per_side[i]);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
-    FILE *f = fopen(path, "w");
+    char stem[48], path[PATH_MAX];
+    snprintf(stem, sizeof stem, "threads-%s-%d", name_of(p), ++rn->dumps_per_side[i]);
+    snprintf(d->file, sizeof d->file, "%s" FL_DUMP_SUFFIX_TEXT, stem);
+    snprintf(d->go_file, sizeof d->go_file, "%s" FL_DUMP_SUFFIX_GO, stem);
+    snprintf(d->pprof_file, sizeof d->pprof_file, "%s" FL_DUMP_SUFFIX_PPROF, stem);
+    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, stem);
+    fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
+    size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
+    fl_pending_op pending[64];
+    size_t n_pending = pending_ops(rn, p, d->at_ns, pending, 64);
+    fl_dump_opts opts = {.label = name_of(p),
+                         .why = why,
+                         .idle = idle,
+                         .n_idle = n_idle,
+                         .pending = pending,
+                         .n_pending = n_pending};
     fl_dump_info info = {0};
-    if (!f) {
-      snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
-    } else {
-      fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
-      size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
-      if (fl_threads_dump_idle(p->pid, name_of(p), why, idle, n_idle, f, &info, d->error,
-                               sizeof d->error) < 0)
+    if (fl_threads_dump_files(p->pid, &opts, AT_FDCWD, path, &info, d->error, sizeof d->error) <
+            0 &&
+        info.threads == 0) {
+      /* Nothing was taken: the human file says why, and only it exists. */
+      d->go_file[0] = d->pprof_file[0] = '\0';
+      snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
+      FILE *f = fopen(path, "w");
+      if (f) {
         fprintf(f, "thread dump of %s (pid %d) failed: %s\n", name_of(p), (int)p->pid, d->error);
-      if (fclose(f) != 0 && !d->error[0])
-        snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
+        fclose(f);
+      }
     }
     d->threads = info.threads;
     d->elapsed_ms = info.elapsed_ms;
