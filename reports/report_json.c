@@ -128,6 +128,21 @@ fail:
   return NULL;
 }
 
+/* A side's clock fault: which clocks libfaketime fakes, the offset it starts with, its jumps;
+ * null for a side on the machine's own clock. */
+static json_t *clock_plan(const fl_clock_plan *c) {
+  if (!c->present) return json_null();
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "faked_by", json_string("libfaketime")) < 0 ||
+      fl_json_set(o, "fake", json_string(fl_clock_fake_name(c->fake))) < 0 ||
+      fl_json_set(o, "offset_ms", fl_json_ms(c->offset_ns)) < 0 ||
+      fl_json_set(o, "jumps", json_integer((json_int_t)c->n_jumps)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *plan) {
   const fl_side_obs *st = fl_observe_side(r->obs, side);
   const fl_process_obs *p = &st->proc;
@@ -151,6 +166,7 @@ static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *pl
       fl_json_set(samples, "max_fds", json_integer(st->samples.max_fds)) < 0 ||
       fl_json_set(o, "args", channel_args(plan)) < 0 ||
       fl_json_set(o, "port", st->port ? json_integer(st->port) : json_null()) < 0 ||
+      fl_json_set(o, "clock", clock_plan(&plan->clock)) < 0 ||
       fl_json_set(o, "calls", calls(st)) < 0)
     goto fail;
   if (!st->have_status) {

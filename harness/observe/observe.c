@@ -318,6 +318,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_CAPTURE:
   case FL_EV_RELEASE:
   case FL_EV_FIRE:
+  case FL_EV_CLOCK_JUMP:
   case FL_EV_HANG:
   case FL_EV_BUSY:
   case FL_EV_TIMEOUT:

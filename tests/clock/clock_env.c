@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "injectors/clock.h"
+#include "faketime.h"
 #include "scenario.h"
 
 int main(int argc, char **argv) {

@@ -22,7 +22,7 @@
 
 extern char **environ;
 
-#include "injectors/clock.h"
+#include "faketime.h"
 #include "scenario.h"
 
 #define SEC INT64_C(1000000000)

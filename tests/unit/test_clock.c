@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "injectors/clock.h"
+#include "faketime.h"
 #include "scenario.h"
 
 #define SEC INT64_C(1000000000)

@@ -1,4 +1,4 @@
-#include "injectors/clock.h"
+#include "faketime.h"
 
 #include <errno.h>
 #include <fcntl.h>

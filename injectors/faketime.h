@@ -1,5 +1,5 @@
 /*
- * clock (injector): starts a side under libfaketime as its `clock:` plan says
+ * faketime: the clock injector. Starts a side under libfaketime as its `clock:` plan says
  * (harness/plan/clock.h has the plan, what is refused and why).
  *
  * The runner, for each side it starts (built-in peer or external program alike):
