@@ -29,6 +29,10 @@ void fl_set_err(char *err, size_t errlen, const char *fmt, ...) FL_PRINTF(3, 4);
 /* CLOCK_MONOTONIC in nanoseconds: the clock every event of this machine is stamped with. */
 int64_t fl_mono_ns(void);
 
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0 if there is none
+ * there (a stray byte, an overlong form, a surrogate, past U+10FFFF, cut short). */
+size_t fl_utf8_len(const char *s, size_t n);
+
 /*
  * Traces for debugging faultline itself: when FAULTLINE_TRACE is set non-empty, fl_trace
  * prints "trace WHO: message" to stderr. Every named state machine (the runner's run, a peer's

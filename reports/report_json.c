@@ -106,6 +106,43 @@ fail:
   return NULL;
 }
 
+/* Each call: when it started and ended (ms since the run began) and how. */
+static json_t *calls(const fl_side_obs *st) {
+  json_t *a = json_array();
+  for (uint32_t c = 0; a && c < st->n_calls; c++) {
+    const fl_call_obs *call = &st->calls[c];
+    json_t *o = item(a);
+    if (!o || fl_json_set(o, "call", json_integer(c + 1)) < 0 ||
+        fl_json_set(o, "started_ms", call->started ? fl_json_ms(call->start_ns) : json_null()) <
+            0 ||
+        fl_json_set(o, "ended_ms", call->ended ? fl_json_ms(call->end_ns) : json_null()) < 0 ||
+        fl_json_set(o, "status",
+                    call->have_status ? json_string(fl_status_name(call->status)) : json_null()) <
+            0 ||
+        fl_json_set(o, "cancelled", json_boolean(call->cancelled)) < 0)
+      goto fail;
+  }
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
+/* A side's clock fault: which clocks libfaketime fakes, the offset it starts with, its jumps;
+ * null for a side on the machine's own clock. */
+static json_t *clock_plan(const fl_clock_plan *c) {
+  if (!c->present) return json_null();
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "faked_by", json_string("libfaketime")) < 0 ||
+      fl_json_set(o, "fake", json_string(fl_clock_fake_name(c->fake))) < 0 ||
+      fl_json_set(o, "offset_ms", fl_json_ms(c->offset_ns)) < 0 ||
+      fl_json_set(o, "jumps", json_integer((json_int_t)c->n_jumps)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *plan) {
   const fl_side_obs *st = fl_observe_side(r->obs, side);
   const fl_process_obs *p = &st->proc;
@@ -129,7 +166,8 @@ static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *pl
       fl_json_set(samples, "max_fds", json_integer(st->samples.max_fds)) < 0 ||
       fl_json_set(o, "args", channel_args(plan)) < 0 ||
       fl_json_set(o, "port", st->port ? json_integer(st->port) : json_null()) < 0 ||
-      fl_json_set(o, "calls", json_integer(st->calls_started)) < 0)
+      fl_json_set(o, "clock", clock_plan(&plan->clock)) < 0 ||
+      fl_json_set(o, "calls", calls(st)) < 0)
     goto fail;
   if (!st->have_status) {
     if (fl_json_set(o, "status", json_null()) < 0) goto fail;
@@ -212,6 +250,9 @@ static json_t *dumps(const fl_run_result *r) {
     json_t *o = item(a);
     if (!o || fl_json_set(o, "side", json_string(fl_side_name(d->side))) < 0 ||
         fl_json_set(o, "file", json_string(d->file)) < 0 ||
+        fl_json_set(o, "go_file", d->go_file[0] ? json_string(d->go_file) : json_null()) < 0 ||
+        fl_json_set(o, "pprof_file", d->pprof_file[0] ? json_string(d->pprof_file) : json_null()) <
+            0 ||
         fl_json_set_bytes(o, "why", d->why, SIZE_MAX) < 0 ||
         fl_json_set(o, "at_ms", fl_json_ms(d->at_ns)) < 0 ||
         fl_json_set(o, "threads", json_integer(d->threads)) < 0 ||

@@ -107,8 +107,11 @@ static void op_event(fl_observe *o, fl_side_obs *st, fl_call_obs *c, const fl_ev
   if (k < 0) return;
   fl_op_obs *op = &c->ops[k];
   if (start) {
-    *op = (fl_op_obs){
-        .pending = true, .since_ns = t, .sent_bytes_at_start = st->sent_bytes, .step = c->step};
+    *op = (fl_op_obs){.pending = true,
+                      .since_ns = t,
+                      .sent_bytes_at_start = st->sent_bytes,
+                      .step = c->step,
+                      .bytes = fl_event_int(ev, FL_ATTR_BYTES, 0)};
     if (k == FL_OP_SEND && fl_event_int(ev, FL_ATTR_BYTES, 0) > st->largest_send)
       st->largest_send = fl_event_int(ev, FL_ATTR_BYTES, 0);
     if (k == FL_OP_CLOSE_SEND) st->close_send_issued = true;
@@ -230,14 +233,24 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_STATUS: {
     const char *msg = fl_event_str(ev, FL_ATTR_MESSAGE);
     st->status_code = (int)fl_event_int(ev, FL_ATTR_CODE, 0);
+    if (st->status_code >= 0 && st->status_code < FL_N_STATUS) st->status_count[st->status_code]++;
+    if (!st->have_first_status) {
+      st->have_first_status = true;
+      st->first_status = st->status_code;
+    }
     bytes_set(&st->status_message, msg ? msg : "", msg ? ev->str_len[FL_ATTR_MESSAGE] : 0);
     st->status_ns = t;
+    c->have_status = true;
+    c->status = st->status_code;
     if (client) {
       c->ended = true;
       c->end_ns = t;
       c->end_stamp = ev->stamp_ns;
       st->calls_ended++;
-      if (st->status_code == 0) st->calls_ok++;
+      if (st->status_code == 0)
+        st->calls_ok++;
+      else
+        st->calls_failed++;
       st->have_status = st->calls_ended >= st->n_calls;
     } else {
       st->have_status = true;
@@ -247,10 +260,14 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_CANCELLED: {
     bool value = fl_event_int(ev, FL_ATTR_VALUE, 0) != 0;
     c->ended = true;
+    c->cancelled = value;
     c->end_ns = t;
     c->end_stamp = ev->stamp_ns;
     st->calls_ended++;
-    if (!value) st->calls_ok++;
+    if (!value)
+      st->calls_ok++;
+    else
+      st->calls_failed++;
     st->cancelled = st->cancelled || value;
     st->have_cancelled = st->calls_ended >= st->n_calls;
     st->closed_ns = t;
@@ -301,6 +318,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_CAPTURE:
   case FL_EV_RELEASE:
   case FL_EV_FIRE:
+  case FL_EV_CLOCK_JUMP:
   case FL_EV_HANG:
   case FL_EV_BUSY:
   case FL_EV_TIMEOUT:
@@ -707,6 +725,13 @@ fl_value fl_observe_get(const fl_observe *o, fl_field_id id, fl_scope scope) {
                st->shutdown_done_stamp - st->shutdown_start_stamp);
   case FL_FIELD_CALLS: return val(FL_VAL_INT, true, st->calls_started);
   case FL_FIELD_CALLS_OK: return val(FL_VAL_INT, true, st->calls_ok);
+  case FL_FIELD_CALLS_FAILED: return val(FL_VAL_INT, true, st->calls_failed);
+  case FL_FIELD_FIRST_STATUS: return val(FL_VAL_STATUS, st->have_first_status, st->first_status);
+  case FL_FIELD_LAST_STATUS: return val(FL_VAL_STATUS, st->have_first_status, st->status_code);
+#define FL_STATUS_COUNT_CASE(name, code, unused)                                                   \
+  case FL_FIELD_STATUS_COUNT_##name: return val(FL_VAL_INT, true, st->status_count[code]);
+    FL_STATUS_CODES(FL_STATUS_COUNT_CASE, _)
+#undef FL_STATUS_COUNT_CASE
   case FL_FIELD_RSS_GROWTH:
     return val(FL_VAL_SIZE, st->samples.n > 0,
                (st->samples.peak_rss_kib - st->samples.baseline_rss_kib) * 1024);

@@ -58,6 +58,7 @@ typedef struct {
   bool pending;
   int64_t since_ns;            /* when it began */
   int64_t sent_bytes_at_start; /* the side's sent_bytes then */
+  int64_t bytes;               /* send: the message's size; else 0 */
   int step;                    /* the call's script step then (-1: after the script) */
 } fl_op_obs;
 
@@ -68,6 +69,9 @@ typedef struct {
   int64_t deadline_stamp;        /* client: its deadline on the peer's clock; 0: none */
   int64_t deadline_ns;           /* the same in model time; 0: none */
   bool ended;                    /* client: status received; server: close op finished */
+  bool have_status;              /* client: received; server: sent */
+  int status;
+  bool cancelled; /* server: the call ended cancelled */
   int64_t end_ns, end_stamp;
   int step;              /* the step running now; -1 before the first and after `done` */
   int64_t step_start_ns; /* when it began */
@@ -125,7 +129,10 @@ typedef struct {
   fl_call_obs *calls; /* [n_calls], indexed by the event's call number - 1 */
   uint32_t n_calls;
 
-  int64_t calls_started, calls_ended, calls_ok;
+  int64_t calls_started, calls_ended, calls_ok, calls_failed;
+  int64_t status_count[FL_N_STATUS]; /* statuses by code: received (client), sent (server) */
+  bool have_first_status;
+  int first_status;
   int64_t sent, recv, sent_bytes, recv_bytes, decode_errors;
   int64_t nulls_sent, nulls_received, fields_received, invalid_utf8;
   int64_t largest_send;

@@ -55,6 +55,34 @@ typedef struct {
 
 typedef enum { FL_CLASS_PEER, FL_CLASS_WIRE, FL_CLASS_RUN } fl_field_class;
 
+/* Y(NAME, code, arg): gRPC's status codes, as predicates and reports name them; `arg` is passed
+ * through to Y (FL_FIELDS uses it to hand on its own X). */
+#define FL_STATUS_CODES(Y, arg)                                                                    \
+  Y(OK, 0, arg)                                                                                    \
+  Y(CANCELLED, 1, arg)                                                                             \
+  Y(UNKNOWN, 2, arg)                                                                               \
+  Y(INVALID_ARGUMENT, 3, arg)                                                                      \
+  Y(DEADLINE_EXCEEDED, 4, arg)                                                                     \
+  Y(NOT_FOUND, 5, arg)                                                                             \
+  Y(ALREADY_EXISTS, 6, arg)                                                                        \
+  Y(PERMISSION_DENIED, 7, arg)                                                                     \
+  Y(RESOURCE_EXHAUSTED, 8, arg)                                                                    \
+  Y(FAILED_PRECONDITION, 9, arg)                                                                   \
+  Y(ABORTED, 10, arg)                                                                              \
+  Y(OUT_OF_RANGE, 11, arg)                                                                         \
+  Y(UNIMPLEMENTED, 12, arg)                                                                        \
+  Y(INTERNAL, 13, arg)                                                                             \
+  Y(UNAVAILABLE, 14, arg)                                                                          \
+  Y(DATA_LOSS, 15, arg)                                                                            \
+  Y(UNAUTHENTICATED, 16, arg)
+
+#define FL_N_STATUS 17
+
+/* One field per status code: status_count.OK ... status_count.UNAUTHENTICATED. */
+#define FL_STATUS_COUNT_FIELD(name, code, X)                                                       \
+  X(STATUS_COUNT_##name, PEER, "status_count." #name, INT,                                         \
+    "calls that ended with " #name " (client: received; server: sent)")
+
 /* The side a PEER or WIRE field belongs to; RUN fields have FL_SCOPE_GLOBAL. */
 typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
 
@@ -126,6 +154,11 @@ typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
   X(CALLS, PEER, "calls", INT, "calls that started on this side")                                  \
   X(CALLS_OK, PEER, "calls_ok", INT,                                                               \
     "client: calls that ended OK; server: calls closed without a cancel")                          \
+  X(CALLS_FAILED, PEER, "calls_failed", INT,                                                       \
+    "client: calls that ended with a status other than OK; server: calls closed cancelled")        \
+  X(FIRST_STATUS, PEER, "first_status", STATUS, "the status of the first call to end")             \
+  X(LAST_STATUS, PEER, "last_status", STATUS, "the status of the last call to end")                \
+  FL_STATUS_CODES(FL_STATUS_COUNT_FIELD, X)                                                        \
   X(RSS_GROWTH, PEER, "rss_growth", SIZE,                                                          \
     "peak sampled RSS minus the RSS sampled when the side's first call started")                   \
   X(PEAK_RSS, PEER, "peak_rss", SIZE,                                                              \

@@ -1,5 +1,6 @@
 #include "predicate.h"
 #include "h2.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <regex.h>
@@ -9,26 +10,12 @@
 #include <string.h>
 
 static const char *const status_names[] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-    NULL,
+#define FL_STATUS_NAME(name, code, unused) [code] = #name,
+    FL_STATUS_CODES(FL_STATUS_NAME, _)
+#undef FL_STATUS_NAME
+        NULL,
 };
-#define N_STATUS 17
+#define N_STATUS FL_N_STATUS
 
 static const char *const outcome_names[] = {
     "completed", "hang", "timeout", "crash", "interrupted", "busy", NULL,
@@ -260,28 +247,6 @@ __attribute__((format(printf, 3, 4))) static int perr(pstate *ps, size_t off, co
   return -1;
 }
 
-/* Length of the UTF-8 sequence at p, or 0 if it is not well formed. */
-static size_t utf8_len(const unsigned char *p) {
-  if (p[0] < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((p[0] & 0xE0) == 0xC0)
-    n = 2, cp = p[0] & 0x1F;
-  else if ((p[0] & 0xF0) == 0xE0)
-    n = 3, cp = p[0] & 0x0F;
-  else if ((p[0] & 0xF8) == 0xF0)
-    n = 4, cp = p[0] & 0x07;
-  else
-    return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 /* Scans one token at *pos. Strings are checked here (closing quote, escapes, UTF-8) so that
  * every later step can decode them without failing. */
 static int lex(pstate *ps, size_t *pos, token *t) {
@@ -302,11 +267,11 @@ static int lex(pstate *ps, size_t *pos, token *t) {
         if (!s[j + 1]) return perr(ps, i, "unterminated string; a closing '\"' is missing");
         if (!strchr("\"\\ntr", s[j + 1]))
           return perr(ps, j, "unknown escape '\\%.*s' in string; use \\\" \\\\ \\n \\t or \\r",
-                      (int)utf8_len((const unsigned char *)s + j + 1), s + j + 1);
+                      (int)fl_utf8_len(s + j + 1, strlen(s + j + 1)), s + j + 1);
         j += 2;
         continue;
       }
-      size_t n = utf8_len((const unsigned char *)s + j);
+      size_t n = fl_utf8_len(s + j, strlen(s + j));
       if (!n) return perr(ps, j, "string is not valid UTF-8");
       j += n;
     }

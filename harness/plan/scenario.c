@@ -74,7 +74,7 @@ static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 static const char *const top_keys[] = {"name",    "summary",    "rpc",     "deadline",
                                        "timeout", "hang_after", "streams", "server",
                                        "client",  "capture",    "expect",  NULL};
-static const char *const side_keys[] = {"args", "script", NULL};
+static const char *const side_keys[] = {"args", "script", "clock", NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
 static const char *const recv_keys[] = {"count", "delay", NULL};
@@ -175,7 +175,8 @@ static int check_key(pctx *c, yaml_node_t *map, yaml_node_pair_t *pair, const ch
 }
 
 static const char *top_misplaced(const char *key) {
-  if (!strcmp(key, "script") || !strcmp(key, "args")) return "it belongs under server: or client:";
+  if (!strcmp(key, "script") || !strcmp(key, "args") || !strcmp(key, "clock"))
+    return "it belongs under server: or client:";
   for (const char *const *s = step_names; *s; s++)
     if (!strcmp(key, *s)) return "steps belong in a side's script: list";
   return NULL;
@@ -774,6 +775,13 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       if (parse_args(c, v, sp, side) < 0) return -1;
       continue;
     }
+    if (!strcmp(key, "clock")) {
+      char msg[600];
+      int line = 0, col = 0;
+      if (fl_clock_parse(c->doc, v, side, &sp->clock, msg, sizeof msg, &line, &col) < 0)
+        return fail_at(c, line, col, "%s", msg);
+      continue;
+    }
     if (is_null(v)) continue; /* an empty script */
     if (v->type != YAML_SEQUENCE_NODE)
       return fail_node(c, v,
@@ -944,6 +952,12 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
   const fl_side_plan *other = server ? &s->client : &s->server;
   const char *receiver = server ? "client" : "server";
   int stopped_at = 0; /* the line of the stop_reading in force, 0 while reading */
+  for (size_t i = 0; i < sp->n_args; i++) {
+    char msg[600];
+    if (fl_clock_check_arg(&sp->clock, sp->args[i].key, msg, sizeof msg) < 0)
+      return fail_at(c, sp->clock.line, sp->clock.col, "%s clock: %s", server ? "server" : "client",
+                     msg);
+  }
   for (size_t i = 0; i < sp->n_steps; i++) {
     fl_step *st = &sp->steps[i];
     switch (st->kind) {
@@ -1140,6 +1154,7 @@ static void free_side(fl_side_plan *sp) {
     free(sp->steps[i].text);
   }
   free(sp->steps);
+  fl_clock_plan_free(&sp->clock);
 }
 
 void fl_scenario_free(fl_scenario *s) {

@@ -11,7 +11,8 @@
  *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
  *   predicates).
- * Side keys: args (map of channel arguments), script (list of steps).
+ * Side keys: args (map of channel arguments), script (list of steps), clock (libfaketime;
+ * harness/plan/clock.h).
  *
  * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
  * on the server), no recv between stop_reading and resume_reading, payload parameters only
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "predicate.h"
 
 typedef enum {
@@ -120,6 +122,7 @@ typedef struct {
   size_t n_args;
   fl_step *steps;
   size_t n_steps;
+  fl_clock_plan clock; /* clock: (present false without one) */
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */

@@ -17,10 +17,13 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "faketime.h"
 #include "samples.h"
 #include "threads.h"
 #include "timeline.h"
 #include "util.h"
+
+extern char **environ;
 
 /* How long a peer gets to exit after the end of the run is announced (its control pipe
  * closed), and again after SIGTERM, before its group is killed. */
@@ -56,6 +59,10 @@ typedef struct {
   bool *released; /* [plan->n_steps]: barriers and dump steps the runner released */
   char buf[2 * FL_EVENT_MAX_LINE];
   size_t len;
+  fl_clock_env clock;      /* the environment its clock: plan starts it with */
+  char stamp[PATH_MAX];    /* clock: the timestamp file its jumps rewrite */
+  int64_t clock_offset_ns; /* clock: its offset now (jumps add to it) */
+  bool jumped[64];         /* clock: jumps that fired */
 } source;
 
 typedef struct {
@@ -130,6 +137,27 @@ static void release_barriers(run *rn) {
   }
 }
 
+/* Fires every clock jump whose trigger holds (injectors/clock.h, step 5). */
+static void fire_jumps(run *rn, int64_t now) {
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    const fl_clock_plan *cp = &p->plan->clock;
+    for (size_t k = 0; k < cp->n_jumps && k < 64; k++) {
+      if (p->jumped[k] || !p->spawned) continue;
+      const fl_clock_jump *j = &cp->jumps[k];
+      bool due =
+          j->on ? fl_predicate_eval(j->on, fl_observe_lookup, rn->obs, NULL) : now >= j->after_ns;
+      if (!due) continue;
+      char err[512];
+      p->jumped[k] = true;
+      if (fl_clock_fire_jump(cp, k, &p->clock_offset_ns, p->stamp, err, sizeof err) < 0)
+        fail(rn, "clock jump: %s", err);
+      runner_event(rn, FL_EV_CLOCK_JUMP, FL_KV_S(PEER, name_of(p)), FL_KV_I(INDEX, k),
+                   FL_KV_I(OFFSET_MS, p->clock_offset_ns / 1000000));
+    }
+  }
+}
+
 static void handle_line(run *rn, source *p, char *line) {
   char copy[512], why[256];
   snprintf(copy, sizeof copy, "%s", line);
@@ -161,6 +189,7 @@ static void handle_line(run *rn, source *p, char *line) {
   if (ev.id == FL_EV_CALL_START && fl_observe_side(rn->obs, p->side)->calls_started == 1)
     sample_peer(rn, p, true);
   release_barriers(rn);
+  fire_jumps(rn, now_rel(rn));
 }
 
 /* Reads what the peer wrote; handles whole lines. On EOF closes the pipe. */
@@ -224,10 +253,20 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
     fl_set_err(err, errlen, "cannot write %s: %s", errpath, strerror(errno));
     goto fail;
   }
+  /* The side's environment, made before the fork (injectors/clock.h, step 3). */
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  char **envp = calloc(n_env + FL_CLOCK_MAX_VARS + 1, sizeof *envp);
+  if (!envp || fl_clock_envp(&p->clock, environ, envp, n_env + FL_CLOCK_MAX_VARS + 1) < 0) {
+    free(envp);
+    fl_set_err(err, errlen, "out of memory");
+    goto fail;
+  }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     fl_set_err(err, errlen, "cannot fork: %s", strerror(errno));
+    free(envp);
     goto fail;
   }
   if (pid == 0) {
@@ -254,11 +293,12 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
       argv[9] = "--target";
       argv[10] = target;
     }
-    execv(rn->o->peer_path, (char *const *)argv);
+    execve(rn->o->peer_path, (char *const *)argv, envp);
     int e = errno;
     (void)!write(report[1], &e, sizeof e);
     _exit(127);
   }
+  free(envp);
   close(ev[1]);
   close(ctl[0]);
   close(report[1]);
@@ -298,6 +338,7 @@ fail:
 
 static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
   p->exited = true;
+  if (p->clock.faked) fl_clock_cleanup(p->pid); /* libfaketime's /dev/shm files */
   if (WIFSIGNALED(status)) {
     fl_observe_exited(rn->obs, p->side, 0, WTERMSIG(status), ru->ru_maxrss);
     char sig[32];
@@ -436,6 +477,33 @@ static void sample_all(run *rn) {
   if (rn->samples) fflush(rn->samples);
 }
 
+/* A built-in peer's pending gRPC ops, from the model, for its thread dump: C core's threads all
+ * wait in the completion queue; what they wait for is these ops (Go's goroutine blocked in
+ * CloseSend is a pending close_send). Returns how many were written to out. */
+static size_t pending_ops(run *rn, source *p, int64_t now, fl_pending_op *out, size_t max) {
+  const fl_side_obs *st = fl_observe_side(rn->obs, p->side);
+  size_t n = 0;
+  for (uint32_t c = 0; c < st->n_calls; c++) {
+    const fl_op_obs *ops = st->calls[c].ops;
+    for (int k = 0; k < FL_N_OPS && n < max; k++) {
+      if (!ops[k].pending) continue;
+      bool step = ops[k].step >= 0 && (size_t)ops[k].step < p->plan->n_steps;
+      /* What waits behind it: a send's own message; a half-close waits behind the send in
+       * flight on its call. */
+      int64_t queued = -1;
+      if (k == FL_OP_SEND) queued = ops[k].bytes;
+      if (k == FL_OP_CLOSE_SEND) queued = ops[FL_OP_SEND].pending ? ops[FL_OP_SEND].bytes : 0;
+      out[n++] = (fl_pending_op){.op = fl_op_name((fl_op_kind)k),
+                                 .call = (int)c + 1,
+                                 .step_file = rn->s->path,
+                                 .step_line = step ? p->plan->steps[ops[k].step].line : 0,
+                                 .pending_ns = now - ops[k].since_ns,
+                                 .queued_bytes = queued};
+    }
+  }
+  return n;
+}
+
 /*
  * Dumps the threads of every live peer as one consistent picture: all are stopped with
  * SIGSTOP first, dumped, then continued. The runner is their parent, so it may trace them
@@ -465,21 +533,34 @@ static void snapshot(run *rn, const char *why) {
     d->side = p->side;
     d->at_ns = now_rel(rn);
     snprintf(d->why, sizeof d->why, "%s", why);
-    snprintf(d->file, sizeof d->file, "threads-%s-%d.txt", name_of(p), ++rn->dumps_per_side[i]);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
-    FILE *f = fopen(path, "w");
+    char stem[48], path[PATH_MAX];
+    snprintf(stem, sizeof stem, "threads-%s-%d", name_of(p), ++rn->dumps_per_side[i]);
+    snprintf(d->file, sizeof d->file, "%s" FL_DUMP_SUFFIX_TEXT, stem);
+    snprintf(d->go_file, sizeof d->go_file, "%s" FL_DUMP_SUFFIX_GO, stem);
+    snprintf(d->pprof_file, sizeof d->pprof_file, "%s" FL_DUMP_SUFFIX_PPROF, stem);
+    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, stem);
+    fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
+    size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
+    fl_pending_op pending[64];
+    size_t n_pending = pending_ops(rn, p, d->at_ns, pending, 64);
+    fl_dump_opts opts = {.label = name_of(p),
+                         .why = why,
+                         .idle = idle,
+                         .n_idle = n_idle,
+                         .pending = pending,
+                         .n_pending = n_pending};
     fl_dump_info info = {0};
-    if (!f) {
-      snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
-    } else {
-      fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
-      size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
-      if (fl_threads_dump_idle(p->pid, name_of(p), why, idle, n_idle, f, &info, d->error,
-                               sizeof d->error) < 0)
+    if (fl_threads_dump_files(p->pid, &opts, AT_FDCWD, path, &info, d->error, sizeof d->error) <
+            0 &&
+        info.threads == 0) {
+      /* Nothing was taken: the human file says why, and only it exists. */
+      d->go_file[0] = d->pprof_file[0] = '\0';
+      snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
+      FILE *f = fopen(path, "w");
+      if (f) {
         fprintf(f, "thread dump of %s (pid %d) failed: %s\n", name_of(p), (int)p->pid, d->error);
-      if (fclose(f) != 0 && !d->error[0])
-        snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
+        fclose(f);
+      }
     }
     d->threads = info.threads;
     d->elapsed_ms = info.elapsed_ms;
@@ -622,6 +703,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       }
       set_state(rn, RUN_RUNNING);
     }
+    fire_jumps(rn, now);
     int64_t hang = fl_observe_hang_at(rn->obs);
     if (hang <= now && found_busy(rn, now)) continue;
     if (hang <= now) {
@@ -640,6 +722,11 @@ static void run_loop(run *rn, const char *scenario_copy) {
     }
     int64_t wake = hang < s->timeout_ns ? hang : s->timeout_ns;
     if (rn->next_sample_ns < wake) wake = rn->next_sample_ns;
+    for (int i = 0; i < FL_N_SIDES; i++)
+      for (size_t k = 0; k < rn->src[i].plan->clock.n_jumps && k < 64; k++)
+        if (!rn->src[i].jumped[k] && rn->src[i].plan->clock.jumps[k].after_ns >= 0 &&
+            rn->src[i].plan->clock.jumps[k].after_ns < wake)
+          wake = rn->src[i].plan->clock.jumps[k].after_ns;
     int timeout_ms = (int)((wake - now + 999999) / 1000000);
 
     struct pollfd pfds[1 + FL_N_SIDES] = {{.fd = rn->sigfd, .events = POLLIN}};
@@ -661,6 +748,25 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   run rn = {.s = s, .o = o, .r = r, .sigfd = -1, .state = RUN_STARTING_SERVER};
   rn.t0 = fl_mono_ns();
   fl_observe_config cfg = {.scenario = s, .clock_shared = {true, true}, .t0_ns = rn.t0};
+  char clock_err[600] = "";
+  char lib[PATH_MAX] = "";
+  bool clocks = s->server.clock.present || s->client.clock.present;
+  if (clocks && (fl_clock_runner_check(clock_err, sizeof clock_err) < 0 ||
+                 fl_clock_library(lib, sizeof lib, clock_err, sizeof clock_err) < 0))
+    clocks = false;
+  for (int i = 0; i < FL_N_SIDES && !clock_err[0]; i++) {
+    source *p = &rn.src[i];
+    const fl_side_plan *sp = i == FL_SIDE_SERVER ? &s->server : &s->client;
+    snprintf(p->stamp, sizeof p->stamp, "%s/clock-%s.rc", o->run_dir, fl_side_name((fl_side)i));
+    if (fl_clock_env_build(&sp->clock, lib, p->stamp, getenv("LD_PRELOAD"), &p->clock, clock_err,
+                           sizeof clock_err) < 0)
+      break;
+    if (p->clock.uses_stamp_file &&
+        fl_clock_stamp_write(p->stamp, p->clock.stamp_text, clock_err, sizeof clock_err) < 0)
+      break;
+    p->clock_offset_ns = p->clock.offset_ns;
+    cfg.clock_shared[i] = !p->clock.monotonic_faked;
+  }
   r->obs = rn.obs = fl_observe_new(&cfg);
   for (int i = 0; i < FL_N_SIDES; i++) {
     source *p = &rn.src[i];
@@ -699,6 +805,8 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   bool ready = rn.obs && rn.src[0].released && rn.src[1].released;
   if (!ready) {
     fail(&rn, "%s", "out of memory");
+  } else if (clock_err[0]) {
+    fail(&rn, "%s", clock_err);
   } else if (rn.sigfd < 0) {
     fail(&rn, "cannot create a signalfd: %s", strerror(errno));
   } else if (copy_file(o->scenario_path, scenario_copy) < 0) {

@@ -35,7 +35,9 @@
 
 /* One thread dump the runner took: threads-<side>-<n>.txt in the run directory. */
 typedef struct {
-  char file[64];
+  char file[64];       /* the human form; the Go-grammar and pprof forms beside it: */
+  char go_file[64];    /* threads-<side>-<n>.go.txt (panicparse reads it) */
+  char pprof_file[64]; /* threads-<side>-<n>.pb.gz (go tool pprof reads it) */
   fl_side side;
   char why[160];
   int64_t at_ns;

@@ -5,34 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes left), or 0 if there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
-  if (p[0] < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if ((p[0] & 0xE0) == 0xC0)
-    len = 2, cp = p[0] & 0x1F;
-  else if ((p[0] & 0xF0) == 0xE0)
-    len = 3, cp = p[0] & 0x0F;
-  else if ((p[0] & 0xF8) == 0xF0)
-    len = 4, cp = p[0] & 0x07;
-  else
-    return 0;
-  if (len > n) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (p[i] & 0x3F);
-  }
-  static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 json_t *fl_json_bytes(const char *s, size_t len, bool *replaced) {
-  const unsigned char *p = (const unsigned char *)s;
   bool bad = false;
   for (size_t i = 0; i < len;) {
-    size_t k = utf8_seq(p + i, len - i);
+    size_t k = fl_utf8_len(s + i, len - i);
     if (!k) {
       bad = true;
       break;
@@ -46,9 +22,9 @@ json_t *fl_json_bytes(const char *s, size_t len, bool *replaced) {
   if (!out) return NULL;
   size_t o = 0;
   for (size_t i = 0; i < len;) {
-    size_t k = utf8_seq(p + i, len - i);
+    size_t k = fl_utf8_len(s + i, len - i);
     if (k) {
-      memcpy(out + o, p + i, k);
+      memcpy(out + o, s + i, k);
       o += k;
       i += k;
     } else {

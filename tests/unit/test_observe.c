@@ -285,6 +285,11 @@ static void test_streams_aggregate(void **state) {
   assert_true(holds(&f, "client.status == OK"));
   assert_true(holds(&f, "client.calls == 3"));
   assert_true(holds(&f, "client.calls_ok == 2"));
+  assert_true(holds(&f, "client.calls_failed == 1"));
+  assert_true(holds(&f, "client.status_count.UNAVAILABLE == 1"));
+  assert_true(holds(&f, "client.status_count.OK == 2"));
+  assert_true(holds(&f, "client.first_status == OK"));
+  assert_true(holds(&f, "client.last_status == OK"));
   assert_false(fl_observe_call_open(f.o));
   done(&f);
 }
