@@ -39,8 +39,14 @@ void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *
   const char *vc = v->kind == FL_VERDICT_REPRODUCED ? green : red;
   fl_outcome outcome = r->obs ? fl_observe_outcome(r->obs) : FL_OUTCOME_COMPLETED;
   double elapsed = r->obs ? (double)fl_observe_elapsed(r->obs) / 1e9 : 0;
-  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)\n", bold, s->name, reset, vc,
-          fl_verdict_name(v->kind), reset, fl_outcome_name(outcome), elapsed);
+  /* Evidence that lost packets is said on the verdict's own line, so no reader misses it. */
+  char lost[96] = "";
+  if (r->capture.running && r->capture.stats.dropped > 0)
+    snprintf(lost, sizeof lost, " %s— capture dropped %llu of %llu packets%s", red,
+             (unsigned long long)r->capture.stats.dropped,
+             (unsigned long long)r->capture.stats.received, reset);
+  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)%s\n", bold, s->name, reset, vc,
+          fl_verdict_name(v->kind), reset, fl_outcome_name(outcome), elapsed, lost);
   if (v->kind == FL_VERDICT_ERROR) fprintf(out, "  error: %s\n", v->why);
   for (size_t i = 0; i < v->n_clauses; i++) {
     const fl_clause_result *c = &v->clauses[i];
