@@ -118,9 +118,11 @@ static int set_filter(fl_capture *c, const char *filter, char *err, size_t errle
   return 0;
 }
 
-/* Everything up to the start of the thread; on failure frees what it made. */
-static int open_capture(fl_capture *c, const char *iface, const char *path, int snaplen, char *err,
-                        size_t errlen) {
+/* Everything up to the start of the thread; on failure frees what it made. The file is `path`,
+ * or `stream` when not NULL (then `path` only names it in messages, and the stream is the
+ * dumper's from here on, or closed on failure). */
+static int open_capture(fl_capture *c, const char *iface, const char *path, FILE *stream,
+                        int snaplen, char *err, size_t errlen) {
   char ebuf[PCAP_ERRBUF_SIZE] = "";
   int rv;
 
@@ -168,11 +170,12 @@ static int open_capture(fl_capture *c, const char *iface, const char *path, int 
     goto fail_pcap;
   }
 
-  c->dumper = pcap_dump_open(c->pcap, path);
+  c->dumper = stream ? pcap_dump_fopen(c->pcap, stream) : pcap_dump_open(c->pcap, path);
   if (c->dumper == NULL) {
     fl_set_err(err, errlen, "cannot write capture file: %s", pcap_geterr(c->pcap));
     goto fail_pcap;
   }
+  stream = NULL; /* the dumper's now */
   /* The header alone makes a valid, empty capture file; write it now so even a run that dies
    * before its first packet leaves one. */
   if (pcap_dump_flush(c->dumper) != 0) {
@@ -185,11 +188,12 @@ fail_dumper:
   pcap_dump_close(c->dumper);
 fail_pcap:
   pcap_close(c->pcap);
+  if (stream) fclose(stream);
   return -1;
 }
 
-int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
-                    size_t errlen) {
+static int open_with(const char *iface, const char *path, FILE *stream, int snaplen,
+                     fl_capture **out, char *err, size_t errlen) {
   fl_capture *c = calloc(1, sizeof *c);
   if (c == NULL) {
     fl_set_err(err, errlen, "packet capture not possible: out of memory");
@@ -199,15 +203,26 @@ int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture
   if (c->stop_fd < 0) {
     fl_set_err(err, errlen, "packet capture not possible: eventfd: %s", strerror(errno));
     free(c);
+    if (stream) fclose(stream);
     return -1;
   }
-  if (open_capture(c, iface, path, snaplen, err, errlen) != 0) {
+  if (open_capture(c, iface, path, stream, snaplen, err, errlen) != 0) {
     close(c->stop_fd);
     free(c);
     return -1;
   }
   *out = c;
   return 0;
+}
+
+int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
+                    size_t errlen) {
+  return open_with(iface, path, NULL, snaplen, out, err, errlen);
+}
+
+int fl_capture_open_stream(const char *iface, FILE *stream, const char *name, int snaplen,
+                           fl_capture **out, char *err, size_t errlen) {
+  return open_with(iface, name, stream, snaplen, out, err, errlen);
 }
 
 int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen) {

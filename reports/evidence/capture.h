@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct fl_capture fl_capture;
 
@@ -75,6 +76,15 @@ int fl_capture_start(const char *iface, const char *filter, const char *path, in
 int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
                     size_t errlen);
 int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen);
+
+/*
+ * fl_capture_open writing to `stream` instead of a path (a run directory's file from
+ * fl_rundir_fopen, which records its own write errors; see rundir.h). `name` names the file in
+ * messages. The stream is the capture's from the call on: fl_capture_stop closes it, and a
+ * failed open closes it too.
+ */
+int fl_capture_open_stream(const char *iface, FILE *stream, const char *name, int snaplen,
+                           fl_capture **out, char *err, size_t errlen);
 
 /*
  * Stops the capture: wakes the capture thread, joins it, writes out every

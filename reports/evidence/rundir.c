@@ -891,7 +891,16 @@ int fl_rundir_unstage(fl_rundir *rd, const char *name, char *err, size_t errlen)
     return -1;
   }
   int rc = 0;
-  if (renameat2(rd->stage_fd, name, rd->fd, name, RENAME_NOREPLACE) < 0) {
+  pthread_mutex_lock(&rd->mu);
+  size_t s = slot_locked(rd, name);
+  int failed = s == SIZE_MAX ? ENOMEM : rd->files[s].error;
+  pthread_mutex_unlock(&rd->mu);
+  if (failed) {
+    /* A file cut short does not take the name: no half a report.json. */
+    fl_set_err(err, errlen, "cannot write %s/%s: %s", rd->path, name, strerror(failed));
+    unlinkat(rd->stage_fd, name, 0);
+    rc = -1;
+  } else if (renameat2(rd->stage_fd, name, rd->fd, name, RENAME_NOREPLACE) < 0) {
     int e = errno;
     fl_rundir_note(rd, name, e);
     fl_set_err(err, errlen, "cannot write %s/%s: %s", rd->path, name, strerror(e));

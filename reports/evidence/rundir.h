@@ -114,7 +114,8 @@ int fl_rundir_commit(fl_rundir *rd, FILE *f, char *err, size_t errlen) FL_MUST_U
  * until it takes a FILE *): fl_rundir_stage makes a private, empty directory inside the run
  * directory and gives a path to it (through /proc/self/fd, so it cannot be swapped for a
  * link) in `dirpath`; fl_rundir_unstage moves `name` from it into the run directory (never
- * over an existing file) and removes it. Errors are recorded against `name`.
+ * over an existing file) and removes it. Errors are recorded against `name`; when the writer
+ * failed (the caller said so with fl_rundir_note) the file is removed, not moved.
  */
 int fl_rundir_stage(fl_rundir *rd, const char *name, char *dirpath, size_t len, char *err,
                     size_t errlen) FL_MUST_USE;
