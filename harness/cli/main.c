@@ -460,8 +460,9 @@ static int cmd_run(int argc, char **argv) {
         ro.out ? fl_rundir_create(ro.out, &top, err, sizeof err)
                : fl_rundir_open_folder(ro.runs_dir ? ro.runs_dir : "runs", &top, err, sizeof err);
     if (made < 0) {
+      bool refused = errno == 0; /* the --out rule said no: the user's to change */
       fprintf(stderr, "faultline run: %s\n", err);
-      status = ro.out ? FL_EXIT_USAGE : FL_EXIT_HARNESS;
+      status = ro.out && refused ? FL_EXIT_USAGE : FL_EXIT_HARNESS;
     }
   }
 

@@ -392,9 +392,12 @@ static bool holds_cwd(const char *full) {
 int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen) {
   char p[PATH_MAX], parent[PATH_MAX], name[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2];
   char why[900];
+  bool refused = false; /* by the rule, rather than by the system: errno 0 on return */
+  bool made_new = false; /* PATH did not exist: a failure removes what was made */
   *out = NULL;
   if (!path || !*path) {
     fl_set_err(err, errlen, "--out: the directory's name is empty");
+    errno = 0;
     return -1;
   }
   if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
@@ -419,6 +422,7 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
                "--out %s: is the root directory; name a directory of its own for "
                "the run",
                path);
+    errno = 0;
     return -1;
   }
   if (strlen(last) > NAME_MAX) {
@@ -450,6 +454,7 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
                "--out %s: is your home directory ($HOME); name a directory of its "
                "own for the run",
                path);
+    errno = 0;
     return -1;
   }
 
@@ -461,7 +466,7 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
   int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (pfd < 0) {
     fl_set_err(err, errlen, "--out %s: cannot open %s: %s", path, parent, strerror(errno));
-    goto fail;
+    goto fail_parent;
   }
   for (int attempt = 0;; attempt++) {
     struct stat st;
@@ -475,14 +480,17 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
         fl_set_err(err, errlen, "--out %s: cannot create it: %s", path, strerror(errno));
         goto fail_parent;
       }
+      made_new = true;
     } else if (S_ISLNK(st.st_mode)) {
       fl_set_err(err, errlen,
                  "--out %s: is a symbolic link; faultline does not follow links: "
                  "name the directory itself",
                  path);
+      refused = true;
       goto fail_parent;
     } else if (!S_ISDIR(st.st_mode)) {
       fl_set_err(err, errlen, "--out %s: exists and is not a directory", path);
+      refused = true;
       goto fail_parent;
     }
     rd->fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -503,6 +511,7 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
     /* Not empty: only an earlier run's directory may go, and only as a whole. */
     if (check_tree(rd->fd, "", 1, why, sizeof why) < 0) {
       fl_set_err(err, errlen, "--out %s: %s", path, why);
+      refused = true;
       goto fail_parent;
     }
     if (holds_cwd(full)) {
@@ -510,6 +519,7 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
                  "--out %s: is the current directory (or holds it), which replacing "
                  "it would delete: run faultline from elsewhere",
                  path);
+      refused = true;
       goto fail_parent;
     }
     /* Aside under a fresh hidden name, never over anything. */
@@ -545,23 +555,28 @@ int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen
     pfd = -1;
   }
   if (write_marker(rd, err, errlen) < 0) {
+    int e = errno;
+    unlinkat(rd->fd, FL_RUNDIR_MARKER, 0);
     if (rd->parent_fd >= 0) {
       /* The earlier run goes back where it was: nothing of it is lost to a full disk. */
-      unlinkat(rd->fd, FL_RUNDIR_MARKER, 0);
       if (unlinkat(rd->parent_fd, name, AT_REMOVEDIR) == 0 &&
           renameat2(rd->parent_fd, rd->old_name, rd->parent_fd, name, RENAME_NOREPLACE) == 0)
         rd->old_name[0] = '\0';
+    } else if (made_new) {
+      unlinkat(pfd, name, AT_REMOVEDIR);
     }
+    errno = e;
     goto fail_parent;
   }
   if (pfd >= 0) close(pfd);
   *out = rd;
   return 0;
 
-fail_parent:
+fail_parent:;
+  int e = refused ? 0 : errno ? errno : EIO;
   if (pfd >= 0) close(pfd);
-fail:
   free_rundir(rd);
+  errno = e;
   return -1;
 }
 
@@ -628,6 +643,8 @@ int fl_rundir_create_child(fl_rundir *parent, const char *base, fl_rundir **out,
     return -1;
   }
   if (write_marker(rd, err, errlen) < 0) {
+    unlinkat(rd->fd, FL_RUNDIR_MARKER, 0);
+    unlinkat(parent->fd, name, AT_REMOVEDIR);
     free_rundir(rd);
     return -1;
   }

@@ -65,6 +65,8 @@ typedef struct fl_rundir fl_rundir;
  *    from elsewhere"
  *   "cannot create it: <strerror>", "cannot read it: <strerror>", ...
  */
+/* On failure errno is 0 when the rule refused PATH (the user's to fix: exit 2), else the
+ * error the system gave (ENOSPC, EACCES, ...). */
 int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen) FL_MUST_USE;
 
 /* A folder of run directories (runs/, --runs-dir): made if missing, never emptied. */
