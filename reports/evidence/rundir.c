@@ -392,7 +392,7 @@ static bool holds_cwd(const char *full) {
 int fl_rundir_create(const char *path, fl_rundir **out, char *err, size_t errlen) {
   char p[PATH_MAX], parent[PATH_MAX], name[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2];
   char why[900];
-  bool refused = false; /* by the rule, rather than by the system: errno 0 on return */
+  bool refused = false;  /* by the rule, rather than by the system: errno 0 on return */
   bool made_new = false; /* PATH did not exist: a failure removes what was made */
   *out = NULL;
   if (!path || !*path) {
