@@ -1106,7 +1106,9 @@ static int yaml_failure(pctx *c, yaml_parser_t *p) {
     /* Reader errors carry a byte offset, not a mark. */
     int line = 1, col = 1;
     for (size_t i = 0; i < p->problem_offset && i < c->len; i++) {
-      if (c->text[i] == '\n')
+      /* libyaml's marks break lines at CR too; so do we, to agree with them */
+      bool cr = c->text[i] == '\r' && (i + 1 >= c->len || c->text[i + 1] != '\n');
+      if (c->text[i] == '\n' || cr)
         line++, col = 1;
       else if (((unsigned char)c->text[i] & 0xC0) != 0x80)
         col++;

@@ -274,6 +274,8 @@ static const struct {
     {"name: x\nsummary: a: b\n", 2, 11, "mapping values are not allowed in this context"},
     {"name: *nope\n", 1, 7, "found undefined alias"},
     {"name: \"x\xff\"\n", 1, 9, "invalid leading UTF-8 octet"},
+    /* a reader error's place counts lines as libyaml's marks do: CR alone breaks one (fuzz) */
+    {"name: x\r\rsummary: \"x\xff\"\n", 3, 12, "invalid leading UTF-8 octet"},
     {"\xff\xfen\0", 1, 1, "the file is UTF-16"},
     /* keys */
     {"name: x\ndedline: 3s\n", 2, 1, "unknown key 'dedline' in scenario; did you mean 'deadline'?"},
