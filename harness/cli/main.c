@@ -24,7 +24,9 @@
 
 #include "config.h"
 #include "dump_cmd.h"
+#include "event.h"
 #include "exit_codes.h"
+#include "fields.h"
 #include "library.h"
 #include "netns.h"
 #include "report.h"
@@ -185,6 +187,15 @@ static int bad_args(const command *c, const char *why) {
   return FL_EXIT_USAGE;
 }
 
+/* A scenario file a user named: loaded, and named after its scenario (scenario.h). */
+static int load(const char *path, fl_scenario **s, fl_error *e) {
+  if (fl_scenario_load(path, s, e) < 0) return -1;
+  if (fl_scenario_check_file_name(*s, e) == 0) return 0;
+  fl_scenario_free(*s);
+  *s = NULL;
+  return -1;
+}
+
 static void print_warnings(const fl_scenario *s) {
   for (size_t i = 0; i < s->n_warnings; i++) fprintf(stderr, "%s\n", s->warnings[i]);
 }
@@ -207,7 +218,7 @@ static int cmd_list(int argc, char **argv) {
     fl_error err;
     char a[512], b[1024];
     /* Names and summaries are checked at load; a file's own name is not: print it plain. */
-    if (fl_scenario_load(paths[i], &s, &err) == 0) {
+    if (load(paths[i], &s, &err) == 0) {
       printf("%-40s %s\n", fl_printable(s->name, a, sizeof a),
              fl_printable(s->summary, b, sizeof b));
       fl_scenario_free(s);
@@ -260,7 +271,7 @@ static int cmd_validate(int argc, char **argv) {
     if (fl_library_resolve(argv[i], path, sizeof path, err, sizeof err) < 0) {
       fprintf(stderr, "%s\n", err);
       status = FL_EXIT_USAGE;
-    } else if (fl_scenario_load(path, &s, &e) < 0) {
+    } else if (load(path, &s, &e) < 0) {
       fprintf(stderr, "%s\n", e.msg);
       status = FL_EXIT_USAGE;
     } else {
@@ -354,6 +365,19 @@ static void verdict_error(fl_verdict *v, const char *why) {
   }
 }
 
+/* The errno whose strerror ends `msg` ("cannot write X: No space left on device"), else EIO:
+ * the run directory records a file's failure by errno. */
+static int errno_of(const char *msg) {
+  static const int common[] = {ENOSPC, EDQUOT, EIO, EFBIG, EROFS, EACCES, EPERM, ENOMEM, EEXIST};
+  size_t n = strlen(msg);
+  for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
+    const char *e = strerror(common[i]);
+    size_t k = strlen(e);
+    if (n >= k && !strcmp(msg + n - k, e)) return common[i];
+  }
+  return EIO;
+}
+
 /* Runs one scenario in rd and reports it; returns its verdict (-1: interrupted). */
 static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const run_opts *ro,
                    int index, int n, bool color, fl_verdict_kind *kind) {
@@ -372,13 +396,14 @@ static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const 
                       .peer_path = peer,
                       .progress = !ro->quiet};
   fl_run_result r;
-  fl_run(s, &o, &r);
+  if (fl_run(s, &o, &r) < 0) {
+    /* The run could not take place: r.error says why, and the verdict below is `error`. */
+  }
   if (source_fd >= 0) close(source_fd);
-  for (int i = 0; i < r.n_dumps; i++)
-    if (r.dumps[i].file[0] && fl_rundir_claim(rd, r.dumps[i].file, err, sizeof err) < 0)
-      fl_rundir_note(rd, r.dumps[i].file, errno);
+  /* Its dumps (three files each) and anything else it made by path go into the marker. */
+  if (fl_rundir_claim_present(rd, err, sizeof err) < 0) fl_rundir_note(rd, FL_RUNDIR_MARKER, errno);
   fl_verdict v;
-  if (fl_verdict_judge(s, &r, &v) < 0) {
+  if (!r.obs || fl_verdict_judge(s, r.obs, r.harness_error ? r.error : NULL, &v) < 0) {
     fprintf(stderr, "faultline run: out of memory\n");
     fl_run_result_free(&r);
     *kind = FL_VERDICT_ERROR;
@@ -392,8 +417,9 @@ static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const 
   char stage[64];
   bool report_ok = fl_rundir_stage(rd, "report.json", stage, sizeof stage, err, sizeof err) == 0;
   if (report_ok) {
-    if (fl_report_write_json(stage, s, &r, &v) < 0) {
-      fl_rundir_note(rd, "report.json", errno);
+    if (fl_report_write_json(stage, s, &r, &v, err, sizeof err) < 0) {
+      /* report.h gives the reason as text; the errno is the one it met, when it kept it */
+      fl_rundir_note(rd, "report.json", errno_of(err));
       report_ok = false;
     }
     if (fl_rundir_unstage(rd, "report.json", err, sizeof err) < 0) report_ok = false;
@@ -405,7 +431,7 @@ static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const 
   print_summary(dir, s, &r, &v, ro->quiet, color);
   fflush(stdout);
   *kind = v.kind;
-  int interrupted = r.outcome == FL_OUTCOME_INTERRUPTED;
+  int interrupted = fl_observe_outcome(r.obs) == FL_OUTCOME_INTERRUPTED;
   fl_verdict_free(&v);
   fl_run_result_free(&r);
   return interrupted ? -1 : 0;
@@ -434,7 +460,7 @@ static int cmd_run(int argc, char **argv) {
     if (fl_library_resolve(argv[optind + i], path, sizeof path, err, sizeof err) < 0) {
       fprintf(stderr, "faultline run: %s\n", err);
       status = FL_EXIT_USAGE;
-    } else if (fl_scenario_load(path, &scenarios[i], &e) < 0) {
+    } else if (load(path, &scenarios[i], &e) < 0) {
       fprintf(stderr, "%s\n", e.msg);
       status = FL_EXIT_USAGE;
     } else {
@@ -581,6 +607,15 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
     print_version();
+    return FL_EXIT_OK;
+  }
+  /* The vocabulary, from the tables themselves: the README's lists are this output. */
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "fields")) {
+    fl_fields_write_markdown(stdout);
+    return FL_EXIT_OK;
+  }
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "events")) {
+    fl_events_write_markdown(stdout);
     return FL_EXIT_OK;
   }
   if (!strcmp(cmd, "help")) {

@@ -939,6 +939,8 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
                          "letter or digit, not %s",
                          describe(v, d, sizeof d));
       if (get_string(c, v, "name", &s->name) < 0) return -1;
+      s->name_line = LINE(v);
+      s->name_col = COL(v);
       name = v;
     } else if (!strcmp(key, "summary")) {
       if (want_scalar(c, v, "summary", "a line of text") < 0) return -1;
@@ -1077,29 +1079,6 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
 
 /* ---- entry points ----------------------------------------------------------------------- */
 
-/* NAME.yaml holds `name: NAME`: `faultline list` shows names, `show NAME` looks up files. A
- * run directory's copy is scenario.yaml whatever it holds, so that a run can be run again
- * from its directory. */
-static int check_file_name(pctx *c, yaml_node_t *root, const fl_scenario *s, const char *base) {
-  if (!strcmp(base, "scenario.yaml")) return 0;
-  size_t n = strlen(base);
-  size_t stem = n > 5 && !strcmp(base + n - 5, ".yaml")  ? n - 5
-                : n > 4 && !strcmp(base + n - 4, ".yml") ? n - 4
-                                                         : n;
-  if (stem == strlen(s->name) && !strncmp(base, s->name, stem)) return 0;
-  yaml_node_t *at = root;
-  for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
-       pr++) {
-    yaml_node_t *k = node(c, pr->key);
-    if (k->type == YAML_SCALAR_NODE && !strcmp(sval(k), "name")) at = node(c, pr->value);
-  }
-  return fail_node(c, at,
-                   "the file is named '%s' but its scenario is named '%s'; a scenario file is "
-                   "named after its scenario: rename the file to %s.yaml, or change 'name' to "
-                   "'%.*s'",
-                   base, s->name, s->name, (int)stem, base);
-}
-
 static int yaml_failure(pctx *c, yaml_parser_t *p) {
   if (p->error == YAML_MEMORY_ERROR) return fail_at(c, 0, 0, "out of memory reading YAML");
   if (p->error == YAML_READER_ERROR) {
@@ -1136,9 +1115,8 @@ static int check_no_nul(pctx *c, yaml_document_t *doc) {
   return 0;
 }
 
-/* Parses; `file_name`, when not NULL, is the base name the scenario's name must agree with. */
-static int parse_file(const char *path, const char *file_name, const char *text, size_t len,
-                      fl_scenario **out, fl_error *err) {
+int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenario **out,
+                      fl_error *err) {
   fl_error scratch;
   pctx c = {path ? path : "(scenario)",
             text ? text : "",
@@ -1212,7 +1190,6 @@ static int parse_file(const char *path, const char *file_name, const char *text,
   }
   if (check_no_nul(&c, &doc) < 0) goto fail_parser;
   if (parse_top(&c, root, s) < 0) goto fail_parser;
-  if (file_name && check_file_name(&c, root, s, file_name) < 0) goto fail_parser;
   if (check_side(&c, s, true) < 0 || check_side(&c, s, false) < 0) goto fail_parser;
 
   /* A second document ("---") would be ignored silently by a plain load: refuse it. */
@@ -1237,11 +1214,6 @@ fail_parser:
 fail_scenario:
   fl_scenario_free(s);
   return rc;
-}
-
-int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenario **out,
-                      fl_error *err) {
-  return parse_file(path, NULL, text, len, out, err);
 }
 
 static const char *file_kind(mode_t m) {
@@ -1326,10 +1298,26 @@ int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err) {
   size_t len;
   *out = NULL;
   if (fl_scenario_read(path, &text, &len, err) < 0) return -1;
-  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-  int rc = parse_file(path, base, text, len, out, err);
+  int rc = fl_scenario_parse(path, text, len, out, err);
   free(text);
   return rc;
+}
+
+int fl_scenario_check_file_name(const fl_scenario *s, fl_error *err) {
+  fl_error scratch;
+  pctx c = {s->path, "", 0, NULL, err ? err : &scratch, NULL};
+  const char *base = strrchr(s->path, '/') ? strrchr(s->path, '/') + 1 : s->path;
+  if (!strcmp(base, "scenario.yaml")) return 0;
+  size_t n = strlen(base);
+  size_t stem = n > 5 && !strcmp(base + n - 5, ".yaml")  ? n - 5
+                : n > 4 && !strcmp(base + n - 4, ".yml") ? n - 4
+                                                         : n;
+  if (stem == strlen(s->name) && !strncmp(base, s->name, stem)) return 0;
+  return fail_at(&c, s->name_line, s->name_col,
+                 "the file is named '%s' but its scenario is named '%s'; a scenario file is "
+                 "named after its scenario: rename the file to %s.yaml, or change 'name' to "
+                 "'%.*s'",
+                 base, s->name, s->name, (int)stem, base);
 }
 
 static void free_side(fl_side_plan *sp) {

@@ -199,7 +199,8 @@ typedef struct {
   char **warnings;
   size_t n_warnings;
   char *name;
-  char *summary; /* "" when absent */
+  int name_line, name_col; /* where `name`'s value stands */
+  char *summary;           /* "" when absent */
   fl_rpc_kind rpc;
   int64_t deadline_ns;   /* 0: no deadline */
   int64_t timeout_ns;    /* default 30 s */
@@ -230,14 +231,18 @@ typedef struct {
  */
 int fl_scenario_read(const char *path, char **text, size_t *len, fl_error *err) FL_MUST_USE;
 
-/*
- * Loads and validates a file (fl_scenario_read, then fl_scenario_parse). Returns 0 and sets
- * *out, or -1 with *err filled. Besides the checks of fl_scenario_parse, the file's name must
- * be the scenario's: NAME.yaml or NAME.yml holds `name: NAME` ("FILE:L:C: the file is named
- * 'fail.yaml' but its scenario is named 'fail-me'; ..."), so that `faultline list` and `show
- * NAME` agree. The one exception is scenario.yaml, the name of a run directory's copy.
- */
+/* Loads and validates a file (fl_scenario_read, then fl_scenario_parse). Returns 0 and sets
+ * *out, or -1 with *err filled. */
 int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err) FL_MUST_USE;
+
+/*
+ * The rule of scenario files a user names (every command of the CLI applies it; a peer given
+ * a file by the runner does not): the file's name is the scenario's, NAME.yaml or NAME.yml
+ * holding `name: NAME`, so that `faultline list` and `show NAME` agree. The one exception is
+ * scenario.yaml, the name of a run directory's copy. Returns 0, or -1 with err->msg
+ * "FILE:L:C: the file is named 'fail.yaml' but its scenario is named 'fail-me'; ...".
+ */
+int fl_scenario_check_file_name(const fl_scenario *s, fl_error *err) FL_MUST_USE;
 
 /* The same from memory; `path` is used only in messages. Text longer than
  * FL_SCENARIO_MAX_BYTES is refused as fl_scenario_read does. */

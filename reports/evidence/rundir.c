@@ -110,6 +110,37 @@ typedef struct {
   char **names;
   size_t n;
 } name_set;
+static int read_marker(int dfd, const char *where, name_set *set, char *err, size_t errlen);
+static void set_free(name_set *s);
+static bool set_has(const name_set *s, const char *name);
+static DIR *list_dir(int dfd);
+
+int fl_rundir_claim_present(fl_rundir *rd, char *err, size_t errlen) {
+  if (rd->marker_fd < 0) return 0;
+  name_set set;
+  if (read_marker(rd->fd, "", &set, err, errlen) != 1) return -1;
+  DIR *d = list_dir(rd->fd);
+  if (!d) {
+    set_free(&set);
+    fl_set_err(err, errlen, "cannot read %s: %s", rd->path, strerror(errno));
+    return -1;
+  }
+  int added = 0;
+  pthread_mutex_lock(&rd->mu);
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *n = e->d_name;
+    if (!valid_entry(n) || !strcmp(n, FL_RUNDIR_MARKER) || set_has(&set, n)) continue;
+    if (claim_locked(rd, n, err, errlen) < 0) {
+      added = -1;
+      break;
+    }
+    added++;
+  }
+  pthread_mutex_unlock(&rd->mu);
+  closedir(d);
+  set_free(&set);
+  return added;
+}
 
 static void set_free(name_set *s) {
   for (size_t i = 0; i < s->n; i++) free(s->names[i]);

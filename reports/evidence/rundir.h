@@ -128,6 +128,13 @@ int fl_rundir_unstage(fl_rundir *rd, const char *name, char *err, size_t errlen)
  * that a later run may replace the directory. */
 int fl_rundir_claim(fl_rundir *rd, const char *name, char *err, size_t errlen) FL_MUST_USE;
 
+/* Adds every entry now in the directory that the marker does not list yet: after a component
+ * that writes by path (fl_run, until it opens its files here) has made files whose names are
+ * not known in advance (its thread dumps in three forms, its temporary files). The directory
+ * was made new or empty by this module, so what is in it is the run's. Returns how many were
+ * added, or -1 with err. */
+int fl_rundir_claim_present(fl_rundir *rd, char *err, size_t errlen) FL_MUST_USE;
+
 /* Records that `name` could not be written completely (errnum: ENOSPC, EIO, ...). Only the
  * first error of each file is kept. */
 void fl_rundir_note(fl_rundir *rd, const char *name, int errnum);
