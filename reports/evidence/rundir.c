@@ -36,6 +36,8 @@ typedef struct {
   int fd;
   char tmp[NAME_MAX + 1];
   size_t slot;
+  bool replace;      /* fl_rundir_rewrite: the name is this run's own file */
+  int earlier_error; /* its error before the rewrite, back if the rewrite fails */
 } pending;
 
 struct fl_rundir {
@@ -827,7 +829,7 @@ FILE *fl_rundir_fopen(fl_rundir *rd, const char *name, char *err, size_t errlen)
   return fd < 0 ? NULL : stream_on(rd, fd, slot, err, errlen);
 }
 
-FILE *fl_rundir_begin(fl_rundir *rd, const char *name, char *err, size_t errlen) {
+static FILE *begin(fl_rundir *rd, const char *name, bool replace, char *err, size_t errlen) {
   char tmp[NAME_MAX + 1];
   if (!valid_entry(name) || strlen(name) > NAME_MAX - 5) {
     fl_set_err(err, errlen, "'%s' is not a file name for a run directory", name);
@@ -835,14 +837,27 @@ FILE *fl_rundir_begin(fl_rundir *rd, const char *name, char *err, size_t errlen)
   }
   snprintf(tmp, sizeof tmp, ".%s.tmp", name);
   size_t slot;
+  int earlier = 0;
   pthread_mutex_lock(&rd->mu);
   int fd = -1;
   pending *grown = realloc(rd->pend, (rd->n_pend + 1) * sizeof *grown);
   if (grown) rd->pend = grown;
-  if (!grown)
+  size_t own = SIZE_MAX;
+  for (size_t i = 0; replace && i < rd->n_files; i++)
+    if (!strcmp(rd->files[i].name, name) && rd->files[i].fd < 0) own = i;
+  if (!grown) {
     fl_set_err(err, errlen, "out of memory");
-  else if (claim_locked(rd, name, err, errlen) == 0)
+  } else if (replace && own == SIZE_MAX) {
+    fl_set_err(err, errlen, "%s/%s is not a closed file of this run: it cannot be rewritten",
+               rd->path, name);
+  } else if (replace || claim_locked(rd, name, err, errlen) == 0) {
+    if (replace) {
+      earlier = rd->files[own].error;
+      rd->files[own].error = 0;
+    }
     fd = create_locked(rd, tmp, name, &slot, err, errlen);
+    if (fd < 0 && replace && rd->files[own].error == 0) rd->files[own].error = earlier;
+  }
   pthread_mutex_unlock(&rd->mu);
   if (fd < 0) return NULL;
   FILE *f = stream_on(rd, fd, slot, err, errlen);
@@ -855,9 +870,19 @@ FILE *fl_rundir_begin(fl_rundir *rd, const char *name, char *err, size_t errlen)
   p->f = f;
   p->fd = fd;
   p->slot = slot;
+  p->replace = replace;
+  p->earlier_error = earlier;
   snprintf(p->tmp, sizeof p->tmp, "%s", tmp);
   pthread_mutex_unlock(&rd->mu);
   return f;
+}
+
+FILE *fl_rundir_begin(fl_rundir *rd, const char *name, char *err, size_t errlen) {
+  return begin(rd, name, false, err, errlen);
+}
+
+FILE *fl_rundir_rewrite(fl_rundir *rd, const char *name, char *err, size_t errlen) {
+  return begin(rd, name, true, err, errlen);
 }
 
 int fl_rundir_commit(fl_rundir *rd, FILE *f, char *err, size_t errlen) {
@@ -883,9 +908,15 @@ int fl_rundir_commit(fl_rundir *rd, FILE *f, char *err, size_t errlen) {
   pthread_mutex_lock(&rd->mu);
   int e = rd->files[p.slot].error;
   pthread_mutex_unlock(&rd->mu);
-  if (e == 0 && renameat2(rd->fd, p.tmp, rd->fd, name, RENAME_NOREPLACE) < 0) {
+  if (e == 0 && renameat2(rd->fd, p.tmp, rd->fd, name, p.replace ? 0 : RENAME_NOREPLACE) < 0) {
     e = errno;
     note_slot(rd, p.slot, e);
+  }
+  if (e && p.earlier_error) {
+    /* The rewrite failed: the file keeps its first error, from before. */
+    pthread_mutex_lock(&rd->mu);
+    rd->files[p.slot].error = p.earlier_error;
+    pthread_mutex_unlock(&rd->mu);
   }
   if (e) {
     unlinkat(rd->fd, p.tmp, 0);

@@ -110,6 +110,11 @@ int fl_rundir_write_file(fl_rundir *rd, const char *name, const void *buf, size_
  * closes it and renames it to `name` if every write went through, else removes it. */
 FILE *fl_rundir_begin(fl_rundir *rd, const char *name, char *err, size_t errlen);
 int fl_rundir_commit(fl_rundir *rd, FILE *f, char *err, size_t errlen) FL_MUST_USE;
+/* The same for a file this run made here and has closed (events.jsonl, written live during the
+ * run, then again sorted): fl_rundir_commit renames the new one over it. A rewrite that goes
+ * through clears the file's earlier write error (the file is whole now); one that fails keeps
+ * the earlier error if there was one. NULL with err when `name` is not such a file. */
+FILE *fl_rundir_rewrite(fl_rundir *rd, const char *name, char *err, size_t errlen);
 
 /*
  * For a writer that takes a directory path and names its file itself (fl_report_write_json,

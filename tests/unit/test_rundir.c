@@ -315,6 +315,29 @@ static void test_write_errors(void **state) {
   signal(SIGXFSZ, SIG_DFL);
 }
 
+/* A file written live and then whole again (the timeline): the second replaces the first. */
+static void test_rewrite(void **state) {
+  (void)state;
+  fl_rundir *rd;
+  char err[512];
+  if (fl_rundir_create(at("rw"), &rd, err, sizeof err) < 0) fail_msg("%s", err);
+  assert_null(fl_rundir_rewrite(rd, "events.jsonl", err, sizeof err)); /* not made yet */
+  FILE *f = fl_rundir_fopen(rd, "events.jsonl", err, sizeof err);
+  assert_non_null(f);
+  assert_null(fl_rundir_rewrite(rd, "events.jsonl", err, sizeof err)); /* still open */
+  fputs("b\na\n", f);
+  fclose(f);
+  fl_rundir_note(rd, "events.jsonl", ENOSPC); /* the live file was cut short */
+  f = fl_rundir_rewrite(rd, "events.jsonl", err, sizeof err);
+  assert_non_null(f);
+  fputs("a\nb\n", f);
+  assert_int_equal(fl_rundir_commit(rd, f, err, sizeof err), 0);
+  assert_int_equal(fl_rundir_failures(rd, NULL, 0), 0); /* whole now */
+  assert_int_equal(fl_rundir_close(rd, err, sizeof err), 0);
+  assert_string_equal(slurp("rw/events.jsonl"), "a\nb\n");
+  assert_false(exists("rw/.events.jsonl.tmp"));
+}
+
 static void test_stage(void **state) {
   (void)state;
   fl_rundir *rd;
@@ -347,6 +370,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cwd_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rewrite, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stage, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
