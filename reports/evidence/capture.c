@@ -46,6 +46,7 @@ struct fl_capture {
   int fd;      /* the raw socket */
   int stop_fd; /* eventfd: wakes the thread's poll at once when stopping */
   int file_fd;
+  int write_errno; /* the first write to the file that failed */
   atomic_bool stopping;
   pthread_t thread;
   bool started;         /* fl_capture_begin started the thread */
@@ -97,6 +98,7 @@ static int write_all(fl_capture *c, struct iovec *iov, int n) {
     ssize_t w = writev(c->file_fd, iov, n > IOV_MAX ? IOV_MAX : n);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
+      c->write_errno = w < 0 ? errno : EIO;
       snprintf(c->error, sizeof c->error, "writing the capture file failed: %s",
                w < 0 ? strerror(errno) : "nothing written");
       return -1;
@@ -262,7 +264,8 @@ fail:
   return -1;
 }
 
-static int open_file(fl_capture *c, const char *path, char *err, size_t errlen) {
+/* Writes the file header into fd, which the capture then owns (closed on failure too). */
+static int open_file(fl_capture *c, int fd, const char *path, char *err, size_t errlen) {
   /* pcap's file header: microsecond timestamps, version 2.4, Ethernet. */
   unsigned char hdr[24];
   uint32_t magic = 0xa1b2c3d4, zero = 0, snap = (uint32_t)c->snaplen, link = DLT_EN10MB;
@@ -275,11 +278,7 @@ static int open_file(fl_capture *c, const char *path, char *err, size_t errlen) 
   memcpy(hdr + 16, &snap, 4);
   memcpy(hdr + 20, &link, 4);
 
-  c->file_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (c->file_fd < 0) {
-    fl_set_err(err, errlen, "cannot write capture file %s: %s", path, strerror(errno));
-    return -1;
-  }
+  c->file_fd = fd;
   /* The header alone makes a valid, empty capture file; written now so even a run that dies
    * before its first packet leaves one. */
   ssize_t w = write(c->file_fd, hdr, sizeof hdr);
@@ -287,18 +286,19 @@ static int open_file(fl_capture *c, const char *path, char *err, size_t errlen) 
     fl_set_err(err, errlen, "cannot write capture file %s: %s", path,
                w < 0 ? strerror(errno) : "short write");
     close(c->file_fd);
+    c->file_fd = -1;
     return -1;
   }
   return 0;
 }
 
-int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
-                    size_t errlen) {
+int fl_capture_prepare(const char *iface, int snaplen, fl_capture **out, char *err, size_t errlen) {
   fl_capture *c = calloc(1, sizeof *c);
   if (c == NULL) {
     fl_set_err(err, errlen, "packet capture not possible: out of memory");
     return -1;
   }
+  c->file_fd = -1;
   c->snaplen = snaplen > 0 ? snaplen : FL_CAPTURE_SNAPLEN_DEFAULT;
   c->keep = c->snaplen > ETH_HDR ? (size_t)c->snaplen - ETH_HDR : 1;
   if (c->keep > IP_MAX) c->keep = IP_MAX;
@@ -315,12 +315,9 @@ int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture
     goto fail_slots;
   }
   if (open_socket(c, iface, err, errlen) != 0) goto fail_eventfd;
-  if (open_file(c, path, err, errlen) != 0) goto fail_socket;
   *out = c;
   return 0;
 
-fail_socket:
-  close(c->fd);
 fail_eventfd:
   close(c->stop_fd);
 fail_slots:
@@ -328,6 +325,29 @@ fail_slots:
 fail_c:
   free(c);
   return -1;
+}
+
+int fl_capture_attach(fl_capture *c, int fd, const char *name, char *err, size_t errlen) {
+  return open_file(c, fd, name, err, errlen);
+}
+
+int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out, char *err,
+                    size_t errlen) {
+  fl_capture *c;
+  if (fl_capture_prepare(iface, snaplen, &c, err, errlen) != 0) return -1;
+  /* The file only once the socket works: a run without the privilege leaves none. */
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) {
+    fl_set_err(err, errlen, "cannot write capture file %s: %s", path, strerror(errno));
+    (void)fl_capture_stop(c, NULL);
+    return -1;
+  }
+  if (fl_capture_attach(c, fd, path, err, errlen) != 0) {
+    (void)fl_capture_stop(c, NULL);
+    return -1;
+  }
+  *out = c;
+  return 0;
 }
 
 int fl_capture_begin(fl_capture *c, const char *filter, char *err, size_t errlen) {
@@ -416,8 +436,10 @@ int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
     dropped = (uint32_t)(meminfo(c->fd, SK_MEMINFO_DROPS) - c->drops_at_begin);
     if_dropped = iface_drops(c->iface) - c->if_drops_at_begin;
   }
-  if (close(c->file_fd) != 0 && c->error[0] == '\0')
+  if (c->file_fd >= 0 && close(c->file_fd) != 0 && c->error[0] == '\0') {
+    c->write_errno = errno;
     snprintf(c->error, sizeof c->error, "writing the capture file failed: %s", strerror(errno));
+  }
   fl_trace("capture", "stopped: %llu packets written, %llu dropped, queue peak %llu of %llu bytes",
            (unsigned long long)c->written, (unsigned long long)dropped,
            (unsigned long long)c->queue_peak, (unsigned long long)c->queue_bytes);
@@ -427,7 +449,8 @@ int fl_capture_stop(fl_capture *c, fl_capture_stats *st) {
                              .dropped = dropped,
                              .if_dropped = if_dropped,
                              .queue_bytes = c->queue_bytes,
-                             .queue_peak_bytes = c->queue_peak};
+                             .queue_peak_bytes = c->queue_peak,
+                             .write_errno = c->write_errno};
     snprintf(st->error, sizeof st->error, "%s", c->error);
   }
   int rv = c->error[0] != '\0' ? -1 : 0;

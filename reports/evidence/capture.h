@@ -74,6 +74,8 @@ typedef struct {
   /* Empty if the capture ran until fl_capture_stop; otherwise why it ended early (the file then
    * holds the packets up to that point). */
   char error[256];
+  /* The errno of a write to the file that failed (ENOSPC, EFBIG, ...); 0 if none did. */
+  int write_errno;
 } fl_capture_stats;
 
 /*
@@ -90,6 +92,17 @@ typedef struct {
  */
 FL_MUST_USE int fl_capture_open(const char *iface, const char *path, int snaplen, fl_capture **out,
                                 char *err, size_t errlen);
+
+/* fl_capture_open in two halves, for a caller that creates the file itself (the runner, through
+ * its run directory, rundir.h): fl_capture_prepare opens the socket (the errors above, but for
+ * the file), and only then fl_capture_attach hands the capture `fd`, a file open for writing
+ * that the capture owns from here (closed with the capture, or at once on failure); `name`
+ * names it in messages. A capture prepared but never attached is ended with fl_capture_stop.
+ * A write to the file that fails sets stats.write_errno. */
+FL_MUST_USE int fl_capture_prepare(const char *iface, int snaplen, fl_capture **out, char *err,
+                                   size_t errlen);
+FL_MUST_USE int fl_capture_attach(fl_capture *c, int fd, const char *name, char *err,
+                                  size_t errlen);
 
 /*
  * Begins keeping the packets that match the BPF expression `filter` (e.g. "tcp port 43211";
