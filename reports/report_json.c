@@ -347,41 +347,17 @@ fail:
   return NULL;
 }
 
-int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run_result *r,
+int fl_report_write_json(FILE *out, const fl_scenario *s, const fl_run_result *r,
                          const fl_verdict *v, char *err, size_t errlen) {
-  char path[PATH_MAX], tmp[PATH_MAX + 8];
-  snprintf(path, sizeof path, "%s/report.json", run_dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  if (!r->obs) {
-    fl_set_err(err, errlen, "nothing was observed (out of memory)");
-    return -1;
-  }
-  json_t *doc = report(s, r, v);
+  json_t *doc = r->obs ? report(s, r, v) : NULL;
   if (!doc) {
+    errno = ENOMEM;
     fl_set_err(err, errlen, "cannot build report.json: out of memory");
     return -1;
   }
-  /* A new file renamed over the old one: a reader never sees half a report. */
-  FILE *f = fopen(tmp, "w");
-  int rc = -1;
-  if (!f) {
-    fl_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-  } else {
-    char why[128];
-    rc = fl_json_write(f, doc, true, why, sizeof why);
-    if (fclose(f) != 0 && rc == 0) {
-      snprintf(why, sizeof why, "%s", strerror(errno));
-      rc = -1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-      snprintf(why, sizeof why, "%s", strerror(errno));
-      rc = -1;
-    }
-    if (rc < 0) {
-      fl_set_err(err, errlen, "cannot write %s: %s", path, why);
-      unlink(tmp);
-    }
-  }
+  char why[128];
+  int rc = fl_json_write(out, doc, true, why, sizeof why);
+  if (rc < 0) fl_set_err(err, errlen, "cannot write report.json: %s", why);
   json_decref(doc);
   return rc;
 }

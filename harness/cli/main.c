@@ -306,30 +306,6 @@ static bool use_color(void) {
   return isatty(STDOUT_FILENO);
 }
 
-/* The runner's own files, named in the marker before it writes them by path, so that a later
- * run may replace this directory (until the runner opens them through rundir itself). */
-static const char *const runner_files[] = {"scenario.yaml", "events.jsonl",  "samples.csv",
-                                           "server.stderr", "client.stderr", "capture.pcap"};
-
-/* The bytes the parser read, as a file the runner may copy from: never the input's path, which
- * may be the very scenario.yaml the copy would truncate. */
-static int source_file(const fl_scenario *s, char *path, size_t len) {
-  int fd = memfd_create("faultline-scenario", MFD_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t off = 0;
-  while (off < s->source_len) {
-    ssize_t k = write(fd, s->source + off, s->source_len - off);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) {
-      close(fd);
-      return -1;
-    }
-    off += (size_t)k;
-  }
-  snprintf(path, len, "/proc/self/fd/%d", fd);
-  return fd;
-}
-
 /* The summary as report.c prints it, or with --quiet its verdict lines only (the first line
  * and, for an error, the reason), so that the verdict line has one definition. */
 static void print_summary(const char *dir, const fl_scenario *s, const fl_run_result *r,
@@ -365,43 +341,19 @@ static void verdict_error(fl_verdict *v, const char *why) {
   }
 }
 
-/* The errno whose strerror ends `msg` ("cannot write X: No space left on device"), else EIO:
- * the run directory records a file's failure by errno. */
-static int errno_of(const char *msg) {
-  static const int common[] = {ENOSPC, EDQUOT, EIO, EFBIG, EROFS, EACCES, EPERM, ENOMEM, EEXIST};
-  size_t n = strlen(msg);
-  for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
-    const char *e = strerror(common[i]);
-    size_t k = strlen(e);
-    if (n >= k && !strcmp(msg + n - k, e)) return common[i];
-  }
-  return EIO;
-}
-
 /* Runs one scenario in rd and reports it; returns its verdict (-1: interrupted). */
 static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const run_opts *ro,
                    int index, int n, bool color, fl_verdict_kind *kind) {
   const char *dir = fl_rundir_path(rd);
   char err[1024];
-  for (size_t i = 0; i < sizeof runner_files / sizeof runner_files[0]; i++)
-    if (fl_rundir_claim(rd, runner_files[i], err, sizeof err) < 0)
-      fl_rundir_note(rd, runner_files[i], errno);
-  char source[64];
-  int source_fd = source_file(s, source, sizeof source);
   if (!ro->quiet)
     fprintf(stderr, "running %s (%d/%d, timeout %.0fs) ...\n", s->name, index + 1, n,
             (double)s->timeout_ns / 1e9);
-  fl_run_options o = {.scenario_path = source_fd >= 0 ? source : s->path,
-                      .run_dir = dir,
-                      .peer_path = peer,
-                      .progress = !ro->quiet};
+  fl_run_options o = {.rd = rd, .peer_path = peer, .progress = !ro->quiet};
   fl_run_result r;
   if (fl_run(s, &o, &r) < 0) {
     /* The run could not take place: r.error says why, and the verdict below is `error`. */
   }
-  if (source_fd >= 0) close(source_fd);
-  /* Its dumps (three files each) and anything else it made by path go into the marker. */
-  if (fl_rundir_claim_present(rd, err, sizeof err) < 0) fl_rundir_note(rd, FL_RUNDIR_MARKER, errno);
   fl_verdict v;
   if (!r.obs || fl_verdict_judge(s, r.obs, r.harness_error ? r.error : NULL, &v) < 0) {
     fprintf(stderr, "faultline run: out of memory\n");
@@ -412,18 +364,15 @@ static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const 
   /* Evidence that could not be written makes the verdict `error`, naming file and reason. */
   if (fl_rundir_failures(rd, err, sizeof err) > 0) verdict_error(&v, err);
 
-  /* report.json takes a directory path (report.h): it is written in a private staging
-   * directory and moved into place, never over anything. */
-  char stage[64];
-  bool report_ok = fl_rundir_stage(rd, "report.json", stage, sizeof stage, err, sizeof err) == 0;
-  if (report_ok) {
-    if (fl_report_write_json(stage, s, &r, &v, err, sizeof err) < 0) {
-      /* report.h gives the reason as text; the errno is the one it met, when it kept it */
-      fl_rundir_note(rd, "report.json", errno_of(err));
-      report_ok = false;
-    }
-    if (fl_rundir_unstage(rd, "report.json", err, sizeof err) < 0) report_ok = false;
+  /* report.json is written whole under a temporary name and renamed into place, never over
+   * anything; its write errors are the run directory's record. */
+  FILE *report = fl_rundir_begin(rd, "report.json", err, sizeof err);
+  bool report_ok = report != NULL;
+  if (report && fl_report_write_json(report, s, &r, &v, err, sizeof err) < 0) {
+    fl_rundir_note(rd, "report.json", errno ? errno : EIO);
+    report_ok = false;
   }
+  if (report && fl_rundir_commit(rd, report, err, sizeof err) < 0) report_ok = false;
   if (!report_ok) {
     fl_rundir_failures(rd, err, sizeof err);
     verdict_error(&v, err);

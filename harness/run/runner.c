@@ -19,6 +19,9 @@
 #include "event.h"
 #include "faketime.h"
 #include "samples.h"
+#include "dump_go.h"
+#include "dump_pprof.h"
+#include "dump_text.h"
 #include "threads.h"
 #include "timeline.h"
 #include "util.h"
@@ -242,17 +245,14 @@ static int move_fd(int fd, int target) {
 static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
                       size_t errlen) {
   int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, report[2] = {-1, -1}, errfd = -1;
-  char errpath[PATH_MAX];
-  snprintf(errpath, sizeof errpath, "%s/%s.stderr", rn->o->run_dir, name_of(p));
+  char errname[32];
+  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
   if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
     fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
     goto fail;
   }
-  errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (errfd < 0) {
-    fl_set_err(err, errlen, "cannot write %s: %s", errpath, strerror(errno));
-    goto fail;
-  }
+  errfd = fl_rundir_open(rn->o->rd, errname, err, errlen);
+  if (errfd < 0) goto fail;
   /* The side's environment, made before the fork (injectors/clock.h, step 3). */
   size_t n_env = 0;
   while (environ[n_env]) n_env++;
@@ -302,7 +302,7 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
   close(ev[1]);
   close(ctl[0]);
   close(report[1]);
-  close(errfd);
+  (void)fl_rundir_close_fd(rn->o->rd, errfd);
   ev[1] = ctl[0] = report[1] = errfd = -1;
   setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
   p->pid = pid;
@@ -332,7 +332,7 @@ fail:
     if (ctl[i] >= 0) close(ctl[i]);
     if (report[i] >= 0) close(report[i]);
   }
-  if (errfd >= 0) close(errfd);
+  if (errfd >= 0) (void)fl_rundir_close_fd(rn->o->rd, errfd);
   return -1;
 }
 
@@ -422,10 +422,13 @@ static void open_capture(run *rn) {
   fl_capture_record *c = &rn->r->capture;
   c->requested = rn->s->capture.pcap;
   if (!c->requested) return;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/capture.pcap", rn->o->run_dir);
   int snaplen = rn->s->capture.snaplen > 0 ? rn->s->capture.snaplen : FL_CAPTURE_SNAPLEN_DEFAULT;
-  if (fl_capture_open("lo", path, snaplen, &rn->capture, c->error, sizeof c->error) < 0) {
+  /* The file only once the socket works: a run without the privilege leaves none. */
+  int fd = -1;
+  if (fl_capture_prepare("lo", snaplen, &rn->capture, c->error, sizeof c->error) < 0 ||
+      (fd = fl_rundir_open(rn->o->rd, "capture.pcap", c->error, sizeof c->error)) < 0 ||
+      fl_capture_attach(rn->capture, fd, "capture.pcap", c->error, sizeof c->error) < 0) {
+    if (rn->capture) (void)fl_capture_stop(rn->capture, NULL);
     rn->capture = NULL;
     runner_event(rn, FL_EV_CAPTURE, FL_KV_S(ERROR, c->error));
     if (rn->o->progress) fprintf(stderr, "  %s; the run goes on without it\n", c->error);
@@ -454,8 +457,14 @@ static void stop_capture(run *rn) {
   if (rn->capture) {
     /* A capture that ended early or could not write its file is evidence that lost data:
      * the run says so in its verdict. */
-    if (fl_capture_stop(rn->capture, c->running ? &c->stats : NULL) < 0 && c->running)
-      fail(rn, "capture.pcap is incomplete: %s", c->stats.error);
+    if (fl_capture_stop(rn->capture, c->running ? &c->stats : NULL) < 0 && c->running) {
+      /* A write that failed goes to the run directory's record (the verdict names it); a
+       * capture that ended early for another reason is incomplete evidence too. */
+      if (c->stats.write_errno)
+        fl_rundir_note(rn->o->rd, "capture.pcap", c->stats.write_errno);
+      else
+        fail(rn, "capture.pcap is incomplete: %s", c->stats.error);
+    }
     rn->capture = NULL;
   }
   fl_observe_capture(rn->obs, c->running, c->stats.packets_written, c->stats.dropped);
@@ -504,6 +513,19 @@ static size_t pending_ops(run *rn, source *p, int64_t now, fl_pending_op *out, s
   return n;
 }
 
+/* One form of a dump into the run directory; a file that cannot be made or written is recorded
+ * there (the verdict names it) and the record says so. */
+static void write_dump(run *rn, fl_dump_record *d, const char *name, const fl_dump *dump,
+                       int (*writer)(const fl_dump *, FILE *, char *, size_t)) {
+  char err[256];
+  FILE *f = fl_rundir_fopen(rn->o->rd, name, err, sizeof err);
+  if (!f || writer(dump, f, err, sizeof err) < 0) {
+    if (!d->error[0]) snprintf(d->error, sizeof d->error, "%s: %s", name, err);
+  }
+  if (f && fclose(f) != 0 && !d->error[0])
+    snprintf(d->error, sizeof d->error, "%s: %s", name, strerror(errno));
+}
+
 /*
  * Dumps the threads of every live peer as one consistent picture: all are stopped with
  * SIGSTOP first, dumped, then continued. The runner is their parent, so it may trace them
@@ -533,12 +555,11 @@ static void snapshot(run *rn, const char *why) {
     d->side = p->side;
     d->at_ns = now_rel(rn);
     snprintf(d->why, sizeof d->why, "%s", why);
-    char stem[48], path[PATH_MAX];
+    char stem[48];
     snprintf(stem, sizeof stem, "threads-%s-%d", name_of(p), ++rn->dumps_per_side[i]);
     snprintf(d->file, sizeof d->file, "%s" FL_DUMP_SUFFIX_TEXT, stem);
     snprintf(d->go_file, sizeof d->go_file, "%s" FL_DUMP_SUFFIX_GO, stem);
     snprintf(d->pprof_file, sizeof d->pprof_file, "%s" FL_DUMP_SUFFIX_PPROF, stem);
-    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, stem);
     fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
     size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
     fl_pending_op pending[64];
@@ -549,21 +570,23 @@ static void snapshot(run *rn, const char *why) {
                          .n_idle = n_idle,
                          .pending = pending,
                          .n_pending = n_pending};
-    fl_dump_info info = {0};
-    if (fl_threads_dump_files(p->pid, &opts, AT_FDCWD, path, &info, d->error, sizeof d->error) <
-            0 &&
-        info.threads == 0) {
+    fl_dump *dump = NULL;
+    if (fl_dump_take(p->pid, &opts, &dump, d->error, sizeof d->error) < 0) {
       /* Nothing was taken: the human file says why, and only it exists. */
       d->go_file[0] = d->pprof_file[0] = '\0';
-      snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
-      FILE *f = fopen(path, "w");
+      FILE *f = fl_rundir_fopen(rn->o->rd, d->file, NULL, 0);
       if (f) {
         fprintf(f, "thread dump of %s (pid %d) failed: %s\n", name_of(p), (int)p->pid, d->error);
         fclose(f);
       }
+    } else {
+      d->threads = dump->nthreads;
+      d->elapsed_ms = dump->elapsed_ms;
+      write_dump(rn, d, d->file, dump, fl_dump_write_text);
+      write_dump(rn, d, d->go_file, dump, fl_dump_write_go);
+      write_dump(rn, d, d->pprof_file, dump, fl_dump_write_pprof);
+      fl_dump_free(dump);
     }
-    d->threads = info.threads;
-    d->elapsed_ms = info.elapsed_ms;
     runner_event(rn, FL_EV_DUMP, FL_KV_S(PEER, name_of(p)), FL_KV_S(FILE, d->file),
                  FL_KV_I(THREADS, d->threads));
   }
@@ -585,25 +608,6 @@ static void dump_step(run *rn, source *p, const fl_event *ev) {
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
-
-static int copy_file(const char *from, const char *to) {
-  FILE *in = fopen(from, "rb");
-  if (!in) return -1;
-  FILE *out = fopen(to, "wb");
-  if (!out) {
-    fclose(in);
-    return -1;
-  }
-  char buf[8192];
-  size_t n;
-  int rc = 0;
-  while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-    if (fwrite(buf, 1, n, out) != n) rc = -1;
-  if (ferror(in)) rc = -1;
-  fclose(in);
-  if (fclose(out) != 0) rc = -1;
-  return rc;
-}
 
 static int fail(run *rn, const char *fmt, const char *arg) {
   if (rn->r->harness_error) return -1;
@@ -689,7 +693,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
       break;
     }
     if (server->proc.exited && !server->ready) {
-      fail(rn, "the server peer exited before it was ready; see %s/server.stderr", rn->o->run_dir);
+      fail(rn, "the server peer exited before it was ready; see %s/server.stderr",
+           fl_rundir_path(rn->o->rd));
       break;
     }
     if (rn->state == RUN_STARTING_SERVER && server->ready) {
@@ -757,7 +762,13 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   for (int i = 0; i < FL_N_SIDES && !clock_err[0]; i++) {
     source *p = &rn.src[i];
     const fl_side_plan *sp = i == FL_SIDE_SERVER ? &s->server : &s->client;
-    snprintf(p->stamp, sizeof p->stamp, "%s/clock-%s.rc", o->run_dir, fl_side_name((fl_side)i));
+    /* libfaketime reads the side's timestamp file by path; it lives in the run directory,
+     * which faultline made new, so nobody else can have put a link there. */
+    char stamp_name[32];
+    snprintf(stamp_name, sizeof stamp_name, "clock-%s.rc", fl_side_name((fl_side)i));
+    snprintf(p->stamp, sizeof p->stamp, "%s/%s", fl_rundir_path(o->rd), stamp_name);
+    if (sp->clock.present && fl_rundir_claim(o->rd, stamp_name, clock_err, sizeof clock_err) < 0)
+      break;
     if (fl_clock_env_build(&sp->clock, lib, p->stamp, getenv("LD_PRELOAD"), &p->clock, clock_err,
                            sizeof clock_err) < 0)
       break;
@@ -799,9 +810,11 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe;
   sigaction(SIGPIPE, &ignore, &old_pipe);
 
-  char scenario_copy[PATH_MAX], path[PATH_MAX], err[512];
-  snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", o->run_dir);
-  snprintf(path, sizeof path, "%s/events.jsonl", o->run_dir);
+  /* The peers read the scenario from the run directory's copy: the bytes this plan was parsed
+   * from, so both sides run exactly what the runner judges. */
+  char scenario_copy[PATH_MAX], err[512];
+  snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", fl_rundir_path(o->rd));
+  FILE *live = NULL;
   bool ready = rn.obs && rn.src[0].released && rn.src[1].released;
   if (!ready) {
     fail(&rn, "%s", "out of memory");
@@ -809,15 +822,15 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     fail(&rn, "%s", clock_err);
   } else if (rn.sigfd < 0) {
     fail(&rn, "cannot create a signalfd: %s", strerror(errno));
-  } else if (copy_file(o->scenario_path, scenario_copy) < 0) {
-    fail(&rn, "cannot copy the scenario into the run directory %s", o->run_dir);
-  } else if (fl_timeline_open(path, &rn.timeline, err, sizeof err) < 0) {
+  } else if (fl_rundir_write_file(o->rd, "scenario.yaml", s->source, s->source_len, err,
+                                  sizeof err) < 0 ||
+             !(live = fl_rundir_fopen(o->rd, "events.jsonl", err, sizeof err)) ||
+             fl_timeline_new(live, &rn.timeline, err, sizeof err) < 0) {
     fail(&rn, "%s", err);
   } else {
-    snprintf(path, sizeof path, "%s/samples.csv", o->run_dir);
-    rn.samples = fopen(path, "w");
+    rn.samples = fl_rundir_fopen(o->rd, "samples.csv", err, sizeof err);
     if (!rn.samples) {
-      fail(&rn, "cannot write %s", path);
+      fail(&rn, "%s", err);
     } else {
       fl_sample_write_header(rn.samples);
       if (spawn_peer(&rn, &rn.src[FL_SIDE_SERVER], scenario_copy, NULL, err, sizeof err) < 0) {
@@ -864,13 +877,22 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     if (rn.src[i].ctl_fd >= 0) close(rn.src[i].ctl_fd);
     free(rn.src[i].released);
   }
+  /* events.jsonl was written live, in arrival order; now it is rewritten in causal order. Write
+   * errors of either go to the run directory's record, and so to the verdict. */
   if (rn.timeline) {
     r->n_events = fl_timeline_count(rn.timeline);
-    if (fl_timeline_finish(rn.timeline, err, sizeof err) < 0)
-      fail(&rn, "the timeline could not be written whole: %s", err);
+    fl_timeline_detach(rn.timeline);
   }
-  if (rn.samples && fclose(rn.samples) != 0)
-    fail(&rn, "samples.csv could not be written whole: %s", strerror(errno));
+  if (live) fclose(live);
+  if (rn.timeline) {
+    FILE *sorted = fl_rundir_rewrite(o->rd, "events.jsonl", err, sizeof err);
+    if (!sorted || fl_timeline_write_sorted(rn.timeline, sorted, err, sizeof err) < 0)
+      fl_rundir_note(o->rd, "events.jsonl", errno ? errno : EIO);
+    if (sorted && fl_rundir_commit(o->rd, sorted, err, sizeof err) < 0)
+      fl_rundir_note(o->rd, "events.jsonl", errno ? errno : EIO);
+    fl_timeline_free(rn.timeline);
+  }
+  if (rn.samples) fclose(rn.samples); /* its write errors are the run directory's record */
   if (rn.sigfd >= 0) {
     /* Consume signals that arrived during cleanup so unblocking does not deliver them. */
     struct signalfd_siginfo si;

@@ -112,37 +112,6 @@ typedef struct {
   char **names;
   size_t n;
 } name_set;
-static int read_marker(int dfd, const char *where, name_set *set, char *err, size_t errlen);
-static void set_free(name_set *s);
-static bool set_has(const name_set *s, const char *name);
-static DIR *list_dir(int dfd);
-
-int fl_rundir_claim_present(fl_rundir *rd, char *err, size_t errlen) {
-  if (rd->marker_fd < 0) return 0;
-  name_set set;
-  if (read_marker(rd->fd, "", &set, err, errlen) != 1) return -1;
-  DIR *d = list_dir(rd->fd);
-  if (!d) {
-    set_free(&set);
-    fl_set_err(err, errlen, "cannot read %s: %s", rd->path, strerror(errno));
-    return -1;
-  }
-  int added = 0;
-  pthread_mutex_lock(&rd->mu);
-  for (struct dirent *e; (e = readdir(d));) {
-    const char *n = e->d_name;
-    if (!valid_entry(n) || !strcmp(n, FL_RUNDIR_MARKER) || set_has(&set, n)) continue;
-    if (claim_locked(rd, n, err, errlen) < 0) {
-      added = -1;
-      break;
-    }
-    added++;
-  }
-  pthread_mutex_unlock(&rd->mu);
-  closedir(d);
-  set_free(&set);
-  return added;
-}
 
 static void set_free(name_set *s) {
   for (size_t i = 0; i < s->n; i++) free(s->names[i]);
@@ -936,64 +905,6 @@ int fl_rundir_write_file(fl_rundir *rd, const char *name, const void *buf, size_
   if (!f) return -1;
   if (len) fwrite(buf, 1, len, f);
   return fl_rundir_commit(rd, f, err, errlen);
-}
-
-int fl_rundir_stage(fl_rundir *rd, const char *name, char *dirpath, size_t len, char *err,
-                    size_t errlen) {
-  if (!valid_entry(name) || strlen(name) > NAME_MAX - 9 || rd->stage_fd >= 0) {
-    fl_set_err(err, errlen, "cannot stage '%s'", name);
-    return -1;
-  }
-  pthread_mutex_lock(&rd->mu);
-  snprintf(rd->stage_name, sizeof rd->stage_name, ".%s.staging", name);
-  int rc = claim_locked(rd, rd->stage_name, err, errlen);
-  if (rc == 0) rc = claim_locked(rd, name, err, errlen);
-  if (rc == 0 && mkdirat(rd->fd, rd->stage_name, 0700) < 0) {
-    fl_set_err(err, errlen, "cannot create %s/%s: %s", rd->path, rd->stage_name, strerror(errno));
-    rc = -1;
-  }
-  if (rc == 0) {
-    rd->stage_fd = openat(rd->fd, rd->stage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (rd->stage_fd < 0) {
-      fl_set_err(err, errlen, "cannot open %s/%s: %s", rd->path, rd->stage_name, strerror(errno));
-      rc = -1;
-    }
-  }
-  if (rc < 0) {
-    size_t s = slot_locked(rd, name);
-    if (s != SIZE_MAX && rd->files[s].error == 0) rd->files[s].error = errno ? errno : EIO;
-  }
-  pthread_mutex_unlock(&rd->mu);
-  if (rc == 0) snprintf(dirpath, len, "/proc/self/fd/%d", rd->stage_fd);
-  return rc;
-}
-
-int fl_rundir_unstage(fl_rundir *rd, const char *name, char *err, size_t errlen) {
-  if (rd->stage_fd < 0) {
-    fl_set_err(err, errlen, "nothing staged");
-    return -1;
-  }
-  int rc = 0;
-  pthread_mutex_lock(&rd->mu);
-  size_t s = slot_locked(rd, name);
-  int failed = s == SIZE_MAX ? ENOMEM : rd->files[s].error;
-  pthread_mutex_unlock(&rd->mu);
-  if (failed) {
-    /* A file cut short does not take the name: no half a report.json. */
-    fl_set_err(err, errlen, "cannot write %s/%s: %s", rd->path, name, strerror(failed));
-    unlinkat(rd->stage_fd, name, 0);
-    rc = -1;
-  } else if (renameat2(rd->stage_fd, name, rd->fd, name, RENAME_NOREPLACE) < 0) {
-    int e = errno;
-    fl_rundir_note(rd, name, e);
-    fl_set_err(err, errlen, "cannot write %s/%s: %s", rd->path, name, strerror(e));
-    rc = -1;
-    unlinkat(rd->stage_fd, name, 0);
-  }
-  close(rd->stage_fd);
-  rd->stage_fd = -1;
-  unlinkat(rd->fd, rd->stage_name, AT_REMOVEDIR);
-  return rc;
 }
 
 size_t fl_rundir_failures(fl_rundir *rd, char *msg, size_t len) {

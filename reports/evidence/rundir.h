@@ -116,29 +116,10 @@ int fl_rundir_commit(fl_rundir *rd, FILE *f, char *err, size_t errlen) FL_MUST_U
  * the earlier error if there was one. NULL with err when `name` is not such a file. */
 FILE *fl_rundir_rewrite(fl_rundir *rd, const char *name, char *err, size_t errlen);
 
-/*
- * For a writer that takes a directory path and names its file itself (fl_report_write_json,
- * until it takes a FILE *): fl_rundir_stage makes a private, empty directory inside the run
- * directory and gives a path to it (through /proc/self/fd, so it cannot be swapped for a
- * link) in `dirpath`; fl_rundir_unstage moves `name` from it into the run directory (never
- * over an existing file) and removes it. Errors are recorded against `name`; when the writer
- * failed (the caller said so with fl_rundir_note) the file is removed, not moved.
- */
-int fl_rundir_stage(fl_rundir *rd, const char *name, char *dirpath, size_t len, char *err,
-                    size_t errlen) FL_MUST_USE;
-int fl_rundir_unstage(fl_rundir *rd, const char *name, char *err, size_t errlen) FL_MUST_USE;
-
-/* Adds `name` to the marker without creating it: for a file another component writes by path
- * into this directory (fl_run's own files, until they are opened through this module), so
- * that a later run may replace the directory. */
+/* Adds `name` to the marker without creating it: for a file another program writes by path
+ * into this directory (libfaketime's timestamp file of a clock fault), so that a later run may
+ * replace the directory. */
 int fl_rundir_claim(fl_rundir *rd, const char *name, char *err, size_t errlen) FL_MUST_USE;
-
-/* Adds every entry now in the directory that the marker does not list yet: after a component
- * that writes by path (fl_run, until it opens its files here) has made files whose names are
- * not known in advance (its thread dumps in three forms, its temporary files). The directory
- * was made new or empty by this module, so what is in it is the run's. Returns how many were
- * added, or -1 with err. */
-int fl_rundir_claim_present(fl_rundir *rd, char *err, size_t errlen) FL_MUST_USE;
 
 /* Records that `name` could not be written completely (errnum: ENOSPC, EIO, ...). Only the
  * first error of each file is kept. */

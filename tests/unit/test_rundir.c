@@ -338,28 +338,6 @@ static void test_rewrite(void **state) {
   assert_false(exists("rw/.events.jsonl.tmp"));
 }
 
-static void test_stage(void **state) {
-  (void)state;
-  fl_rundir *rd;
-  char err[512], dir[64], path[PATH_MAX];
-  if (fl_rundir_create(at("st"), &rd, err, sizeof err) < 0) fail_msg("%s", err);
-  assert_int_equal(fl_rundir_stage(rd, "report.json", dir, sizeof dir, err, sizeof err), 0);
-  assert_int_equal(strncmp(dir, "/proc/self/fd/", 14), 0);
-  snprintf(path, sizeof path, "%s/report.json", dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("{\"staged\":true}", f);
-  fclose(f);
-  assert_int_equal(fl_rundir_unstage(rd, "report.json", err, sizeof err), 0);
-  assert_false(exists("st/.report.json.staging"));
-  assert_int_equal(fl_rundir_failures(rd, NULL, 0), 0);
-  assert_int_equal(fl_rundir_close(rd, err, sizeof err), 0);
-  assert_string_equal(slurp("st/report.json"), "{\"staged\":true}");
-  /* the staged file listed in the marker: the directory may be replaced later */
-  if (fl_rundir_create(at("st"), &rd, err, sizeof err) < 0) fail_msg("%s", err);
-  assert_int_equal(fl_rundir_close(rd, err, sizeof err), 0);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_new_and_files, setup, teardown),
@@ -371,7 +349,6 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rewrite, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_stage, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
