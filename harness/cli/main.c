@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "decode_cmd.h"
 #include "dump_cmd.h"
 #include "library.h"
 #include "netns.h"
@@ -49,6 +50,7 @@ static void usage_main(FILE *out) {
           "  validate FILE...     check scenario files without running them\n"
           "  run NAME|FILE...     run scenarios and write a run directory for each\n"
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
+          "  decode FILE.pcap     the HTTP/2 frame ladder of a capture, and its findings\n"
           "\n"
           "Options for every command: --scenarios DIR (the scenario library, default %s),\n"
           "--help. `faultline COMMAND --help` describes a command.\n"
@@ -366,11 +368,8 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } commands[] = {{"list", cmd_list},
-                  {"show", cmd_show},
-                  {"validate", cmd_validate},
-                  {"run", cmd_run},
-                  {"dump", fl_cmd_dump}};
+  } commands[] = {{"list", cmd_list}, {"show", cmd_show},    {"validate", cmd_validate},
+                  {"run", cmd_run},   {"dump", fl_cmd_dump}, {"decode", fl_cmd_decode}};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "faultline: unknown command '%s'\n\n", cmd);
