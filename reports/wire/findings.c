@@ -294,23 +294,41 @@ static void printable(const uint8_t *p, size_t n, char *out, size_t len) {
   out[o] = '\0';
 }
 
+static int by_id(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* "1, 3, 5" (the first ones, sorted), with the count. */
+static void id_list(const uint32_t *ids, size_t n, char *out, size_t len) {
+  size_t o = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n && o + 24 < len; i++)
+    o += (size_t)snprintf(out + o, len - o, "%s%u", i ? ", " : "", ids[i]);
+  if (o + 24 >= len) snprintf(out + o, len - o, ", ...");
+}
+
 static void on_goaway(fl_wire_findings *f, const fl_wire_frame *fr, rec *cr) {
-  char open[256] = "", above[256] = "";
-  size_t no = 0, na = 0, n_open = 0, n_above = 0;
+  uint32_t *ids = malloc((f->n + 1) * sizeof *ids);
+  if (!ids) {
+    f->oom = true;
+    return;
+  }
+  size_t n_open = 0, n_above = 0;
   for (size_t i = 0; i < f->cap; i++) {
     rec *r = &f->tab[i];
     if (!r->used || r->id == 0 || r->leg != fr->conn->leg || r->conn != fr->conn->conn ||
         !r->opened || r->closed)
       continue;
-    n_open++;
-    if (no + 16 < sizeof open)
-      no += (size_t)snprintf(open + no, sizeof open - no, "%s%u", no ? ", " : "", r->id);
-    if (r->id > fr->last_stream_id) {
-      n_above++;
-      if (na + 16 < sizeof above)
-        na += (size_t)snprintf(above + na, sizeof above - na, "%s%u", na ? ", " : "", r->id);
-    }
+    ids[n_open++] = r->id;
   }
+  qsort(ids, n_open, sizeof *ids, by_id);
+  for (size_t i = 0; i < n_open; i++)
+    if (ids[i] > fr->last_stream_id) n_above++;
+  char open[256], above[256];
+  id_list(ids, n_open, open, sizeof open);
+  id_list(ids + (n_open - n_above), n_above, above, sizeof above);
+  free(ids);
   const char *code = fl_h2_error_name(fr->error_code);
   char codebuf[16], debug[200] = "";
   if (!code) {

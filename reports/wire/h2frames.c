@@ -143,6 +143,7 @@ int fl_h2f_bytes(fl_h2f *f, const uint8_t *p, size_t n, const fl_tcp_stamp *st,
     }
     case FL_H2F_PADLEN:
       set_padding(f, p[0]);
+      f->state = FL_H2F_CONTENT;
       f->taken++;
       p++;
       n--;
@@ -201,6 +202,7 @@ int fl_h2f_missing(fl_h2f *f, uint64_t n, const fl_tcp_stamp *st, const fl_h2f_s
       f->missing++;
       f->taken++;
       set_padding(f, -1);
+      f->state = FL_H2F_CONTENT;
       n--;
       if (f->left == 0 && finish(f, NULL, st, k, rc) < 0) return -1;
       break;

@@ -56,13 +56,14 @@ static int deliver(fl_tcp_dir *d, int64_t off, const uint8_t *data, uint32_t cap
   return emit_missing(d, end - d->next, st, k, rc);
 }
 
-/* Delivers the held segments that now touch d->next. */
-static int drain(fl_tcp_dir *d, const fl_tcp_sink *k, int *rc) {
+/* Delivers the held segments that now touch d->next, stamped with the packet that let them go
+ * (`now`: the one that filled the gap or told it was lost), or their own at the end. */
+static int drain(fl_tcp_dir *d, const fl_tcp_stamp *now, const fl_tcp_sink *k, int *rc) {
   while (d->held && d->held->off <= d->next) {
     fl_tcp_held *h = d->held;
     d->held = h->next;
     d->held_bytes -= h->caplen;
-    int r = deliver(d, (int64_t)h->off, h->data, h->caplen, h->len, &h->st, k, rc);
+    int r = deliver(d, (int64_t)h->off, h->data, h->caplen, h->len, now ? now : &h->st, k, rc);
     free(h);
     if (r < 0) return -1;
   }
@@ -87,10 +88,10 @@ static int hold(fl_tcp_dir *d, int64_t off, const fl_tcp_segment *s) {
 }
 
 /* Declares the gap before the first held segment missing and delivers what follows it. */
-static int give_up_gap(fl_tcp_dir *d, const fl_tcp_sink *k, int *rc) {
+static int give_up_gap(fl_tcp_dir *d, const fl_tcp_stamp *now, const fl_tcp_sink *k, int *rc) {
   if (!d->held) return 0;
-  if (emit_missing(d, d->held->off - d->next, &d->held->st, k, rc) < 0) return -1;
-  return drain(d, k, rc);
+  if (emit_missing(d, d->held->off - d->next, now ? now : &d->held->st, k, rc) < 0) return -1;
+  return drain(d, now, k, rc);
 }
 
 int fl_tcp_dir_segment(fl_tcp_dir *d, const fl_tcp_segment *s, const fl_tcp_sink *k, int *sink_rc) {
@@ -125,14 +126,15 @@ int fl_tcp_dir_segment(fl_tcp_dir *d, const fl_tcp_segment *s, const fl_tcp_sink
       t.len -= cut;
       t.caplen = t.caplen > cut ? t.caplen - cut : 0;
       t.data += t.caplen ? cut : 0;
-      return deliver(d, 0, t.data, t.caplen, t.len, &t.st, k, sink_rc) < 0 ? -1
-                                                                           : drain(d, k, sink_rc);
+      return deliver(d, 0, t.data, t.caplen, t.len, &t.st, k, sink_rc) < 0
+                 ? -1
+                 : drain(d, &s->st, k, sink_rc);
     }
     if (deliver(d, off, s->data, s->caplen, s->len, &s->st, k, sink_rc) < 0) return -1;
-    return drain(d, k, sink_rc);
+    return drain(d, &s->st, k, sink_rc);
   }
   if (hold(d, off, s) < 0) return -1;
-  if (d->held_bytes > FL_TCP_MAX_HELD) return give_up_gap(d, k, sink_rc);
+  if (d->held_bytes > FL_TCP_MAX_HELD) return give_up_gap(d, &s->st, k, sink_rc);
   return 0;
 }
 
@@ -147,12 +149,12 @@ int fl_tcp_dir_acked(fl_tcp_dir *d, uint32_t ack, const fl_tcp_stamp *st, const 
   if (!d->held && upto == d->next + 1) return 0;
   if (d->held && d->held->off < upto) upto = d->held->off;
   if (upto > d->next && emit_missing(d, upto - d->next, st, k, sink_rc) < 0) return -1;
-  return drain(d, k, sink_rc);
+  return drain(d, st, k, sink_rc);
 }
 
 int fl_tcp_dir_flush(fl_tcp_dir *d, const fl_tcp_sink *k, int *sink_rc) {
   *sink_rc = 0;
   while (d->held)
-    if (give_up_gap(d, k, sink_rc) < 0) return -1;
+    if (give_up_gap(d, NULL, k, sink_rc) < 0) return -1;
   return 0;
 }
