@@ -459,6 +459,7 @@ static int block_end(decoder *d, conn *c, side_state *ss, fl_wire_frame *f, char
 }
 
 static int append_block(decoder *d, side_state *ss, const uint8_t *p, size_t n) {
+  if (n == 0) return 0;
   if (ss->block_len + n > ss->block_cap) {
     size_t cap = ss->block_cap ? ss->block_cap : 1024;
     while (cap < ss->block_len + n) cap *= 2;
@@ -727,6 +728,8 @@ static int on_frame_impl(decoder *d, side_state *ss, const fl_h2_frame_header *h
 static int on_frame(void *user, const fl_h2_frame_header *h, const uint8_t *payload, int pad_len,
                     uint32_t missing, const fl_tcp_stamp *st) {
   side_state *ss = user;
+  static const uint8_t none[1];
+  if (!payload) payload = none; /* a frame of length 0 before any was gathered */
   return on_frame_impl(ss->c->d, ss, h, payload, pad_len, missing, st) < 0 ? -1 : 0;
 }
 

@@ -570,7 +570,7 @@ int fl_wire_findings_end(fl_wire_findings *f, int64_t end_ns) {
           fl_status_name(r->grpc_status));
     }
   }
-  qsort(f->v, f->nv, sizeof *f->v, by_time);
+  if (f->nv > 1) qsort(f->v, f->nv, sizeof *f->v, by_time);
   return f->oom ? -1 : 0;
 }
 

@@ -109,7 +109,7 @@ int fl_h2f_bytes(fl_h2f *f, const uint8_t *p, size_t n, const fl_tcp_stamp *st,
     case FL_H2F_PREFACE: {
       size_t t = FL_H2_PREFACE_LEN - f->have;
       if (t > n) t = n;
-      if (memcmp(p, FL_H2_PREFACE + f->have, t) != 0) {
+      if (memcmp(p, &FL_H2_PREFACE[f->have], t) != 0) {
         f->not_h2 = true;
         return lose(f, "not HTTP/2: the client's first bytes are not the connection preface", st, k,
                     rc);

@@ -48,9 +48,11 @@ static ssize_t keep(fl_hpack *h, const uint8_t *p, size_t n) {
 }
 
 int fl_hpack_block(fl_hpack *h, const uint8_t *block, size_t len) {
+  static const uint8_t none[1];
   h->n = 0;
   h->arena_len = 0;
   if (h->lost) return 1;
+  if (!block) block = none; /* an empty block */
   /* Offsets while the arena may move; pointers once the block is done. */
   for (;;) {
     nghttp2_nv nv;

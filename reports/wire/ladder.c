@@ -395,13 +395,14 @@ static int text_notice(void *user, const fl_wire_notice *n) {
 
 /* ---- JSON ---- */
 
-/* A JSON string of s; bytes that are not UTF-8 become U+FFFD and *bad is set. */
+/* A JSON string of s; bytes that are not UTF-8 become U+FFFD and *bad is set. NUL counts as
+ * not text: JSON can carry it (\u0000), but readers such as jansson refuse it by default. */
 static json_t *jstr(const char *s, size_t n, bool *bad) {
   const uint8_t *p = (const uint8_t *)s;
   *bad = false;
   for (size_t i = 0; i < n;) {
     size_t k = utf8_seq(p + i, n - i);
-    if (k == 0) {
+    if (k == 0 || p[i] == 0) {
       *bad = true;
       break;
     }
@@ -411,7 +412,7 @@ static json_t *jstr(const char *s, size_t n, bool *bad) {
   sb b = {0};
   for (size_t i = 0; i < n;) {
     size_t k = utf8_seq(p + i, n - i);
-    if (k == 0) {
+    if (k == 0 || p[i] == 0) {
       sb_add(&b, "\xef\xbf\xbd", 3);
       i++;
     } else {

@@ -140,9 +140,11 @@ static void decode(craft *c, bool with_port, const fl_wire_mark *marks, size_t n
   if (rv != 0) fail_msg("decode failed: %s", err);
 }
 
-static const char *const request[] = {":method", "POST",   ":scheme",      "http",
-                                      ":path",   "/faultline.Test/Bidi", ":authority",
-                                      "x",       "content-type", "application/grpc",
+static const char *const request[] = {":method",      "POST",
+                                      ":scheme",      "http",
+                                      ":path",        "/faultline.Test/Bidi",
+                                      ":authority",   "x",
+                                      "content-type", "application/grpc",
                                       "grpc-timeout", "3S"};
 static const char *const response[] = {":status", "200", "content-type", "application/grpc"};
 
@@ -681,8 +683,8 @@ static void test_findings(void **state) {
   s.findings = fl_wire_findings_new(0);
   fl_wire_findings_peer_status(s.findings, 0, FL_WIRE_CLIENT, 0, 14);
   fl_wire_stats st;
-  fl_wire_mark mark = {.leg = 0, .conn = 1, .from = FL_WIRE_SERVER, .frame = 6,
-                       .mark = FL_WIRE_MARK_INJECTED};
+  fl_wire_mark mark = {
+      .leg = 0, .conn = 1, .from = FL_WIRE_SERVER, .frame = 6, .mark = FL_WIRE_MARK_INJECTED};
   decode(&c, true, &mark, 1, &s, &st);
   assert_int_equal(s.f[s.n - 1].mark, FL_WIRE_MARK_INJECTED);
   assert_int_equal(s.f[s.n - 1].packet, rst_frame_packet);
@@ -814,8 +816,8 @@ static void test_json_strict_utf8(void **state) {
   cb_add(&b, FL_H2_PREFACE, FL_H2_PREFACE_LEN);
   nghttp2_hd_deflater *d;
   assert_int_equal(nghttp2_hd_deflate_new(&d, 4096), 0);
-  static const char *const nv[] = {":method", "POST", ":path", "/faultline.Test/Bidi", "x-bin",
-                                   "ok\xc3\x28\xff"};
+  static const char *const nv[] = {":method", "POST",          ":path", "/faultline.Test/Bidi",
+                                   "x-bin",   "ok\xc3\x28\xff"};
   uint8_t blk[256];
   size_t n = hpack_block(d, nv, 3, blk, sizeof blk);
   h2_frame(&b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 1, blk, n);

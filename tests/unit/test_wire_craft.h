@@ -45,9 +45,10 @@ static inline void cb_le32(craft_buf *b, uint32_t v) { cb_add(b, &v, 4); }
 
 /* ---- HTTP/2 ---- */
 
-static inline void h2_frame(craft_buf *b, uint8_t type, uint8_t flags, uint32_t stream, const void *pl,
-                     size_t len) {
-  fl_h2_frame_header h = {.length = (uint32_t)len, .type = type, .flags = flags, .stream_id = stream};
+static inline void h2_frame(craft_buf *b, uint8_t type, uint8_t flags, uint32_t stream,
+                            const void *pl, size_t len) {
+  fl_h2_frame_header h = {
+      .length = (uint32_t)len, .type = type, .flags = flags, .stream_id = stream};
   uint8_t hdr[FL_H2_FRAME_HEADER_LEN];
   fl_h2_header_pack(&h, hdr);
   cb_add(b, hdr, sizeof hdr);
@@ -77,8 +78,8 @@ static inline void h2_rst(craft_buf *b, uint32_t stream, uint32_t code) {
 }
 
 /* A header block: names and values alternate in nv (n pairs). */
-static inline size_t hpack_block(nghttp2_hd_deflater *d, const char *const *nv, size_t n, uint8_t *out,
-                          size_t cap) {
+static inline size_t hpack_block(nghttp2_hd_deflater *d, const char *const *nv, size_t n,
+                                 uint8_t *out, size_t cap) {
   nghttp2_nv v[32];
   for (size_t i = 0; i < n; i++)
     v[i] = (nghttp2_nv){(uint8_t *)nv[2 * i], (uint8_t *)nv[2 * i + 1], strlen(nv[2 * i]),
@@ -159,8 +160,8 @@ static inline void craft_record(craft *c, const uint8_t *pkt, size_t len, size_t
 }
 
 /* A TCP segment from `from` with sequence number seq (not advancing the end's counter). */
-static inline void craft_segment_at(craft *c, int from, uint32_t seq, uint8_t flags, const void *data,
-                             size_t len, size_t caplen) {
+static inline void craft_segment_at(craft *c, int from, uint32_t seq, uint8_t flags,
+                                    const void *data, size_t len, size_t caplen) {
   craft_buf p = {0};
   size_t l3 = 0;
   switch (c->linktype) {
