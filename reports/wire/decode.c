@@ -1400,7 +1400,11 @@ int fl_wire_decode_file(const char *pcap_path, const fl_wire_options *opt, const
   char ebuf[PCAP_ERRBUF_SIZE] = "";
   pcap_t *pc = pcap_open_offline_with_tstamp_precision(pcap_path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
   if (!pc) {
-    fl_set_err(err, errlen, "cannot read capture %s: %s", pcap_path, ebuf);
+    /* libpcap's reason may begin with the path already. */
+    size_t n = strlen(pcap_path);
+    const char *why = !strncmp(ebuf, pcap_path, n) && !strncmp(ebuf + n, ": ", 2) ? ebuf + n + 2
+                                                                                 : ebuf;
+    fl_set_err(err, errlen, "cannot read capture %s: %s", pcap_path, why);
     return -1;
   }
   return run(pc, pcap_path, opt, v, stats, err, errlen);

@@ -786,6 +786,56 @@ static void test_found_by_preface(void **state) {
   nghttp2_hd_deflate_del(d);
 }
 
+/* A proxied run: two legs in one capture, each connection numbered on its own leg, and a
+ * frame the proxy injected on the second leg marked. */
+static void test_two_legs(void **state) {
+  (void)state;
+  craft c;
+  craft_init(&c, 0, 1);
+  nghttp2_hd_deflater *d1 = open_call(&c, 65535); /* client -> proxy on 50051 */
+  c.port[0] = 39000;
+  c.port[1] = 50052;
+  c.seq[0] = 7000;
+  c.seq[1] = 9000;
+  nghttp2_hd_deflater *d2 = open_call(&c, 65535); /* proxy -> server on 50052 */
+  craft_buf b = {0};
+  h2_rst(&b, 1, FL_H2_ERR_CANCEL);
+  craft_send(&c, CRAFT_SERVER, b.p, b.len);
+  char path[] = "/tmp/test_wire_XXXXXX";
+  int fd = mkstemp(path);
+  assert_int_equal(write(fd, c.file.p, c.file.len), (ssize_t)c.file.len);
+  close(fd);
+  fl_wire_port ports[2] = {{50051, "client-proxy"}, {50052, "proxy-server"}};
+  fl_wire_mark mark = {.leg = 1, .conn = 1, .from = FL_WIRE_SERVER, .frame = 2,
+                       .mark = FL_WIRE_MARK_INJECTED};
+  fl_wire_options opt = {.ports = ports, .n_ports = 2, .marks = &mark, .n_marks = 1};
+  char *out = NULL;
+  size_t out_len = 0;
+  FILE *mem = open_memstream(&out, &out_len);
+  fl_wire_ladder *l = fl_wire_ladder_new(mem, "memory", FL_LADDER_TEXT);
+  fl_wire_visitor v;
+  fl_wire_ladder_visitor(l, &v);
+  fl_wire_stats st;
+  char err[256];
+  assert_int_equal(fl_wire_decode_file(path, &opt, &v, &st, err, sizeof err), 0);
+  assert_int_equal(fl_wire_ladder_finish(l, NULL, &st, err, sizeof err), 0);
+  fl_wire_ladder_free(l);
+  fclose(mem);
+  unlink(path);
+  assert_int_equal(st.connections, 2);
+  assert_non_null(strstr(out, "# conn 1 (client-proxy): client 127.0.0.1:44816, server "
+                              "127.0.0.1:50051"));
+  assert_non_null(strstr(out, "# conn L1:1 (proxy-server): client 127.0.0.1:39000, server "
+                              "127.0.0.1:50052"));
+  assert_non_null(strstr(out, "C<-S      1 RST_STREAM"));
+  assert_non_null(strstr(out, "[injected by the proxy] CANCEL"));
+  free(out);
+  free(b.p);
+  free(c.file.p);
+  nghttp2_hd_deflate_del(d1);
+  nghttp2_hd_deflate_del(d2);
+}
+
 static void test_link_layers_and_ipv6(void **state) {
   (void)state;
   static const struct {
@@ -905,6 +955,7 @@ int main(void) {
       cmocka_unit_test(test_findings),
       cmocka_unit_test(test_status_mismatch),
       cmocka_unit_test(test_found_by_preface),
+      cmocka_unit_test(test_two_legs),
       cmocka_unit_test(test_link_layers_and_ipv6),
       cmocka_unit_test(test_json_strict_utf8),
       cmocka_unit_test(test_errors),
