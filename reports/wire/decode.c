@@ -267,6 +267,12 @@ static void drop_stream(conn *c, stream *s) {
   free_stream(s);
 }
 
+/* A stream id that was opened before and is gone: closed (ids are never reused). */
+static bool closed_id(const conn *c, uint32_t id) {
+  if (id == 0) return false;
+  return id <= c->max_id[id % 2 ? FL_WIRE_CLIENT : FL_WIRE_SERVER];
+}
+
 /* ---- windows ---- */
 
 static void side_stat(decoder *d, fl_wire_side owner, int64_t window, int64_t zero_for) {
@@ -445,7 +451,13 @@ static int block_end(decoder *d, conn *c, side_state *ss, fl_wire_frame *f, char
     if (open_stream(d, c, id, faultline, f, &s) < 0) return -1;
   }
   if (!s) {
-    if (!f->problem) f->problem = problem(d, "HEADERS on stream %llu, which is not open", id);
+    /* Frames that crossed a RST_STREAM (or came after both ends ended) are normal. */
+    if (closed_id(c, id)) {
+      f->stream_closed = true;
+      if (ss->side == FL_WIRE_SERVER && f->grpc_status >= 0) f->trailers = true;
+    } else if (!f->problem) {
+      f->problem = problem(d, "HEADERS on stream %llu, which is not open", id);
+    }
     return 0;
   }
   if (ss->side == FL_WIRE_SERVER && f->grpc_status >= 0) f->trailers = true;
@@ -539,6 +551,8 @@ static int on_frame_impl(decoder *d, side_state *ss, const fl_h2_frame_header *h
     stream *s = ss->cur;
     if (h->stream_id == 0) {
       f.problem = "DATA on stream 0";
+    } else if (!s && closed_id(c, h->stream_id)) {
+      f.stream_closed = true;
     } else if (!s) {
       f.problem = problem(d, "DATA on stream %llu, which is not open", h->stream_id);
     }
@@ -628,7 +642,10 @@ static int on_frame_impl(decoder *d, side_state *ss, const fl_h2_frame_header *h
     }
     f.error_code = fl_be32(pl);
     stream *s = find_stream(c, h->stream_id);
-    if (s) rv = close_stream(d, c, s, &f);
+    if (s)
+      rv = close_stream(d, c, s, &f);
+    else
+      f.stream_closed = closed_id(c, h->stream_id);
     break;
   }
   case FL_H2_SETTINGS: {
@@ -704,7 +721,10 @@ static int on_frame_impl(decoder *d, side_state *ss, const fl_h2_frame_header *h
       rv = win_change(d, c, other, NULL, f.increment, FL_WIRE_WIN_UPDATE, &f);
     } else {
       stream *s = find_stream(c, h->stream_id);
-      if (s) rv = win_change(d, c, other, s, f.increment, FL_WIRE_WIN_UPDATE, &f);
+      if (s)
+        rv = win_change(d, c, other, s, f.increment, FL_WIRE_WIN_UPDATE, &f);
+      else
+        f.stream_closed = closed_id(c, h->stream_id);
     }
     break;
   }
@@ -1402,8 +1422,8 @@ int fl_wire_decode_file(const char *pcap_path, const fl_wire_options *opt, const
   if (!pc) {
     /* libpcap's reason may begin with the path already. */
     size_t n = strlen(pcap_path);
-    const char *why = !strncmp(ebuf, pcap_path, n) && !strncmp(ebuf + n, ": ", 2) ? ebuf + n + 2
-                                                                                 : ebuf;
+    const char *why =
+        !strncmp(ebuf, pcap_path, n) && !strncmp(ebuf + n, ": ", 2) ? ebuf + n + 2 : ebuf;
     fl_set_err(err, errlen, "cannot read capture %s: %s", pcap_path, why);
     return -1;
   }

@@ -10,6 +10,10 @@
 
 #include "predicate.h"
 
+/* Compact, and times (seconds since the capture began) to the microsecond without binary noise
+ * (0.001409, not 0.0014090000000000001). */
+#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
+
 /* How many window changes a text line lists before "+N more". */
 #define TEXT_WINDOWS 4
 
@@ -331,6 +335,7 @@ static void summary(sb *b, const fl_wire_frame *f) {
     if (!f->problem) sb_printf(b, "+%u", f->increment);
     break;
   }
+  if (f->stream_closed) sb_printf(b, " (stream already closed)");
   if (f->missing) sb_printf(b, " (%u bytes not captured)", f->missing);
   if (f->problem) sb_printf(b, " !! %s", f->problem);
   if (f->n_windows) {
@@ -376,8 +381,8 @@ static int text_frame(void *user, const fl_wire_frame *f) {
   fprintf(l->out, "%6llu %10.6f %7llu %-5s %-4s %6u %-13s %-22s %6u%s%s\n",
           (unsigned long long)f->index, rel(f->conn, f->ts_ns), (unsigned long long)f->packet,
           conn_label(f->conn, lb, sizeof lb), f->from == FL_WIRE_CLIENT ? "C->S" : "C<-S",
-          f->h.stream_id, type_upper(f->h.type, tb, sizeof tb), fb, f->h.length,
-          *sum ? "  " : "", sum);
+          f->h.stream_id, type_upper(f->h.type, tb, sizeof tb), fb, f->h.length, *sum ? "  " : "",
+          sum);
   for (size_t i = 0; i < f->n_headers; i++) {
     sb_reset(&l->line);
     sb_text(&l->line, f->headers[i].name, f->headers[i].name_len);
@@ -469,7 +474,7 @@ static const char *msg_state_name(fl_wire_msg_state s) {
  * times faster. */
 static int put_json(fl_wire_ladder *l, json_t *o) {
   if (!o) return -1;
-  size_t n = json_dumpb(o, l->jbuf, l->jcap, JSON_COMPACT);
+  size_t n = json_dumpb(o, l->jbuf, l->jcap, JSON_FLAGS);
   if (n + 1 > l->jcap) {
     size_t cap = l->jcap ? l->jcap : 4096;
     while (cap < n + 1) cap *= 2;
@@ -480,7 +485,7 @@ static int put_json(fl_wire_ladder *l, json_t *o) {
     }
     l->jbuf = b;
     l->jcap = cap;
-    n = json_dumpb(o, l->jbuf, l->jcap, JSON_COMPACT);
+    n = json_dumpb(o, l->jbuf, l->jcap, JSON_FLAGS);
   }
   json_decref(o);
   if (n == 0) return -1;
@@ -521,6 +526,7 @@ static int json_frame(void *user, const fl_wire_frame *f) {
   if (f->missing) json_object_set_new(o, "missing", json_integer(f->missing));
   if (f->mark) json_object_set_new(o, "mark", json_string(fl_wire_mark_name(f->mark)));
   if (f->problem) json_object_set_new(o, "problem", json_string(f->problem));
+  if (f->stream_closed) json_object_set_new(o, "stream_closed", json_true());
   if (f->h.type == FL_H2_DATA || f->block_end)
     json_object_set_new(o, "end_stream", json_boolean(f->end_stream));
   if (f->block_end) {
@@ -663,7 +669,7 @@ void fl_wire_finding_write_json(FILE *out, const fl_wire_finding *f) {
   json_object_set_new(o, "side", json_string(fl_wire_side_name(f->side)));
   if (f->duration_ns) json_object_set_new(o, "duration_ns", json_integer(f->duration_ns));
   set_str(o, "text", f->text, strlen(f->text));
-  json_dumpf(o, out, JSON_COMPACT);
+  json_dumpf(o, out, JSON_FLAGS);
   fputc('\n', out);
   json_decref(o);
 }

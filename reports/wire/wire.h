@@ -195,6 +195,7 @@ typedef struct {
   uint32_t missing;     /* payload bytes the capture does not hold (skipped) */
   fl_wire_mark_kind mark;
   const char *problem; /* a malformed frame, e.g. "RST_STREAM of length 3" */
+  bool stream_closed;  /* its stream had closed already (it crossed a RST_STREAM, say) */
 
   /* HEADERS, PUSH_PROMISE, CONTINUATION: the frame that ends a header block (END_HEADERS)
    * carries the block's headers; the frames before it have block_end false. */
