@@ -1357,6 +1357,7 @@ static int run(pcap_t *pc, const char *name, const fl_wire_options *opt, const f
   d.hash = calloc(d.hash_cap, sizeof *d.hash);
   d.all_tail = &d.all;
   int rv = 0;
+  bool pcap_failed = false;
   if (!d.leg_conns || !d.leg_names || !d.hash) {
     d.oom = true;
     rv = -1;
@@ -1387,7 +1388,8 @@ static int run(pcap_t *pc, const char *name, const fl_wire_options *opt, const f
       break;
     }
   }
-  if (rv == 0 && r == -1) {
+  pcap_failed = rv == 0 && r == -1;
+  if (pcap_failed) {
     fl_set_err(err, errlen, "%s: packet %llu: %s", name, (unsigned long long)stats->packets + 1,
                pcap_geterr(pc));
     rv = -1;
@@ -1395,7 +1397,8 @@ static int run(pcap_t *pc, const char *name, const fl_wire_options *opt, const f
   for (conn *c = d.all; c && rv == 0; c = c->next)
     if (finish_conn(&d, c) < 0) rv = -1;
 out:
-  if (rv < 0 && d.oom) fl_set_err(err, errlen, "out of memory");
+  /* Every other failure is memory: a held segment, a payload, a table that could not grow. */
+  if (rv < 0 && !d.stopped && !pcap_failed) fl_set_err(err, errlen, "out of memory");
   if (rv < 0 && d.stopped)
     fl_set_err(err, errlen, "stopped by the reader at packet %llu",
                (unsigned long long)stats->packets);
@@ -1430,17 +1433,16 @@ int fl_wire_decode_file(const char *pcap_path, const fl_wire_options *opt, const
   return run(pc, pcap_path, opt, v, stats, err, errlen);
 }
 
-int fl_wire_decode_stream(void *file, const char *name, const fl_wire_options *opt,
+int fl_wire_decode_stream(FILE *file, const char *name, const fl_wire_options *opt,
                           const fl_wire_visitor *v, fl_wire_stats *stats, char *err,
                           size_t errlen) {
   fl_wire_stats local;
   if (!stats) stats = &local;
   memset(stats, 0, sizeof *stats);
   char ebuf[PCAP_ERRBUF_SIZE] = "";
-  pcap_t *pc =
-      pcap_fopen_offline_with_tstamp_precision((FILE *)file, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+  pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, ebuf);
   if (!pc) {
-    fclose((FILE *)file);
+    fclose(file);
     fl_set_err(err, errlen, "cannot read capture %s: %s", name, ebuf);
     return -1;
   }

@@ -57,6 +57,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "h2.h"
 #include "util.h"
@@ -309,7 +310,7 @@ FL_MUST_USE int fl_wire_decode_file(const char *pcap_path, const fl_wire_options
 
 /* The same for a capture already open (e.g. from fmemopen); `name` is for messages. The file
  * is read to its end and closed in every case. */
-FL_MUST_USE int fl_wire_decode_stream(void *file, const char *name, const fl_wire_options *opt,
+FL_MUST_USE int fl_wire_decode_stream(FILE *file, const char *name, const fl_wire_options *opt,
                                       const fl_wire_visitor *v, fl_wire_stats *stats, char *err,
                                       size_t errlen);
 
