@@ -806,8 +806,8 @@ static void test_two_legs(void **state) {
   assert_int_equal(write(fd, c.file.p, c.file.len), (ssize_t)c.file.len);
   close(fd);
   fl_wire_port ports[2] = {{50051, "client-proxy"}, {50052, "proxy-server"}};
-  fl_wire_mark mark = {.leg = 1, .conn = 1, .from = FL_WIRE_SERVER, .frame = 2,
-                       .mark = FL_WIRE_MARK_INJECTED};
+  fl_wire_mark mark = {
+      .leg = 1, .conn = 1, .from = FL_WIRE_SERVER, .frame = 2, .mark = FL_WIRE_MARK_INJECTED};
   fl_wire_options opt = {.ports = ports, .n_ports = 2, .marks = &mark, .n_marks = 1};
   char *out = NULL;
   size_t out_len = 0;
