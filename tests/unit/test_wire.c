@@ -253,6 +253,65 @@ static void test_many_frames_in_one_segment(void **state) {
   nghttp2_hd_deflate_del(d);
 }
 
+/* gRPC messages across DATA frames: a prefix cut between two frames, a message over three
+ * frames, two in one frame, a compressed one and one that is not a faultline.Message. */
+static void test_messages_across_frames(void **state) {
+  (void)state;
+  craft c;
+  craft_init(&c, 0, 1);
+  nghttp2_hd_deflater *d = open_call(&c, 1 << 20);
+  craft_buf m = {0}, b = {0};
+  grpc_message(&m, 3, 100); /* msg 1 */
+  size_t len1 = m.len;
+  grpc_message(&m, 4, 5000); /* msg 2 */
+  grpc_message(&m, 5, 10);   /* msg 3 */
+  /* compressed: prefix flag 1 */
+  uint8_t comp[5 + 4] = {1, 0, 0, 0, 4, 'a', 'b', 'c', 'd'};
+  cb_add(&m, comp, sizeof comp);
+  /* not a Message: field 1 with wire type 7 */
+  uint8_t bad[5 + 2] = {0, 0, 0, 0, 2, 0x0f, 0x00};
+  cb_add(&m, bad, sizeof bad);
+  size_t cuts[] = {3, 2000, 4000, m.len};
+  size_t at = 0;
+  for (size_t i = 0; i < 4; i++) {
+    h2_frame(&b, FL_H2_DATA, 0, 1, m.p + at, cuts[i] - at);
+    at = cuts[i];
+  }
+  craft_send(&c, CRAFT_CLIENT, b.p, b.len);
+  seen s = {0};
+  decode(&c, true, NULL, 0, &s, NULL);
+  assert_int_equal(s.n, 7);
+  rec *f = &s.f[3];
+  assert_int_equal(f->n_messages, 1);
+  assert_false(f->msg[0].has_prefix); /* 3 of its 5 prefix bytes */
+  assert_true(f->msg[0].starts);
+  f = &s.f[4]; /* the rest of msg 1, and msg 2 begins */
+  assert_int_equal(f->n_messages, 2);
+  assert_int_equal(f->msg[0].ordinal, 1);
+  assert_true(f->msg[0].ends);
+  assert_int_equal(f->msg[0].seq, 3);
+  assert_int_equal(f->msg[1].ordinal, 2);
+  assert_true(f->msg[1].starts);
+  assert_false(f->msg[1].ends);
+  f = &s.f[5]; /* msg 2 continues */
+  assert_int_equal(f->n_messages, 1);
+  assert_false(f->msg[0].starts || f->msg[0].ends);
+  assert_int_equal(f->msg[0].offset, 2000 - len1 - 5);
+  f = &s.f[6]; /* msg 2 ends, msg 3, the compressed one, the bad one */
+  assert_int_equal(f->n_messages, 4);
+  assert_int_equal(f->msg[0].seq, 4);
+  assert_int_equal(f->msg[0].state, FL_WIRE_MSG_DECODED);
+  assert_int_equal(f->msg[1].seq, 5);
+  assert_int_equal(f->msg[2].state, FL_WIRE_MSG_COMPRESSED);
+  assert_int_equal(f->msg[2].compressed, 1);
+  assert_int_equal(f->msg[3].state, FL_WIRE_MSG_INVALID);
+  assert_non_null(strstr(f->msg[3].problem, "wire type"));
+  free(m.p);
+  free(b.p);
+  free(c.file.p);
+  nghttp2_hd_deflate_del(d);
+}
+
 static void test_padding_and_priority(void **state) {
   (void)state;
   craft c;
@@ -943,6 +1002,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_frames_split_across_segments),
       cmocka_unit_test(test_many_frames_in_one_segment),
+      cmocka_unit_test(test_messages_across_frames),
       cmocka_unit_test(test_padding_and_priority),
       cmocka_unit_test(test_continuation),
       cmocka_unit_test(test_retransmission_and_out_of_order),
