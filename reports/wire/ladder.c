@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "predicate.h"
 
 /* Compact, and times (seconds since the capture began) to the microsecond without binary noise
@@ -70,40 +71,11 @@ static void sb_printf(sb *b, const char *fmt, ...) {
   free(big);
 }
 
-/* The length of the valid UTF-8 sequence at p (n bytes available), or 0. */
-static size_t utf8_seq(const uint8_t *p, size_t n) {
-  uint8_t c = p[0];
-  if (c < 0x80) return 1;
-  size_t k;
-  uint32_t cp;
-  if (c >= 0xc2 && c <= 0xdf) {
-    k = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    k = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    k = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < k) return 0;
-  for (size_t i = 1; i < k; i++) {
-    if ((p[i] & 0xc0) != 0x80) return 0;
-    cp = cp << 6 | (p[i] & 0x3f);
-  }
-  if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return k;
-}
-
 /* Text: valid UTF-8 as is, control bytes and invalid bytes as \xNN. */
 static void sb_text(sb *b, const char *s, size_t n) {
   const uint8_t *p = (const uint8_t *)s;
   for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq(p + i, n - i);
+    size_t k = fl_utf8_len(s + i, n - i);
     if (k == 0 || (k == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\'))) {
       sb_printf(b, "\\x%02x", p[i]);
       i++;
@@ -404,36 +376,6 @@ static int text_notice(void *user, const fl_wire_notice *n) {
 
 /* ---- JSON ---- */
 
-/* A JSON string of s; bytes that are not UTF-8 become U+FFFD and *bad is set. NUL counts as
- * not text: JSON can carry it (\u0000), but readers such as jansson refuse it by default. */
-static json_t *jstr(const char *s, size_t n, bool *bad) {
-  const uint8_t *p = (const uint8_t *)s;
-  *bad = false;
-  for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq(p + i, n - i);
-    if (k == 0 || p[i] == 0) {
-      *bad = true;
-      break;
-    }
-    i += k;
-  }
-  if (!*bad) return json_stringn(s, n);
-  sb b = {0};
-  for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq(p + i, n - i);
-    if (k == 0 || p[i] == 0) {
-      sb_add(&b, "\xef\xbf\xbd", 3);
-      i++;
-    } else {
-      sb_add(&b, s + i, k);
-      i += k;
-    }
-  }
-  json_t *j = b.oom ? NULL : json_stringn(b.p ? b.p : "", b.len);
-  free(b.p);
-  return j;
-}
-
 static void hexstr(const uint8_t *p, size_t n, char *out) {
   static const char hx[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
@@ -443,18 +385,10 @@ static void hexstr(const uint8_t *p, size_t n, char *out) {
   out[2 * n] = '\0';
 }
 
-/* o[key] = the string; o[key_hex] = its bytes when they are not UTF-8. */
+/* o[key] = the bytes as text, and o[key_hex] beside it when they are not UTF-8 (jsonout.h). A
+ * member that cannot be made (out of memory) is left out. */
 static void set_str(json_t *o, const char *key, const void *s, size_t n) {
-  bool bad;
-  json_object_set_new(o, key, jstr(s, n, &bad));
-  if (!bad) return;
-  char *hex = malloc(2 * n + 1);
-  if (!hex) return;
-  hexstr(s, n, hex);
-  char k[64];
-  snprintf(k, sizeof k, "%s_hex", key);
-  json_object_set_new(o, k, json_string(hex));
-  free(hex);
+  if (fl_json_set_bytes(o, key, s, n) < 0) return;
 }
 
 static const char *msg_state_name(fl_wire_msg_state s) {

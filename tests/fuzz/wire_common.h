@@ -1,7 +1,8 @@
 /*
  * What the wire fuzz targets share: a decode of a capture in memory with every writer
  * (text ladder, JSON lines, findings), and the one oracle that holds for any input: every JSON
- * line the decoder writes is valid JSON (jansson reads it back), so strictly UTF-8.
+ * line the decoder writes is valid JSON (jansson reads it back, NUL allowed as jsonout.h keeps
+ * it), so strictly UTF-8.
  */
 #ifndef FL_FUZZ_WIRE_COMMON_H
 #define FL_FUZZ_WIRE_COMMON_H
@@ -59,7 +60,7 @@ static void fuzz_decode_pcap(const uint8_t *data, size_t size, const fl_wire_opt
     end = strchr(line, '\n');
     REQUIRE(end);
     json_error_t je;
-    json_t *o = json_loadb(line, (size_t)(end - line), 0, &je);
+    json_t *o = json_loadb(line, (size_t)(end - line), JSON_ALLOW_NUL, &je);
     REQUIRE(o);
     json_decref(o);
   }
