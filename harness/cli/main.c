@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "decode_cmd.h"
 #include "dump_cmd.h"
 #include "event.h"
 #include "exit_codes.h"
@@ -102,6 +103,7 @@ static void usage_main(FILE *out) {
           "                       check scenarios without running them\n"
           "  run NAME|FILE...     run scenarios and write a run directory for each\n"
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
+          "  decode FILE.pcap     the HTTP/2 frame ladder of a capture, and its findings\n"
           "  help [COMMAND]       this text, or a command's\n"
           "\n"
           "Options for every command: --help, --version; list, show, validate and run take\n"
@@ -518,18 +520,25 @@ static int cmd_dump(int argc, char **argv) {
   return fl_cmd_dump(argc, argv);
 }
 
+/* `decode` too (decode_cmd.c). */
+static int cmd_decode(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--version")) {
+      print_version();
+      return FL_EXIT_OK;
+    }
+  return fl_cmd_decode(argc, argv);
+}
+
 static int dispatch(const char *name, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } table[] = {{"list", cmd_list},
-               {"show", cmd_show},
-               {"validate", cmd_validate},
-               {"run", cmd_run},
-               {"dump", cmd_dump}};
+  } table[] = {{"list", cmd_list}, {"show", cmd_show}, {"validate", cmd_validate},
+               {"run", cmd_run},   {"dump", cmd_dump}, {"decode", cmd_decode}};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (!strcmp(name, table[i].name)) return table[i].fn(argc, argv);
-  const char *names[] = {"list", "show", "validate", "run", "dump", "help", NULL};
+  const char *names[] = {"list", "show", "validate", "run", "dump", "decode", "help", NULL};
   const char *near = fl_near_miss(name, names);
   char plain[128];
   if (near)
@@ -580,6 +589,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[2], "dump")) {
       char *dump_help[] = {"dump", "--help", NULL};
       return fl_cmd_dump(2, dump_help);
+    }
+    if (!strcmp(argv[2], "decode")) {
+      char *decode_help[] = {"decode", "--help", NULL};
+      return fl_cmd_decode(2, decode_help);
     }
     if (!strcmp(argv[2], "help")) {
       usage_main(stdout);
