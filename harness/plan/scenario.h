@@ -10,7 +10,7 @@
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
  *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
- *   predicates).
+ *   predicates), path and faults (see faults.h).
  * Side keys: args (map of channel arguments), script (list of steps).
  *
  * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faults.h"
 #include "predicate.h"
 
 typedef enum {
@@ -159,6 +160,9 @@ typedef struct {
   fl_capture_plan capture;
   fl_expect *expect;
   size_t n_expect;
+  fl_path_plan path_plan; /* path: (see faults.h) */
+  fl_fault *faults;       /* faults: */
+  size_t n_faults;
 } fl_scenario;
 
 typedef struct {
