@@ -1321,6 +1321,8 @@ int fl_proxy_run(fl_proxy *p, char *err, size_t errlen) {
     bool timer = false;
     for (int i = 0; i < n && !p->done; i++) {
       leg *l = evs[i].data.ptr;
+      /* Fresh for each event: what one does is stamped as close to when it happened. */
+      p->now = fl_mono_ns();
       switch (l->kind) {
       case LEG_LISTEN: accept_conns(p); break;
       case LEG_CONTROL: control_read(p); break;
