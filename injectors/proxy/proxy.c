@@ -149,6 +149,10 @@ typedef struct {
   bool header_open;   /* a HEADERS block awaits its CONTINUATION: nothing may go between */
   pbuf pend;          /* frames injected while header_open */
   frecq pend_recs;
+  /* A DATA frame forwarded as it arrives (cut through): payload bytes still to come. */
+  uint32_t cut_left, cut_stream;
+  bool head_done; /* the frame at the head of `in` was judged (counted, triggers run) */
+  frec head_rec;
   pbuf held; /* WINDOW_UPDATEs withheld from the receiver */
   frecq held_recs;
   /* For each SETTINGS given to the receiver, in order: -1 the other peer's own, else the
@@ -230,6 +234,8 @@ struct fl_proxy {
   bool done;
   int64_t timer_at;
   int64_t now;
+  char evbuf[64 * 1024]; /* event lines of this loop turn */
+  size_t evlen;
 };
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -253,12 +259,40 @@ static void kv_u(kvb *b, const char *k, uint64_t v) {
   kv_s(b, k, b->nums[b->nn++]);
 }
 
-static void emit(fl_proxy *p, const char *name, kvb *b) {
-  if (fl_event_write(p->events_fd, name, b ? b->kv : NULL, b ? b->n / 2 : 0) < 0) {
-    /* The runner is gone: nobody is left to tell. */
-    fprintf(stderr, "faultline-proxy: cannot write an event: %s\n", strerror(errno));
-    exit(1);
+static void events_flush(fl_proxy *p) {
+  size_t o = 0;
+  while (o < p->evlen) {
+    ssize_t w = write(p->events_fd, p->evbuf + o, p->evlen - o);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      /* The runner is gone: nobody is left to tell. */
+      fprintf(stderr, "faultline-proxy: cannot write events: %s\n", strerror(errno));
+      exit(1);
+    }
+    o += (size_t)w;
   }
+  p->evlen = 0;
+}
+
+/*
+ * One event line, in event.h's protocol as fl_event_write writes it (the stamp taken now),
+ * gathered and written once a loop turn: a bulk stream is thousands of frames a second, and a
+ * write(2) each was a quarter of the proxy's system calls. Whole lines only, so a reader never
+ * sees half of one.
+ */
+static void emit(fl_proxy *p, const char *name, kvb *b) {
+  char line[FL_EVENT_MAX_LINE];
+  int n = snprintf(line, sizeof line, "%" PRId64 " %s", fl_mono_ns(), name);
+  for (int i = 0; b && i + 1 < b->n && n < (int)sizeof line - 8; i += 2) {
+    char enc[FL_EVENT_MAX_LINE];
+    fl_event_encode(b->kv[i + 1] ? b->kv[i + 1] : "", enc, sizeof enc);
+    n += snprintf(line + n, sizeof line - (size_t)n, " %s=%s", b->kv[i], enc);
+  }
+  if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  if (p->evlen + (size_t)n > sizeof p->evbuf) events_flush(p);
+  memcpy(p->evbuf + p->evlen, line, (size_t)n);
+  p->evlen += (size_t)n;
 }
 
 static const char *error_code_text(uint32_t code, char *buf, size_t len) {
@@ -532,7 +566,7 @@ static void inject(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
     stream *st = stream_get(c, r.h.stream_id, false);
     if (st) st->reset = true; /* for the receiver it is over */
   }
-  if (d->header_open) {
+  if (d->header_open || d->cut_left) {
     if (pbuf_append(&d->pend, bytes, len) < 0 || frecq_push(&d->pend_recs, &r) < 0)
       fprintf(stderr, "faultline-proxy: out of memory injecting a frame\n");
     return;
@@ -780,14 +814,17 @@ static bool window_update_withheld(const withhold *w, const fl_h2_frame_header *
   return w->active && (w->stream == FL_STREAM_ALL || w->stream == h->stream_id);
 }
 
-/* One whole frame from side idx. Returns -1 when the connection went away under it. */
-static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
+/*
+ * The first half of taking a frame from side idx: its ordinal, what its payload says (when
+ * it is all there), its count, and the wire triggers, which fire before anything of it is
+ * forwarded. Returns -1 when a fault took the connection away.
+ */
+static int frame_head(fl_proxy *p, conn *c, int idx, const uint8_t *frame, frec *out) {
   dir *d = &c->d[idx];
   frec r = {.fault = -1};
   fl_h2_header_parse(frame, &r.h);
   const fl_h2_frame_header *h = &r.h;
-  uint8_t *pl = frame + FL_H2_FRAME_HEADER_LEN;
-  size_t flen = FL_H2_FRAME_HEADER_LEN + h->length;
+  const uint8_t *pl = frame + FL_H2_FRAME_HEADER_LEN;
   r.n = ++d->n_in;
   switch (h->type) {
   case FL_H2_RST_STREAM:
@@ -825,6 +862,25 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
       if (c->closed) return -1;
     }
   }
+  *out = r;
+  return 0;
+}
+
+static void flush_pend(fl_proxy *p, conn *c, int idx);
+
+/* One whole frame from side idx. Returns -1 when the connection went away under it. */
+static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
+  dir *d = &c->d[idx];
+  frec r;
+  if (d->head_done) {
+    r = d->head_rec;
+    d->head_done = false;
+  } else if (frame_head(p, c, idx, frame, &r) < 0) {
+    return -1;
+  }
+  const fl_h2_frame_header *h = &r.h;
+  uint8_t *pl = frame + FL_H2_FRAME_HEADER_LEN;
+  size_t flen = FL_H2_FRAME_HEADER_LEN + h->length;
 
   /* An ACK for a SETTINGS or PING the proxy injected: the other peer never sent it. */
   int absorbed = -1;
@@ -927,20 +983,60 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
     d->header_open = !(h->flags & FL_H2_FLAG_END_HEADERS);
   else if (h->type == FL_H2_CONTINUATION && (h->flags & FL_H2_FLAG_END_HEADERS))
     d->header_open = false;
-  if (!d->header_open && pbuf_used(&d->pend)) {
-    /* Frames injected while the header block was open go right behind it. */
-    size_t o = d->pend.off;
-    for (frec *pr; (pr = frecq_front(&d->pend_recs));) {
-      frec copy = *pr;
-      frecq_pop(&d->pend_recs);
-      size_t l = FL_H2_FRAME_HEADER_LEN + copy.h.length;
-      if (deliver(p, c, idx, d->pend.p + o, l, &copy) < 0) return -1;
-      o += l;
-    }
-    d->pend.off = d->pend.len = 0;
-  }
+  flush_pend(p, c, idx);
   if (idx == C2S && h->type == FL_H2_HEADERS) set_call_start(p);
   return 0;
+}
+
+/* Frames injected while a header block was open or a DATA frame was cut through go right
+ * behind it. */
+static void flush_pend(fl_proxy *p, conn *c, int idx) {
+  dir *d = &c->d[idx];
+  if (d->header_open || d->cut_left || !pbuf_used(&d->pend)) return;
+  size_t o = d->pend.off;
+  for (frec *pr; (pr = frecq_front(&d->pend_recs));) {
+    frec copy = *pr;
+    frecq_pop(&d->pend_recs);
+    size_t l = FL_H2_FRAME_HEADER_LEN + copy.h.length;
+    if (deliver(p, c, idx, d->pend.p + o, l, &copy) < 0)
+      fprintf(stderr, "faultline-proxy: out of memory delivering a frame\n");
+    o += l;
+  }
+  d->pend.off = d->pend.len = 0;
+}
+
+/* A DATA frame may be forwarded as it arrives unless a frame action waits toward its
+ * receiver (those need the whole frame). */
+static bool may_cut(const fl_proxy *p, int idx) {
+  for (size_t k = 0; k < p->nf; k++)
+    if (p->f[k].armed[idx]) return false;
+  return true;
+}
+
+/* Forwards `n` payload bytes of the DATA frame being cut through. */
+static int cut_bytes(fl_proxy *p, conn *c, int idx, uint8_t *b, size_t n) {
+  dir *d = &c->d[idx];
+  stream *st = stream_get(c, d->cut_stream, true);
+  if (st) grpc_walk(st, idx, b, n, NULL);
+  if (deliver(p, c, idx, b, n, NULL) < 0) return -1;
+  d->cut_left -= (uint32_t)n;
+  if (!d->cut_left) flush_pend(p, c, idx);
+  return 0;
+}
+
+/* Starts cutting through the DATA frame at b, of which n bytes (header included) are in. */
+static int cut_start(fl_proxy *p, conn *c, int idx, uint8_t *b, size_t n, frec *r) {
+  dir *d = &c->d[idx];
+  const fl_h2_frame_header *h = &r->h;
+  stream *st = stream_get(c, h->stream_id, true);
+  if (st && (h->flags & FL_H2_FLAG_END_STREAM)) st->ended[idx] = true;
+  r->at = ++d->n_out;
+  r->end = d->sh.added + FL_H2_FRAME_HEADER_LEN + h->length;
+  if (frecq_push(&d->recs, r) < 0 || deliver(p, c, idx, b, FL_H2_FRAME_HEADER_LEN, NULL) < 0)
+    return -1;
+  d->cut_stream = h->stream_id;
+  d->cut_left = h->length;
+  return cut_bytes(p, c, idx, b + FL_H2_FRAME_HEADER_LEN, n - FL_H2_FRAME_HEADER_LEN);
 }
 
 static void go_raw(fl_proxy *p, conn *c) {
@@ -987,9 +1083,30 @@ static int parse_input(fl_proxy *p, conn *c, int idx) {
       pbuf_consume(&d->in, n);
       return 0;
     }
+    if (d->cut_left) {
+      size_t take = n < d->cut_left ? n : d->cut_left;
+      pbuf_consume(&d->in, take);
+      if (cut_bytes(p, c, idx, b, take) < 0) return -1;
+      continue;
+    }
     if (n < FL_H2_FRAME_HEADER_LEN) return 0;
     uint32_t len = (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
     if (n < FL_H2_FRAME_HEADER_LEN + len) {
+      /* C core allows frames of 4 MiB: a DATA frame is forwarded as it comes, so that the
+       * proxy does not hold back megabytes (and the sender's window with them). Anything
+       * else, and a DATA frame a fault waits for, is taken whole. */
+      bool data = b[3] == FL_H2_DATA && !(b[4] & FL_H2_FLAG_PADDED);
+      if (data && !d->head_done) {
+        frec r;
+        if (frame_head(p, c, idx, b, &r) < 0) return -1;
+        if (may_cut(p, idx)) {
+          pbuf_consume(&d->in, n);
+          if (cut_start(p, c, idx, b, n, &r) < 0) return -1;
+          continue;
+        }
+        d->head_done = true;
+        d->head_rec = r;
+      }
       if (pbuf_reserve(&d->in, FL_H2_FRAME_HEADER_LEN + len - n) < 0) return -1;
       return 0;
     }
@@ -1264,7 +1381,7 @@ static void timers(fl_proxy *p) {
         frecq_pop(&d->held_recs);
         size_t l = FL_H2_FRAME_HEADER_LEN + copy.h.length;
         count_frame(p, i, &copy.h, 1);
-        if (d->header_open) {
+        if (d->header_open || d->cut_left) {
           if (pbuf_append(&d->pend, d->held.p + o, l) == 0 && frecq_push(&d->pend_recs, &copy) < 0)
             fprintf(stderr, "faultline-proxy: out of memory releasing a frame\n");
         } else {
@@ -1311,6 +1428,7 @@ int fl_proxy_run(fl_proxy *p, char *err, size_t errlen) {
   struct epoll_event evs[64];
   while (!p->done) {
     arm_timer(p, next_wake(p));
+    events_flush(p);
     int n = epoll_wait(p->ep, evs, 64, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -1364,6 +1482,7 @@ int fl_proxy_run(fl_proxy *p, char *err, size_t errlen) {
     p->dead = c->next;
     conn_free(c);
   }
+  events_flush(p);
   return 0;
 }
 
@@ -1461,6 +1580,7 @@ int fl_proxy_new(const fl_proxy_options *opt, fl_proxy **out, char *err, size_t 
   kvb b = {.n = 0};
   kv_u(&b, "port", (uint64_t)p->port);
   emit(p, "ready", &b);
+  events_flush(p);
   *out = p;
   return 0;
 fail:
