@@ -531,7 +531,7 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
 
 /* An action named by `name_node` with its arguments `args` (NULL when bare). */
 static int parse_action(const fl_plan_yaml *y, yaml_node_t *name_node, yaml_node_t *args,
-                        bool in_path, fl_action *a) {
+                        fl_action *a) {
   char list[400];
   const char *name = sval(name_node);
   a->line = LINE(name_node);
@@ -546,11 +546,6 @@ static int parse_action(const fl_plan_yaml *y, yaml_node_t *name_node, yaml_node
                      list_words(action_names, list, sizeof list));
   }
   a->kind = (fl_action_kind)kind;
-  if (in_path && fl_action_layer(a->kind) != FL_LAYER_TCP)
-    return fail_node(y, name_node,
-                     "'%s' is a frame fault: it fires on a trigger; put it in faults: with "
-                     "on: or after:",
-                     name);
   return parse_args(y, args, a);
 }
 
@@ -575,6 +570,13 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
                      action_form(FL_ACTION_LATENCY), describe(n, d, sizeof d));
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
+    yaml_node_t *kn = node(y, pr->key);
+    for (int i = 0; i < FL_N_ACTIONS && kn->type == YAML_SCALAR_NODE; i++)
+      if (fl_action_layer((fl_action_kind)i) != FL_LAYER_TCP && !strcmp(sval(kn), action_names[i]))
+        return fail_node(y, kn,
+                         "'%s' is a frame fault: it fires on a trigger; put it in faults: with "
+                         "on: or after:",
+                         sval(kn));
     if (check_key(y, n, pr, where, path_keys, &key) < 0) return -1;
     yaml_node_t *k = node(y, pr->key), *v = node(y, pr->value);
     if (!strcmp(key, "toward_client") || !strcmp(key, "toward_server")) {
@@ -585,7 +587,7 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
       continue;
     }
     fl_path_fault *pf = &out->faults[out->n_faults];
-    if (parse_action(y, k, v, true, &pf->action) < 0) {
+    if (parse_action(y, k, v, &pf->action) < 0) {
       out->n_faults++; /* owned now, whatever it holds, so that fl_path_free frees it */
       return -1;
     }
@@ -734,7 +736,7 @@ static bool valid_name(const char *s) {
 
 static int parse_do(const fl_plan_yaml *y, yaml_node_t *v, fl_action *a) {
   char d[64];
-  if (v->type == YAML_SCALAR_NODE && !is_null(v)) return parse_action(y, v, NULL, false, a);
+  if (v->type == YAML_SCALAR_NODE && !is_null(v)) return parse_action(y, v, NULL, a);
   if (v->type != YAML_MAPPING_NODE || is_empty_map(v))
     return fail_node(y, v, "'do' must be one action, like do: { %s }, not %s",
                      action_form(FL_ACTION_RST_STREAM), describe(v, d, sizeof d));
@@ -748,7 +750,7 @@ static int parse_do(const fl_plan_yaml *y, yaml_node_t *v, fl_action *a) {
     return fail_node(y, k2, "'do' holds one action; '%s' follows '%s' (write another fault for it)",
                      k2->type == YAML_SCALAR_NODE ? sval(k2) : "?", sval(k));
   }
-  return parse_action(y, k, node(y, pairs[0].value), false, a);
+  return parse_action(y, k, node(y, pairs[0].value), a);
 }
 
 static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, size_t index) {
@@ -762,7 +764,8 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
                      "each fault must be a map with a trigger (on: or after:), do: and toward:, "
                      "not %s",
                      describe(n, d, sizeof d));
-  yaml_node_t *on = NULL, *after = NULL, *since = NULL, *act = NULL, *toward = NULL;
+  yaml_node_t *on = NULL, *after = NULL, *since = NULL, *since_v = NULL, *act = NULL,
+              *toward = NULL;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(y, n, pr, "fault", fault_keys, &key) < 0) return -1;
@@ -784,31 +787,7 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
       after = v;
     } else if (!strcmp(key, "since")) {
       since = k;
-      if (want_scalar(y, v, "since", "the name of an earlier fault") < 0) return -1;
-      const char *names[index + 1];
-      size_t nn = 0;
-      int found = -1;
-      for (size_t i = 0; i < index; i++) {
-        if (!all[i].name) continue;
-        names[nn++] = all[i].name;
-        if (!strcmp(all[i].name, sval(v))) found = (int)i;
-      }
-      names[nn] = NULL;
-      if (found < 0) {
-        const char *near = fl_near_miss(sval(v), names);
-        if (near)
-          return fail_node(y, v, "'since' names no earlier fault '%s'; did you mean '%s'?", sval(v),
-                           near);
-        char list[300];
-        if (!nn)
-          return fail_node(y, v,
-                           "'since' names no earlier fault '%s'; give that fault a 'name:' and "
-                           "put it above this one",
-                           sval(v));
-        return fail_node(y, v, "'since' names no earlier fault '%s'; earlier faults are %s",
-                         sval(v), list_words(names, list, sizeof list));
-      }
-      f->trigger.since = found;
+      since_v = v;
     } else if (!strcmp(key, "do")) {
       act = v;
     } else {
@@ -830,6 +809,34 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
                      "or 'after: DURATION'");
   if (since && !after)
     return fail_node(y, since, "'since' goes with 'after': after: 500ms, since: NAME");
+  if (since) {
+    yaml_node_t *v = since_v;
+    if (want_scalar(y, v, "since", "the name of an earlier fault") < 0) return -1;
+    const char *names[index + 1];
+    size_t nn = 0;
+    int found = -1;
+    for (size_t i = 0; i < index; i++) {
+      if (!all[i].name) continue;
+      names[nn++] = all[i].name;
+      if (!strcmp(all[i].name, sval(v))) found = (int)i;
+    }
+    names[nn] = NULL;
+    if (found < 0) {
+      const char *near = fl_near_miss(sval(v), names);
+      if (near)
+        return fail_node(y, v, "'since' names no earlier fault '%s'; did you mean '%s'?", sval(v),
+                         near);
+      char list[300];
+      if (!nn)
+        return fail_node(y, v,
+                         "'since' names no earlier fault '%s'; give that fault a 'name:' and put "
+                         "it above this one",
+                         sval(v));
+      return fail_node(y, v, "'since' names no earlier fault '%s'; earlier faults are %s", sval(v),
+                       list_words(names, list, sizeof list));
+    }
+    f->trigger.since = found;
+  }
   if (!act)
     return fail_node(y, n, "a fault needs 'do: { ACTION: ARGS }', like do: { %s }",
                      action_form(FL_ACTION_RST_STREAM));

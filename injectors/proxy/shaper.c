@@ -81,12 +81,15 @@ uint64_t fl_shaper_allowed(fl_shaper *s, const fl_shape *p, int64_t now, int64_t
   if (p->buffer_bytes || p->buffer_for_ns) {
     if (s->buffered < s->sent) s->buffered = s->sent;
     if (released > s->buffered) {
-      if (!s->buffer_first_ns) s->buffer_first_ns = now;
+      if (!s->buffering) {
+        s->buffering = true;
+        s->buffer_first_ns = now;
+      }
       bool full = p->buffer_bytes && released - s->buffered >= p->buffer_bytes;
       bool due = p->buffer_for_ns && now - s->buffer_first_ns >= p->buffer_for_ns;
       if (full || due) {
         s->buffered = released;
-        s->buffer_first_ns = 0;
+        s->buffering = false;
       } else if (p->buffer_for_ns) {
         set_wake(wake_ns, s->buffer_first_ns + p->buffer_for_ns);
       }
@@ -110,8 +113,9 @@ uint64_t fl_shaper_allowed(fl_shaper *s, const fl_shape *p, int64_t now, int64_t
   if (p->rate) {
     double burst = (double)p->rate * 0.005;
     if (burst < 1) burst = 1;
-    if (!s->tokens_ns) {
+    if (!s->tokens_set) {
       s->tokens = burst;
+      s->tokens_set = true;
     } else if (now > s->tokens_ns) {
       s->tokens += (double)(now - s->tokens_ns) * (double)p->rate / 1e9;
       if (s->tokens > burst) s->tokens = burst;

@@ -48,9 +48,11 @@ typedef struct {
   int64_t last_release_ns;
   uint64_t rng;
   double tokens;
-  int64_t tokens_ns; /* when tokens was last brought up to date; 0: never */
+  bool tokens_set;
+  int64_t tokens_ns; /* when tokens was last brought up to date */
   int64_t next_write_ns;
   uint64_t buffered; /* bytes the buffer stage has let go (absolute offset) */
+  bool buffering;    /* bytes wait in the buffer stage, the first since buffer_first_ns */
   int64_t buffer_first_ns;
 } fl_shaper;
 
