@@ -234,6 +234,7 @@ struct fl_proxy {
   bool done;
   int64_t timer_at;
   int64_t now;
+  int firing;            /* the fault fire_fault is firing, else -1 */
   char evbuf[64 * 1024]; /* event lines of this loop turn */
   size_t evlen;
 };
@@ -280,9 +281,9 @@ static void events_flush(fl_proxy *p) {
  * write(2) each was a quarter of the proxy's system calls. Whole lines only, so a reader never
  * sees half of one.
  */
-static void emit(fl_proxy *p, const char *name, kvb *b) {
+static void emit_at(fl_proxy *p, int64_t stamp, const char *name, kvb *b) {
   char line[FL_EVENT_MAX_LINE];
-  int n = snprintf(line, sizeof line, "%" PRId64 " %s", fl_mono_ns(), name);
+  int n = snprintf(line, sizeof line, "%" PRId64 " %s", stamp, name);
   for (int i = 0; b && i + 1 < b->n && n < (int)sizeof line - 8; i += 2) {
     char enc[FL_EVENT_MAX_LINE];
     fl_event_encode(b->kv[i + 1] ? b->kv[i + 1] : "", enc, sizeof enc);
@@ -294,6 +295,8 @@ static void emit(fl_proxy *p, const char *name, kvb *b) {
   memcpy(p->evbuf + p->evlen, line, (size_t)n);
   p->evlen += (size_t)n;
 }
+
+static void emit(fl_proxy *p, const char *name, kvb *b) { emit_at(p, fl_mono_ns(), name, b); }
 
 static const char *error_code_text(uint32_t code, char *buf, size_t len) {
   const char *n = fl_h2_error_name(code);
@@ -361,7 +364,8 @@ static void emit_fault(fl_proxy *p, int k, const char *effect, const conn *c, ui
     kv_s(&b, "from", side_name[from]);
   }
   if (reason) kv_s(&b, "reason", reason);
-  emit(p, "fault", &b);
+  /* Stamped with the moment the fault fired, which `after:... since:` counts from. */
+  emit_at(p, p->firing == k ? p->f[k].fired_ns : fl_mono_ns(), "fault", &b);
 }
 
 /* ---- sockets and epoll ------------------------------------------------------------------ */
@@ -589,11 +593,23 @@ static void conn_reset(fl_proxy *p, conn *c, fl_toward toward) {
  * Fires fault k. `c`, `idx`, `h` and `n` describe the frame that fired it (a wire trigger), or
  * c is NULL (after:, or `fire K` from the runner).
  */
+static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_header *h,
+                        uint64_t n);
+
 static void fire_fault(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_header *h,
                        uint64_t n) {
+  int outer = p->firing;
+  p->firing = k;
+  fire_action(p, k, c, idx, h, n);
+  p->firing = outer;
+}
+
+static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_header *h,
+                        uint64_t n) {
   const fl_fault *f = &p->s->faults[k];
   const fl_action *a = &f->action;
   fault_rt *rt = &p->f[k];
+  p->now = fl_mono_ns();
   rt->fired = true;
   rt->fired_ns = p->now;
   schedule_after(p, k, p->now);
@@ -1508,6 +1524,7 @@ int fl_proxy_new(const fl_proxy_options *opt, fl_proxy **out, char *err, size_t 
   p->events_fd = opt->events_fd;
   p->control_fd = opt->control_fd;
   p->ep = p->lfd = p->tfd = -1;
+  p->firing = -1;
   p->up.sin_family = AF_INET;
   p->up.sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, host, &p->up.sin_addr) != 1) {
