@@ -897,6 +897,13 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
   const fl_h2_frame_header *h = &r.h;
   uint8_t *pl = frame + FL_H2_FRAME_HEADER_LEN;
   size_t flen = FL_H2_FRAME_HEADER_LEN + h->length;
+  if (d->fin_pending) {
+    /* A close fault fired at this frame: the FIN goes after what was already on its way. */
+    count_frame(p, idx, h, -1);
+    r.fate = FATE_DISCARDED;
+    emit_frame(p, c, idx, &r);
+    return 0;
+  }
 
   /* An ACK for a SETTINGS or PING the proxy injected: the other peer never sent it. */
   int absorbed = -1;
@@ -1068,6 +1075,10 @@ static void go_raw(fl_proxy *p, conn *c) {
 static int parse_input(fl_proxy *p, conn *c, int idx) {
   dir *d = &c->d[idx];
   while (pbuf_used(&d->in)) {
+    if (d->fin_pending) {
+      pbuf_consume(&d->in, pbuf_used(&d->in)); /* closed by a fault: nothing more goes */
+      return 0;
+    }
     uint8_t *b = d->in.p + d->in.off;
     size_t n = pbuf_used(&d->in);
     if (d->mode == MODE_DETECT) {
@@ -1115,6 +1126,7 @@ static int parse_input(fl_proxy *p, conn *c, int idx) {
       if (data && !d->head_done) {
         frec r;
         if (frame_head(p, c, idx, b, &r) < 0) return -1;
+        if (d->fin_pending) continue; /* the frame goes with the rest of `in` */
         if (may_cut(p, idx)) {
           pbuf_consume(&d->in, n);
           if (cut_start(p, c, idx, b, n, &r) < 0) return -1;

@@ -327,6 +327,24 @@ static int case_reset(void) {
   return finish(&r);
 }
 
+/* A FIN toward the client at the server's second DATA frame (which no longer goes): C core
+ * reports UNAVAILABLE "Socket closed" after the one message that came before. */
+static int case_close(void) {
+  run r;
+  char m[256];
+  if (start_and_finish(&r, "close") < 0) return finish(&r);
+  CHECK(status_of(&r, P_CLIENT) == 14, "client status %lld, want UNAVAILABLE",
+        status_of(&r, P_CLIENT));
+  CHECK(strstr(message_of(&r, m, sizeof m), "Socket closed"), "client message \"%s\"", m);
+  CHECK(ev_count(&r, P_CLIENT, "recv", NULL) == 1, "the client received %d, want 1",
+        ev_count(&r, P_CLIENT, "recv", NULL));
+  CHECK(ev_find(&r, P_PROXY, "fault", ATTRS("index=0", "effect=closed"), 0) >= 0,
+        "no closed fault event");
+  CHECK(ev_find(&r, P_PROXY, "frame", ATTRS("from=server", "type=data", "fate=discarded"), 0) >= 0,
+        "the triggering frame was not reported as discarded");
+  return finish(&r);
+}
+
 /* Nothing passes after the server's first DATA frame: the client gets no message and its
  * deadline ends the call, while the server, knowing nothing, finishes OK. */
 static int case_blackhole(void) {
@@ -558,6 +576,7 @@ static const struct {
     {"delay", case_delay},
     {"corrupt", case_corrupt},
     {"reset", case_reset},
+    {"close", case_close},
     {"blackhole", case_blackhole},
     {"latency", case_latency},
     {"ping-settings", case_ping_settings},

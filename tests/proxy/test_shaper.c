@@ -155,9 +155,9 @@ static void test_buffer(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_off),    cmocka_unit_test(test_latency_and_order),
-      cmocka_unit_test(test_hold),   cmocka_unit_test(test_bandwidth),
-      cmocka_unit_test(test_slice),  cmocka_unit_test(test_buffer),
+      cmocka_unit_test(test_off),   cmocka_unit_test(test_latency_and_order),
+      cmocka_unit_test(test_hold),  cmocka_unit_test(test_bandwidth),
+      cmocka_unit_test(test_slice), cmocka_unit_test(test_buffer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
