@@ -16,6 +16,7 @@
 #ifndef FL_UTIL_H
 #define FL_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,17 @@ void fl_set_err(char *err, size_t errlen, const char *fmt, ...) FL_PRINTF(3, 4);
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock every event of this machine is stamped with. */
 int64_t fl_mono_ns(void);
+
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0 if there is none
+ * there (a stray byte, an overlong form, a surrogate, past U+10FFFF, cut short). */
+size_t fl_utf8_len(const char *s, size_t n);
+
+/*
+ * Traces for debugging faultline itself: when FAULTLINE_TRACE is set non-empty, fl_trace
+ * prints "trace WHO: message" to stderr. Every named state machine (the runner's run, a peer's
+ * calls) reports each change of state through it.
+ */
+bool fl_trace_on(void);
+void fl_trace(const char *who, const char *fmt, ...) FL_PRINTF(2, 3);
 
 #endif

@@ -2,309 +2,370 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
-#include "jsonw.h"
+#include "h2.h"
+#include "jsonout.h"
 #include "report.h"
 
-static void duration_ms(fl_jsonw *w, const char *key, int64_t ns) {
-  fl_jsonw_kv_double(w, key, (double)ns / 1e6, 3);
+/* A field's value as JSON: counts, sizes (bytes) and durations (ns) as integers, booleans,
+ * status, outcome and HTTP/2 code names as strings; unknown as null. */
+static int set_field(json_t *obj, const char *key, const fl_value *v) {
+  if (!v->known) return fl_json_set(obj, key, json_null());
+  switch (v->type) {
+  case FL_VAL_INT:
+  case FL_VAL_DURATION:
+  case FL_VAL_SIZE: return fl_json_set(obj, key, json_integer(v->i));
+  case FL_VAL_BOOL: return fl_json_set(obj, key, json_boolean(v->i));
+  case FL_VAL_STATUS: return fl_json_set(obj, key, json_string(fl_status_name((int)v->i)));
+  case FL_VAL_OUTCOME: return fl_json_set(obj, key, json_string(fl_outcome_name((fl_outcome)v->i)));
+  case FL_VAL_H2CODE: {
+    char buf[32];
+    return fl_json_set(obj, key, json_string(fl_value_format(v, buf, sizeof buf)));
+  }
+  case FL_VAL_STRING: return fl_json_set_bytes(obj, key, v->s, SIZE_MAX);
+  }
+  return -1;
 }
 
-static void channel_args(fl_jsonw *w, const fl_side_plan *plan) {
-  fl_jsonw_key(w, "args");
-  fl_jsonw_object_begin(w);
-  for (size_t i = 0; i < plan->n_args; i++) {
-    fl_jsonw_key(w, plan->args[i].key);
-    if (plan->args[i].is_int)
-      fl_jsonw_int(w, plan->args[i].int_value);
-    else
-      fl_jsonw_string(w, plan->args[i].value);
+/* Every field of the table, under the name `expect:` uses: "server.sent", "wire.client.data",
+ * "outcome". A new field in fields.h appears here without a change. */
+static json_t *all_fields(const fl_observe *obs) {
+  json_t *o = json_object();
+  int rc = o ? 0 : -1;
+  for (int i = 0; rc == 0 && i < FL_N_FIELDS; i++) {
+    const fl_field_info *f = &fl_fields[i];
+    fl_scope scopes[2] = {FL_SCOPE_SERVER, FL_SCOPE_CLIENT};
+    int n = f->cls == FL_CLASS_RUN ? 1 : 2;
+    if (f->cls == FL_CLASS_RUN) scopes[0] = FL_SCOPE_GLOBAL;
+    for (int k = 0; rc == 0 && k < n; k++) {
+      char name[96];
+      fl_field_full_name(f, scopes[k], name, sizeof name);
+      fl_value v = fl_observe_get(obs, f->id, scopes[k]);
+      rc = set_field(o, name, &v);
+    }
   }
-  fl_jsonw_object_end(w);
+  if (rc < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
 }
 
-static void peer(fl_jsonw *w, const fl_peer_state *st, const fl_side_plan *plan,
-                 const fl_run_result *r) {
-  fl_jsonw_key(w, st->name);
-  fl_jsonw_object_begin(w);
-  fl_jsonw_kv_int(w, "pid", st->pid);
-  fl_jsonw_key(w, "exit");
-  fl_jsonw_object_begin(w);
-  fl_jsonw_key(w, "code");
-  if (st->exited && !st->term_signal)
-    fl_jsonw_int(w, st->exit_code);
-  else
-    fl_jsonw_null(w);
-  fl_jsonw_key(w, "signal");
-  if (st->term_signal)
-    fl_jsonw_string(w, strsignal(st->term_signal));
-  else
-    fl_jsonw_null(w);
-  fl_jsonw_kv_bool(w, "ended_by_runner", st->killed_by_runner);
-  fl_jsonw_object_end(w);
-  fl_jsonw_kv_int(w, "peak_rss_kib", st->peak_rss_kib);
-  fl_jsonw_key(w, "samples");
-  fl_jsonw_object_begin(w);
-  fl_jsonw_kv_int(w, "count", st->samples.n);
-  fl_jsonw_kv_int(w, "baseline_rss_kib", st->samples.baseline_rss_kib);
-  fl_jsonw_kv_int(w, "peak_rss_kib", st->samples.peak_rss_kib);
-  fl_jsonw_kv_int(w, "rss_growth_kib", st->samples.peak_rss_kib - st->samples.baseline_rss_kib);
-  fl_jsonw_kv_int(w, "max_threads", st->samples.max_threads);
-  fl_jsonw_kv_int(w, "max_fds", st->samples.max_fds);
-  fl_jsonw_object_end(w);
-  channel_args(w, plan);
-  if (st->port) {
-    fl_jsonw_kv_int(w, "port", st->port);
+static json_t *channel_args(const fl_side_plan *plan) {
+  json_t *o = json_object();
+  for (size_t i = 0; o && i < plan->n_args; i++) {
+    const fl_channel_arg *a = &plan->args[i];
+    if ((a->is_int ? fl_json_set(o, a->key, json_integer(a->int_value))
+                   : fl_json_set_bytes(o, a->key, a->value, SIZE_MAX)) < 0) {
+      json_decref(o);
+      return NULL;
+    }
   }
-  fl_jsonw_kv_bool(w, "call_started", st->started);
-  fl_jsonw_kv_int(w, "sent", st->sent);
-  fl_jsonw_kv_int(w, "sent_bytes", st->sent_bytes);
-  fl_jsonw_kv_int(w, "recv", st->recv);
-  fl_jsonw_kv_int(w, "recv_bytes", st->recv_bytes);
-  fl_jsonw_kv_int(w, "decode_errors", st->decode_errors);
-  fl_jsonw_kv_bool(w, "recv_end", st->recv_end);
-  fl_jsonw_kv_bool(w, "half_closed", st->half_closed);
-  fl_jsonw_key(w, "status");
-  if (st->have_status) {
-    fl_jsonw_object_begin(w);
-    fl_jsonw_kv_int(w, "code", st->status_code);
-    fl_jsonw_kv_string(w, "name", fl_status_name(st->status_code));
-    fl_jsonw_kv_string(w, "message", st->status_message);
-    duration_ms(w, "at_ms", st->status_ns);
-    fl_jsonw_object_end(w);
-  } else {
-    fl_jsonw_null(w);
-  }
-  fl_jsonw_key(w, "cancelled");
-  if (st->have_cancelled)
-    fl_jsonw_bool(w, st->cancelled);
-  else
-    fl_jsonw_null(w);
+  return o;
+}
 
-  /* Scenario capabilities. Values that need the run's end (a send pending at the end) come
-   * from the predicate fields, so the report and `expect:` agree. */
-  fl_scope scope = !strcmp(st->name, "server") ? FL_SCOPE_SERVER : FL_SCOPE_CLIENT;
-  static const char *const looked_up[] = {"send.max_pending", "send.bytes_before_stall",
-                                          "cancel_latency"};
-  fl_value found[3];
-  for (int i = 0; i < 3; i++) {
-    found[i].known = false;
-    for (const fl_field_info *f = fl_predicate_fields; f->name; f++)
-      if (f->per_side && !strcmp(f->name, looked_up[i]))
-        fl_run_lookup((void *)r, scope, f, &found[i]);
+/* A new object attached to parent[key], or appended to an array (the parent owns it); NULL if
+ * out of memory. Attaching first means a failure only ever frees the top object. */
+static json_t *child(json_t *parent, const char *key) {
+  json_t *o = json_object();
+  return o && fl_json_set(parent, key, o) == 0 ? o : NULL;
+}
+
+static json_t *item(json_t *array) {
+  json_t *o = json_object();
+  return o && json_array_append_new(array, o) == 0 ? o : NULL;
+}
+
+/* Ops still pending at the end are evidence: a send stuck on flow control, a close_send that
+ * never finished. Each with its call and the script step (file line) that issued it. */
+static json_t *pending_ops(const fl_observe *obs, const fl_side_obs *st, const fl_side_plan *plan) {
+  json_t *a = json_array();
+  int64_t end = fl_observe_elapsed(obs);
+  for (uint32_t c = 0; a && c < st->n_calls; c++) {
+    for (int k = 0; k < FL_N_OPS; k++) {
+      const fl_op_obs *op = &st->calls[c].ops[k];
+      if (!op->pending) continue;
+      json_t *o = item(a);
+      bool step = op->step >= 0 && (size_t)op->step < plan->n_steps;
+      if (!o || fl_json_set(o, "call", json_integer(c + 1)) < 0 ||
+          fl_json_set(o, "op", json_string(fl_op_name((fl_op_kind)k))) < 0 ||
+          fl_json_set(o, "step", step ? json_integer(op->step) : json_null()) < 0 ||
+          fl_json_set(o, "line", step ? json_integer(plan->steps[op->step].line) : json_null()) <
+              0 ||
+          fl_json_set(o, "since_ms", fl_json_ms(op->since_ns)) < 0 ||
+          fl_json_set(o, "pending_ms", fl_json_ms(end - op->since_ns)) < 0 ||
+          fl_json_set(o, "sent_bytes_before", json_integer(op->sent_bytes_at_start)) < 0)
+        goto fail;
+    }
   }
-  fl_jsonw_key(w, "calls");
-  fl_jsonw_object_begin(w);
-  fl_jsonw_kv_int(w, "started", st->calls);
-  fl_jsonw_kv_int(w, "ended", st->calls_ended);
-  fl_jsonw_kv_int(w, "ok", st->calls_ok);
-  fl_jsonw_object_end(w);
-  fl_jsonw_key(w, "payloads");
-  fl_jsonw_object_begin(w);
-  fl_jsonw_kv_int(w, "largest_send_bytes", st->largest_send);
-  fl_jsonw_key(w, "recv_limit_bytes");
-  if (st->have_recv_limit)
-    fl_jsonw_int(w, st->recv_limit);
-  else
-    fl_jsonw_null(w);
-  fl_jsonw_kv_int(w, "nulls_sent", st->nulls_sent);
-  fl_jsonw_kv_int(w, "nulls_received", st->nulls_received);
-  fl_jsonw_kv_int(w, "fields_received", st->fields_received);
-  fl_jsonw_kv_int(w, "invalid_utf8", st->invalid_utf8);
-  fl_jsonw_kv_string(w, "last_decode_error",
-                     st->last_decode_error[0] ? st->last_decode_error : NULL);
-  fl_jsonw_kv_string(w, "last_sent_hash", st->last_sent_hash[0] ? st->last_sent_hash : NULL);
-  fl_jsonw_kv_string(w, "last_recv_hash", st->last_recv_hash[0] ? st->last_recv_hash : NULL);
-  fl_jsonw_object_end(w);
-  fl_jsonw_key(w, "sends");
-  fl_jsonw_object_begin(w);
-  fl_jsonw_kv_int(w, "failed", st->sends_failed);
-  fl_jsonw_key(w, "max_pending_ms");
-  if (found[0].known)
-    fl_jsonw_double(w, (double)found[0].i / 1e6, 3);
-  else
-    fl_jsonw_null(w);
-  fl_jsonw_key(w, "bytes_before_stall");
-  if (found[1].known)
-    fl_jsonw_int(w, found[1].i);
-  else
-    fl_jsonw_null(w);
-  fl_jsonw_object_end(w);
-  fl_jsonw_kv_bool(w, "close_send_issued", st->close_send_issued);
-  fl_jsonw_kv_bool(w, "reading_stopped", st->reading_stopped);
-  fl_jsonw_key(w, "cancel_latency_ms");
-  if (found[2].known)
-    fl_jsonw_double(w, (double)found[2].i / 1e6, 3);
-  else
-    fl_jsonw_null(w);
-  fl_jsonw_key(w, "shutdown");
-  if (st->shutdown_started) {
-    fl_jsonw_object_begin(w);
-    fl_jsonw_kv_bool(w, "done", st->shutdown_done);
-    fl_jsonw_kv_bool(w, "forced", st->shutdown_forced);
-    fl_jsonw_key(w, "duration_ms");
-    if (st->shutdown_done)
-      fl_jsonw_double(w, (double)(st->shutdown_done_peer_ns - st->shutdown_start_peer_ns) / 1e6, 3);
-    else
-      fl_jsonw_null(w);
-    fl_jsonw_object_end(w);
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
+/* Each call: when it started and ended (ms since the run began) and how. */
+static json_t *calls(const fl_side_obs *st) {
+  json_t *a = json_array();
+  for (uint32_t c = 0; a && c < st->n_calls; c++) {
+    const fl_call_obs *call = &st->calls[c];
+    json_t *o = item(a);
+    if (!o || fl_json_set(o, "call", json_integer(c + 1)) < 0 ||
+        fl_json_set(o, "started_ms", call->started ? fl_json_ms(call->start_ns) : json_null()) <
+            0 ||
+        fl_json_set(o, "ended_ms", call->ended ? fl_json_ms(call->end_ns) : json_null()) < 0 ||
+        fl_json_set(o, "status",
+                    call->have_status ? json_string(fl_status_name(call->status)) : json_null()) <
+            0 ||
+        fl_json_set(o, "cancelled", json_boolean(call->cancelled)) < 0)
+      goto fail;
+  }
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
+static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *plan) {
+  const fl_side_obs *st = fl_observe_side(r->obs, side);
+  const fl_process_obs *p = &st->proc;
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "pid", p->spawned ? json_integer(p->pid) : json_null()) < 0) goto fail;
+  json_t *exit = child(o, "exit");
+  char sig[32] = "";
+  if (p->term_signal) snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(p->term_signal));
+  if (!exit ||
+      fl_json_set(exit, "code",
+                  p->exited && !p->term_signal ? json_integer(p->exit_code) : json_null()) < 0 ||
+      fl_json_set(exit, "signal", p->term_signal ? json_string(sig) : json_null()) < 0 ||
+      fl_json_set(exit, "ended_by_runner", json_boolean(p->ended_by_runner)) < 0 ||
+      fl_json_set(o, "peak_rss_kib", json_integer(p->peak_rss_kib)) < 0)
+    goto fail;
+  json_t *samples = child(o, "samples");
+  if (!samples || fl_json_set(samples, "count", json_integer(st->samples.n)) < 0 ||
+      fl_json_set(samples, "baseline_rss_kib", json_integer(st->samples.baseline_rss_kib)) < 0 ||
+      fl_json_set(samples, "peak_rss_kib", json_integer(st->samples.peak_rss_kib)) < 0 ||
+      fl_json_set(samples, "max_threads", json_integer(st->samples.max_threads)) < 0 ||
+      fl_json_set(samples, "max_fds", json_integer(st->samples.max_fds)) < 0 ||
+      fl_json_set(o, "args", channel_args(plan)) < 0 ||
+      fl_json_set(o, "port", st->port ? json_integer(st->port) : json_null()) < 0 ||
+      fl_json_set(o, "calls", calls(st)) < 0)
+    goto fail;
+  if (!st->have_status) {
+    if (fl_json_set(o, "status", json_null()) < 0) goto fail;
   } else {
-    fl_jsonw_null(w);
+    json_t *status = child(o, "status");
+    if (!status || fl_json_set(status, "code", json_integer(st->status_code)) < 0 ||
+        fl_json_set(status, "name", json_string(fl_status_name(st->status_code))) < 0 ||
+        fl_json_set_bytes(status, "message", st->status_message.s, st->status_message.len) < 0 ||
+        fl_json_set(status, "at_ms", fl_json_ms(st->status_ns)) < 0)
+      goto fail;
   }
-  /* Ops still pending when the run ended are evidence: a send stuck on flow control, a
-   * close_send that never finished. */
-  fl_jsonw_key(w, "pending_ops");
-  fl_jsonw_array_begin(w);
-  for (int i = 0; i < FL_MAX_OPS; i++) {
-    const fl_op_state *op = &st->ops[i];
-    if (!op->pending) continue;
-    fl_jsonw_object_begin(w);
-    fl_jsonw_kv_string(w, "op", op->op);
-    duration_ms(w, "since_ms", op->since_ns);
-    duration_ms(w, "pending_ms", r->elapsed_ns - op->since_ns);
-    fl_jsonw_kv_int(w, "sent_bytes_before", op->sent_bytes_at_start);
-    fl_jsonw_object_end(w);
+  if (fl_json_set(o, "pending_ops", pending_ops(r->obs, st, plan)) < 0 ||
+      fl_json_set_bytes(o, "error", st->error.s, st->error.len) < 0)
+    goto fail;
+  return o;
+fail:
+  json_decref(o);
+  return NULL;
+}
+
+static json_t *scenario(const fl_scenario *s) {
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "name", json_string(s->name)) < 0 ||
+      fl_json_set_bytes(o, "summary", s->summary, SIZE_MAX) < 0 ||
+      fl_json_set_bytes(o, "file", s->path, SIZE_MAX) < 0 ||
+      fl_json_set(o, "rpc", json_string(fl_rpc_name(s->rpc))) < 0 ||
+      fl_json_set(o, "deadline_ms", s->deadline_ns ? fl_json_ms(s->deadline_ns) : json_null()) <
+          0 ||
+      fl_json_set(o, "timeout_ms", fl_json_ms(s->timeout_ns)) < 0 ||
+      fl_json_set(o, "hang_after_ms", fl_json_ms(s->hang_after_ns)) < 0 ||
+      fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0)
+    goto fail;
+  return o;
+fail:
+  json_decref(o);
+  return NULL;
+}
+
+static json_t *expectations(const fl_verdict *v) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < v->n_clauses; i++) {
+    json_t *o = item(a);
+    if (!o || fl_json_set_bytes(o, "clause", v->clauses[i].expect->text, SIZE_MAX) < 0 ||
+        fl_json_set(o, "line", json_integer(v->clauses[i].expect->line)) < 0 ||
+        fl_json_set(o, "held", json_boolean(v->clauses[i].held)) < 0 ||
+        fl_json_set_bytes(o, "seen", v->clauses[i].seen, SIZE_MAX) < 0)
+      goto fail;
   }
-  fl_jsonw_array_end(w);
-  fl_jsonw_kv_string(w, "error", st->error);
-  fl_jsonw_object_end(w);
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
+static json_t *capture(const fl_capture_record *c) {
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "requested", json_boolean(c->requested)) < 0 ||
+      fl_json_set(o, "file", c->running ? json_string("capture.pcap") : json_null()) < 0 ||
+      fl_json_set(o, "filter", c->running ? json_string(c->filter) : json_null()) < 0 ||
+      fl_json_set_bytes(o, "error", c->error[0] ? c->error : NULL, SIZE_MAX) < 0)
+    goto fail;
+  if (c->running &&
+      (fl_json_set(o, "packets", json_integer((json_int_t)c->stats.packets_written)) < 0 ||
+       fl_json_set(o, "received", json_integer((json_int_t)c->stats.received)) < 0 ||
+       fl_json_set(o, "dropped", json_integer((json_int_t)c->stats.dropped)) < 0 ||
+       fl_json_set(o, "if_dropped", json_integer((json_int_t)c->stats.if_dropped)) < 0 ||
+       fl_json_set_bytes(o, "ended_early", c->stats.error[0] ? c->stats.error : NULL, SIZE_MAX) <
+           0))
+    goto fail;
+  return o;
+fail:
+  json_decref(o);
+  return NULL;
+}
+
+static json_t *dumps(const fl_run_result *r) {
+  json_t *a = json_array();
+  for (int i = 0; a && i < r->n_dumps; i++) {
+    const fl_dump_record *d = &r->dumps[i];
+    json_t *o = item(a);
+    if (!o || fl_json_set(o, "side", json_string(fl_side_name(d->side))) < 0 ||
+        fl_json_set(o, "file", json_string(d->file)) < 0 ||
+        fl_json_set(o, "go_file", d->go_file[0] ? json_string(d->go_file) : json_null()) < 0 ||
+        fl_json_set(o, "pprof_file", d->pprof_file[0] ? json_string(d->pprof_file) : json_null()) <
+            0 ||
+        fl_json_set_bytes(o, "why", d->why, SIZE_MAX) < 0 ||
+        fl_json_set(o, "at_ms", fl_json_ms(d->at_ns)) < 0 ||
+        fl_json_set(o, "threads", json_integer(d->threads)) < 0 ||
+        fl_json_set(o, "dump_ms", json_real(d->elapsed_ms)) < 0 ||
+        fl_json_set_bytes(o, "error", d->error[0] ? d->error : NULL, SIZE_MAX) < 0)
+      goto fail;
+  }
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
+/* The barriers still waited at when the run ended: with pending_ops, what a hang is made of. */
+static json_t *waiting(const fl_scenario *s, const fl_run_result *r) {
+  fl_waiting_barrier b[16];
+  size_t n = fl_report_waiting_barriers(s, r->obs, b, 16);
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++) {
+    json_t *o = item(a);
+    if (!o || fl_json_set(o, "side", json_string(fl_side_name(b[i].side))) < 0 ||
+        fl_json_set(o, "step", json_integer(b[i].step)) < 0 ||
+        fl_json_set(o, "line", json_integer(b[i].line)) < 0 ||
+        fl_json_set_bytes(o, "predicate", b[i].expr, SIZE_MAX) < 0 ||
+        fl_json_set_bytes(o, "seen", b[i].seen, SIZE_MAX) < 0 ||
+        fl_json_set(o, "calls", json_integer(b[i].calls)) < 0)
+      goto fail;
+  }
+  return a;
+fail:
+  json_decref(a);
+  return NULL;
+}
+
+static json_t *busy(const fl_busy_record *b) {
+  if (!b->seen) return json_null();
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "side", json_string(fl_side_name(b->side))) < 0 ||
+      fl_json_set(o, "tid", json_integer(b->tid)) < 0 ||
+      fl_json_set_bytes(o, "thread", b->thread, SIZE_MAX) < 0 ||
+      fl_json_set(o, "cpu_ms", fl_json_ms(b->cpu_ns)) < 0 ||
+      fl_json_set(o, "since_ms", fl_json_ms(b->since_ns)) < 0 ||
+      fl_json_set(o, "at_ms", fl_json_ms(b->at_ns)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_verdict *v) {
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "faultline_version", json_string(FL_VERSION)) < 0 ||
+      fl_json_set(o, "scenario", scenario(s)) < 0 ||
+      fl_json_set(o, "verdict", json_string(fl_verdict_name(v->kind))) < 0 ||
+      fl_json_set_bytes(o, "error", v->kind == FL_VERDICT_ERROR ? v->why : NULL, SIZE_MAX) < 0 ||
+      fl_json_set(o, "outcome", json_string(fl_outcome_name(fl_observe_outcome(r->obs)))) < 0 ||
+      fl_json_set(o, "started_at", json_string(r->started_at)) < 0 ||
+      fl_json_set(o, "elapsed_ms", fl_json_ms(fl_observe_elapsed(r->obs))) < 0 ||
+      fl_json_set(o, "expectations", expectations(v)) < 0 ||
+      fl_json_set(o, "fields", all_fields(r->obs)) < 0 ||
+      fl_json_set(o, "waiting_barriers", waiting(s, r)) < 0 ||
+      fl_json_set(o, "busy", busy(&r->busy)) < 0)
+    goto fail;
+  json_t *peers = child(o, "peers");
+  if (!peers || fl_json_set(peers, "server", peer(r, FL_SIDE_SERVER, &s->server)) < 0 ||
+      fl_json_set(peers, "client", peer(r, FL_SIDE_CLIENT, &s->client)) < 0)
+    goto fail;
+  json_t *timeline = child(o, "timeline");
+  if (!timeline || fl_json_set(timeline, "file", json_string("events.jsonl")) < 0 ||
+      fl_json_set(timeline, "events", json_integer(r->n_events)) < 0 ||
+      fl_json_set(timeline, "order",
+                  json_string(r->timeline_by_arrival ? "arrival" : "peer clocks")) < 0 ||
+      fl_json_set(o, "capture", capture(&r->capture)) < 0 ||
+      fl_json_set(o, "thread_dumps", dumps(r)) < 0)
+    goto fail;
+  json_t *runner = child(o, "runner");
+  if (!runner || fl_json_set(runner, "peak_rss_kib", json_integer(r->runner_peak_rss_kib)) < 0 ||
+      fl_json_set(runner, "events", json_integer(r->n_events)) < 0)
+    goto fail;
+  json_t *files = child(o, "files");
+  static const char *const file_names[][2] = {{"scenario", "scenario.yaml"},
+                                              {"timeline", "events.jsonl"},
+                                              {"samples", "samples.csv"},
+                                              {"server_stderr", "server.stderr"},
+                                              {"client_stderr", "client.stderr"}};
+  for (size_t i = 0; i < sizeof file_names / sizeof file_names[0]; i++)
+    if (!files || fl_json_set(files, file_names[i][0], json_string(file_names[i][1])) < 0)
+      goto fail;
+  return o;
+fail:
+  json_decref(o);
+  return NULL;
 }
 
 int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run_result *r,
-                         const fl_verdict *v) {
-  char path[PATH_MAX];
+                         const fl_verdict *v, char *err, size_t errlen) {
+  char path[PATH_MAX], tmp[PATH_MAX + 8];
   snprintf(path, sizeof path, "%s/report.json", run_dir);
-  FILE *f = fopen(path, "w");
-  if (!f) return -1;
-  fl_jsonw w;
-  fl_jsonw_init(&w, f, true);
-  fl_jsonw_object_begin(&w);
-  fl_jsonw_kv_string(&w, "faultline_version", FL_VERSION);
-
-  fl_jsonw_key(&w, "scenario");
-  fl_jsonw_object_begin(&w);
-  fl_jsonw_kv_string(&w, "name", s->name);
-  fl_jsonw_kv_string(&w, "summary", s->summary);
-  fl_jsonw_kv_string(&w, "file", s->path);
-  fl_jsonw_kv_string(&w, "rpc", fl_rpc_name(s->rpc));
-  fl_jsonw_key(&w, "deadline_ms");
-  if (s->deadline_ns)
-    fl_jsonw_double(&w, (double)s->deadline_ns / 1e6, 3);
-  else
-    fl_jsonw_null(&w);
-  duration_ms(&w, "timeout_ms", s->timeout_ns);
-  duration_ms(&w, "hang_after_ms", s->hang_after_ns);
-  fl_jsonw_object_end(&w);
-
-  fl_jsonw_kv_string(&w, "verdict", fl_verdict_name(v->kind));
-  fl_jsonw_kv_string(&w, "error", v->kind == FL_VERDICT_ERROR ? v->why : NULL);
-  fl_jsonw_kv_string(&w, "outcome", fl_outcome_name(r->outcome));
-  fl_jsonw_kv_string(&w, "started_at", r->started_at);
-  duration_ms(&w, "elapsed_ms", r->elapsed_ns);
-
-  fl_jsonw_key(&w, "expectations");
-  fl_jsonw_array_begin(&w);
-  for (size_t i = 0; i < v->n_clauses; i++) {
-    fl_jsonw_object_begin(&w);
-    fl_jsonw_kv_string(&w, "clause", v->clauses[i].expect->text);
-    fl_jsonw_kv_int(&w, "line", v->clauses[i].expect->line);
-    fl_jsonw_kv_bool(&w, "held", v->clauses[i].held);
-    fl_jsonw_kv_string(&w, "seen", v->clauses[i].seen);
-    fl_jsonw_object_end(&w);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  if (!r->obs) {
+    fl_set_err(err, errlen, "nothing was observed (out of memory)");
+    return -1;
   }
-  fl_jsonw_array_end(&w);
-
-  fl_jsonw_key(&w, "peers");
-  fl_jsonw_object_begin(&w);
-  peer(&w, &r->server, &s->server, r);
-  peer(&w, &r->client, &s->client, r);
-  fl_jsonw_object_end(&w);
-
-  fl_jsonw_key(&w, "capture");
-  fl_jsonw_object_begin(&w);
-  fl_jsonw_kv_bool(&w, "requested", r->capture.requested);
-  fl_jsonw_kv_string(&w, "file", r->capture.running ? "capture.pcap" : NULL);
-  fl_jsonw_kv_string(&w, "filter", r->capture.running ? r->capture.filter : NULL);
-  fl_jsonw_kv_string(&w, "error", r->capture.error[0] ? r->capture.error : NULL);
-  if (r->capture.running) {
-    fl_jsonw_kv_int(&w, "packets", (int64_t)r->capture.stats.packets_written);
-    fl_jsonw_kv_int(&w, "received", (int64_t)r->capture.stats.received);
-    fl_jsonw_kv_int(&w, "dropped", (int64_t)r->capture.stats.dropped);
-    fl_jsonw_kv_int(&w, "if_dropped", (int64_t)r->capture.stats.if_dropped);
-    fl_jsonw_kv_string(&w, "ended_early",
-                       r->capture.stats.error[0] ? r->capture.stats.error : NULL);
+  json_t *doc = report(s, r, v);
+  if (!doc) {
+    fl_set_err(err, errlen, "cannot build report.json: out of memory");
+    return -1;
   }
-  fl_jsonw_object_end(&w);
-
-  fl_jsonw_key(&w, "thread_dumps");
-  fl_jsonw_array_begin(&w);
-  for (int i = 0; i < r->n_dumps; i++) {
-    const fl_dump_record *d = &r->dumps[i];
-    fl_jsonw_object_begin(&w);
-    fl_jsonw_kv_string(&w, "side", d->side);
-    fl_jsonw_kv_string(&w, "file", d->file);
-    fl_jsonw_kv_string(&w, "why", d->why);
-    duration_ms(&w, "at_ms", d->at_ns);
-    fl_jsonw_kv_int(&w, "threads", d->threads);
-    fl_jsonw_kv_double(&w, "dump_ms", d->elapsed_ms, 3);
-    fl_jsonw_kv_string(&w, "error", d->error[0] ? d->error : NULL);
-    fl_jsonw_object_end(&w);
+  /* A new file renamed over the old one: a reader never sees half a report. */
+  FILE *f = fopen(tmp, "w");
+  int rc = -1;
+  if (!f) {
+    fl_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+  } else {
+    char why[128];
+    rc = fl_json_write(f, doc, true, why, sizeof why);
+    if (fclose(f) != 0 && rc == 0) {
+      snprintf(why, sizeof why, "%s", strerror(errno));
+      rc = -1;
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+      snprintf(why, sizeof why, "%s", strerror(errno));
+      rc = -1;
+    }
+    if (rc < 0) {
+      fl_set_err(err, errlen, "cannot write %s: %s", path, why);
+      unlink(tmp);
+    }
   }
-  fl_jsonw_array_end(&w);
-
-  fl_jsonw_key(&w, "runner");
-  fl_jsonw_object_begin(&w);
-  fl_jsonw_kv_int(&w, "peak_rss_kib", r->runner_peak_rss_kib);
-  fl_jsonw_kv_int(&w, "events", r->n_events);
-  fl_jsonw_object_end(&w);
-
-  fl_jsonw_key(&w, "files");
-  fl_jsonw_object_begin(&w);
-  const char *files[][2] = {{"scenario", "scenario.yaml"},
-                            {"timeline", "events.jsonl"},
-                            {"samples", "samples.csv"},
-                            {"server_stderr", "server.stderr"},
-                            {"client_stderr", "client.stderr"}};
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-    fl_jsonw_kv_string(&w, files[i][0], files[i][1]);
-  }
-  fl_jsonw_object_end(&w);
-
-  fl_jsonw_object_end(&w);
-  int rc = ferror(f) ? -1 : 0;
-  if (fclose(f) != 0) rc = -1;
+  json_decref(doc);
   return rc;
-}
-
-void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *s,
-                             const fl_run_result *r, const fl_verdict *v, bool color) {
-  const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "",
-             *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-  const char *vc = v->kind == FL_VERDICT_REPRODUCED ? green : red;
-  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)\n", bold, s->name, reset, vc,
-          fl_verdict_name(v->kind), reset, fl_outcome_name(r->outcome),
-          (double)r->elapsed_ns / 1e9);
-  if (v->kind == FL_VERDICT_ERROR) fprintf(out, "  error: %s\n", v->why);
-  for (size_t i = 0; i < v->n_clauses; i++) {
-    const fl_clause_result *c = &v->clauses[i];
-    fprintf(out, "  %s%-4s%s %-44s seen %s\n", c->held ? green : red, c->held ? "ok" : "FAIL",
-            reset, c->expect->text, c->seen);
-  }
-  const fl_peer_state *sides[2] = {&r->server, &r->client};
-  for (int i = 0; i < 2; i++)
-    for (int k = 0; k < FL_MAX_OPS; k++)
-      if (sides[i]->ops[k].pending)
-        fprintf(out, "  pending at end: %s %s for %.0fms\n", sides[i]->name, sides[i]->ops[k].op,
-                (double)(r->elapsed_ns - sides[i]->ops[k].since_ns) / 1e6);
-  if (r->capture.running)
-    fprintf(out, "  capture: capture.pcap, %llu packets, %llu dropped\n",
-            (unsigned long long)r->capture.stats.packets_written,
-            (unsigned long long)r->capture.stats.dropped);
-  else if (r->capture.error[0])
-    fprintf(out, "  capture: none: %s\n", r->capture.error);
-  for (int i = 0; i < r->n_dumps; i++)
-    fprintf(out, "  thread dump: %s (%s, %d threads)%s%s\n", r->dumps[i].file, r->dumps[i].why,
-            r->dumps[i].threads, r->dumps[i].error[0] ? ": " : "", r->dumps[i].error);
-  fprintf(out, "  run directory: %s\n", run_dir);
 }

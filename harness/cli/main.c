@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "dump_cmd.h"
+#include "event.h"
+#include "fields.h"
 #include "library.h"
 #include "netns.h"
 #include "report.h"
@@ -319,23 +321,26 @@ static int cmd_run(int argc, char **argv) {
     fl_run_options o = {
         .scenario_path = paths[i], .run_dir = dir, .peer_path = peer, .progress = !ro.quiet};
     fl_run_result r;
-    fl_run(s, &o, &r);
+    if (fl_run(s, &o, &r) < 0) {
+      /* The run could not take place: r.error says why, and the verdict below is `error`. */
+    }
     fl_verdict v;
-    if (fl_verdict_judge(s, &r, &v) < 0) {
+    if (!r.obs || fl_verdict_judge(s, r.obs, r.harness_error ? r.error : NULL, &v) < 0) {
       fprintf(stderr, "faultline run: out of memory\n");
       fl_run_result_free(&r);
       worst_error = true;
       break;
     }
-    if (fl_report_write_json(dir, s, &r, &v) < 0) {
-      fprintf(stderr, "faultline run: cannot write %s/report.json: %s\n", dir, strerror(errno));
+    char err[512];
+    if (fl_report_write_json(dir, s, &r, &v, err, sizeof err) < 0) {
+      fprintf(stderr, "faultline run: %s\n", err);
       worst_error = true;
     }
     fl_report_print_summary(stdout, dir, s, &r, &v, color);
     fflush(stdout);
     worst_error = worst_error || v.kind == FL_VERDICT_ERROR;
     any_failed = any_failed || v.kind == FL_VERDICT_NOT_REPRODUCED;
-    interrupted = r.outcome == FL_OUTCOME_INTERRUPTED;
+    interrupted = fl_observe_outcome(r.obs) == FL_OUTCOME_INTERRUPTED;
     fl_verdict_free(&v);
     fl_run_result_free(&r);
   }
@@ -355,6 +360,15 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *cmd = argv[1];
+  /* The vocabulary, from the tables themselves: the README's lists are this output. */
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "fields")) {
+    fl_fields_write_markdown(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "events")) {
+    fl_events_write_markdown(stdout);
+    return 0;
+  }
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     usage_main(stdout);
     return 0;

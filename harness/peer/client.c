@@ -12,9 +12,10 @@
 static void on_status(fl_peer *p, fl_op *op) {
   (void)p;
   fl_call *c = op->call;
-  char *message = grpc_slice_to_c_string(c->status_details);
-  fl_call_emit(c, "status", "code", FL_NUM(c->status_code), "message", message, NULL);
-  gpr_free(message);
+  /* The message's bytes as they came, NUL or invalid UTF-8 included. */
+  fl_call_emit(c, FL_EV_STATUS, FL_KV_I(CODE, c->status_code),
+               FL_KV_BYTES(MESSAGE, (const char *)GRPC_SLICE_START_PTR(c->status_details),
+                           GRPC_SLICE_LENGTH(c->status_details)));
 }
 
 /* Creates one call on the channel and starts what every call has pending from its start:
@@ -49,9 +50,9 @@ static void start_call(fl_peer *p, fl_call *c, const char *method) {
   fl_call_start(c, &op, 1, &c->final_op, "recv_status_on_client");
   c->started = true;
   if (deadline_at)
-    fl_call_emit(c, "call_start", "method", method, "deadline_at", FL_NUM(deadline_at), NULL);
+    fl_call_emit(c, FL_EV_CALL_START, FL_KV_S(METHOD, method), FL_KV_I(DEADLINE_AT, deadline_at));
   else
-    fl_call_emit(c, "call_start", "method", method, NULL);
+    fl_call_emit(c, FL_EV_CALL_START, FL_KV_S(METHOD, method));
 }
 
 void fl_peer_run_client(fl_peer *p) {
@@ -66,16 +67,16 @@ void fl_peer_run_client(fl_peer *p) {
   if (!p->channel) fl_peer_fail(p, "cannot create a channel to %s", p->opt.target);
   long long limit = fl_peer_recv_limit(p);
   if (limit >= 0)
-    fl_peer_emit(p, "ready", "recv_limit", FL_NUM(limit), NULL);
+    fl_peer_emit(p, FL_EV_READY, FL_KV_I(RECV_LIMIT, limit));
   else
-    fl_peer_emit(p, "ready", NULL);
+    fl_peer_emit(p, FL_EV_READY);
 
   /* Every stream on the one channel: C core multiplexes them on one HTTP/2 connection. */
   const char *method = fl_rpc_method(p->scenario->rpc);
   for (size_t i = 0; i < p->n_calls; i++) start_call(p, &p->calls[i], method);
 
   fl_peer_run_script(p);
-  fl_peer_emit(p, "done", NULL);
+  fl_peer_emit(p, FL_EV_DONE);
 
   for (size_t i = 0; i < p->n_calls; i++) {
     fl_call *c = &p->calls[i];

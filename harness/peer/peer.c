@@ -29,41 +29,24 @@ const char *fl_peer_i64(char *buf, int64_t x) {
   return buf;
 }
 
-static void emitv(fl_peer *p, const fl_call *c, const char *name, va_list ap) {
-  const char *kv[2 * FL_EVENT_MAX_ATTRS];
-  char id[24];
-  int n = 0;
-  if (c && p->n_calls > 1) {
-    kv[0] = "call";
-    kv[1] = fl_peer_i64(id, c->id);
-    n = 1;
+void fl_peer_emitv(fl_peer *p, const fl_call *c, fl_event_id id, const fl_event_kv *kv, size_t n) {
+  fl_event_kv all[FL_N_ATTRS + 1];
+  size_t k = 0;
+  if (c && p->n_calls > 1) all[k++] = FL_KV_I(CALL, c->id);
+  for (size_t i = 0; i < n && k < FL_N_ATTRS + 1; i++) all[k++] = kv[i];
+  char err[256];
+  static char line[FL_EVENT_MAX_LINE]; /* the peer is single-threaded */
+  int len = fl_event_format(line, fl_mono_ns(), id, all, k, err, sizeof err);
+  if (len < 0) {
+    if (id == FL_EV_ERROR) _exit(1); /* the error event itself is broken: nothing is left */
+    fl_peer_fail(p, "internal error: %s", err);
   }
-  for (const char *k; (k = va_arg(ap, const char *)) && n < FL_EVENT_MAX_ATTRS;) {
-    kv[2 * n] = k;
-    kv[2 * n + 1] = va_arg(ap, const char *);
-    n++;
-  }
-  if (fl_event_write(p->opt.events_fd, name, kv, n) < 0) {
+  if (fl_event_write_line(p->opt.events_fd, line, (size_t)len, err, sizeof err) < 0) {
     /* The runner is gone; nobody will read an error event either. _exit, not exit: C core's
      * threads are still running and its static destructors must not race them. */
-    fprintf(stderr, "faultline-peer(%s): cannot write event %s: %s\n", p->opt.side, name,
-            strerror(errno));
+    fprintf(stderr, "faultline-peer(%s): %s\n", p->opt.side, err);
     _exit(1);
   }
-}
-
-void fl_peer_emit(fl_peer *p, const char *name, ...) {
-  va_list ap;
-  va_start(ap, name);
-  emitv(p, NULL, name, ap);
-  va_end(ap);
-}
-
-void fl_call_emit(fl_call *c, const char *name, ...) {
-  va_list ap;
-  va_start(ap, name);
-  emitv(c->p, c, name, ap);
-  va_end(ap);
 }
 
 void fl_peer_fail(fl_peer *p, const char *fmt, ...) {
@@ -73,7 +56,7 @@ void fl_peer_fail(fl_peer *p, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   fprintf(stderr, "faultline-peer(%s): error: %s\n", p->opt.side, msg);
-  fl_peer_emit(p, "error", "message", msg, NULL);
+  fl_peer_emit(p, FL_EV_ERROR, FL_KV_S(MESSAGE, msg));
   _exit(1);
 }
 
@@ -171,8 +154,8 @@ static bool busy(const fl_op *op) { return op->started && !op->done; }
 
 /* `us`: how long the op was pending, on this peer's clock. */
 static void op_done_event(fl_call *c, const char *name, const fl_op *op) {
-  fl_call_emit(c, "op_done", "op", name, "ok", op->ok ? "1" : "0", "us",
-               FL_NUM((fl_mono_ns() - op->started_ns) / 1000), NULL);
+  fl_call_emit(c, FL_EV_OP_DONE, FL_KV_S(OP, name), FL_KV_I(OK, op->ok),
+               FL_KV_I(US, (fl_mono_ns() - op->started_ns) / 1000));
 }
 
 /* ---- ops and what their completions say ------------------------------------------------ */
@@ -188,8 +171,9 @@ static void on_send_done(fl_peer *p, fl_op *op) {
   if (!op->ok) return;
   c->sent++;
   char hex[17];
-  fl_call_emit(c, "sent", "n", FL_NUM(c->sent), "bytes", FL_NUM(c->send_len), "hash",
-               fl_payload_hash_hex(c->send_hash, hex), "nulls", FL_NUM(c->send_nulls), NULL);
+  fl_call_emit(c, FL_EV_SENT, FL_KV_I(N, c->sent), FL_KV_I(BYTES, c->send_len),
+               FL_KV_S(HASH, fl_payload_hash_hex(c->send_hash, hex)),
+               FL_KV_I(NULLS, c->send_nulls));
 }
 
 /* Builds the next message of `st` and starts sending it. op_start carries its size, so a send
@@ -221,7 +205,7 @@ static void start_send(fl_call *c, const fl_step *st) {
   grpc_op gop = {.op = GRPC_OP_SEND_MESSAGE};
   gop.data.send_message.send_message = c->send_bb;
   c->send.on_done = on_send_done;
-  fl_call_emit(c, "op_start", "op", "send", "bytes", FL_NUM(len), NULL);
+  fl_call_emit(c, FL_EV_OP_START, FL_KV_S(OP, "send"), FL_KV_I(BYTES, len));
   fl_call_start(c, &gop, 1, &c->send, "send");
 }
 
@@ -239,7 +223,7 @@ static void on_recv_done(fl_peer *p, fl_op *op) {
   }
   if (!bb) {
     c->recv_ended = true;
-    fl_call_emit(c, "recv_end", NULL);
+    fl_call_emit(c, FL_EV_RECV_END);
     return;
   }
   size_t len = grpc_byte_buffer_length(bb);
@@ -258,29 +242,29 @@ static void on_recv_done(fl_peer *p, fl_op *op) {
   /* `error` only when something is wrong: protobuf-c refused the bytes (decoded=0), or
    * accepted a string that is not UTF-8 (decoded=1 error=invalid_utf8). */
   if (!info.decoded)
-    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "0", "error",
-                 info.error, "hash", hex, NULL);
+    fl_call_emit(c, FL_EV_RECV, FL_KV_I(N, c->received), FL_KV_I(BYTES, len), FL_KV_I(DECODED, 0),
+                 FL_KV_S(ERROR, info.error), FL_KV_S(HASH, hex));
   else if (info.error)
-    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1", "error",
-                 info.error, "fields", FL_NUM(info.fields), "nulls", FL_NUM(info.nulls), "hash",
-                 hex, NULL);
+    fl_call_emit(c, FL_EV_RECV, FL_KV_I(N, c->received), FL_KV_I(BYTES, len), FL_KV_I(DECODED, 1),
+                 FL_KV_S(ERROR, info.error), FL_KV_I(FIELDS, info.fields),
+                 FL_KV_I(NULLS, info.nulls), FL_KV_S(HASH, hex));
   else
-    fl_call_emit(c, "recv", "n", FL_NUM(c->received), "bytes", FL_NUM(len), "decoded", "1",
-                 "fields", FL_NUM(info.fields), "nulls", FL_NUM(info.nulls), "hash", hex, NULL);
+    fl_call_emit(c, FL_EV_RECV, FL_KV_I(N, c->received), FL_KV_I(BYTES, len), FL_KV_I(DECODED, 1),
+                 FL_KV_I(FIELDS, info.fields), FL_KV_I(NULLS, info.nulls), FL_KV_S(HASH, hex));
 }
 
 static void start_recv(fl_call *c) {
   grpc_op gop = {.op = GRPC_OP_RECV_MESSAGE};
   gop.data.recv_message.recv_message = &c->recv_bb;
   c->recv.on_done = on_recv_done;
-  fl_call_emit(c, "op_start", "op", "recv", NULL);
+  fl_call_emit(c, FL_EV_OP_START, FL_KV_S(OP, "recv"));
   fl_call_start(c, &gop, 1, &c->recv, "recv");
 }
 
 static void on_close_send_done(fl_peer *p, fl_op *op) {
   (void)p;
   op_done_event(op->call, "close_send", op);
-  if (op->ok) fl_call_emit(op->call, "half_close", NULL);
+  if (op->ok) fl_call_emit(op->call, FL_EV_HALF_CLOSE);
 }
 
 /* Queued behind a send still in flight, if there is one: C core takes SEND_CLOSE_FROM_CLIENT
@@ -289,7 +273,7 @@ static void start_close_send(fl_call *c) {
   grpc_op gop = {.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT};
   c->close_send_issued = true;
   c->close_send.on_done = on_close_send_done;
-  fl_call_emit(c, "op_start", "op", "close_send", NULL);
+  fl_call_emit(c, FL_EV_OP_START, FL_KV_S(OP, "close_send"));
   fl_call_start(c, &gop, 1, &c->close_send, "close_send");
 }
 
@@ -300,9 +284,9 @@ static void on_status_sent(fl_peer *p, fl_op *op) {
   /* `status` on the server means "this status went out"; a call that was already over sent
    * nothing. */
   if (op->ok) {
-    char *message = grpc_slice_to_c_string(c->status_out);
-    fl_call_emit(c, "status", "code", FL_NUM(c->status_out_code), "message", message, NULL);
-    gpr_free(message);
+    fl_call_emit(c, FL_EV_STATUS, FL_KV_I(CODE, c->status_out_code),
+                 FL_KV_BYTES(MESSAGE, (const char *)GRPC_SLICE_START_PTR(c->status_out),
+                             GRPC_SLICE_LENGTH(c->status_out)));
   }
   grpc_slice_unref(c->status_out);
   c->status_out = grpc_empty_slice();
@@ -317,7 +301,7 @@ static void start_status(fl_call *c, int code, const char *message) {
   gop.data.send_status_from_server.status_details = &c->status_out;
   c->status_issued = true;
   c->status.on_done = on_status_sent;
-  fl_call_emit(c, "op_start", "op", "status", NULL);
+  fl_call_emit(c, FL_EV_OP_START, FL_KV_S(OP, "status"));
   fl_call_start(c, &gop, 1, &c->status, "status");
 }
 
@@ -325,8 +309,8 @@ static void start_status(fl_call *c, int code, const char *message) {
 
 static void end_background(fl_call *c, const char *why) {
   if (!c->bg) return;
-  fl_call_emit(c, "background_end", "started", FL_NUM(c->bg_started), "of", FL_NUM(c->bg->count),
-               "reason", why, NULL);
+  fl_call_emit(c, FL_EV_BACKGROUND_END, FL_KV_I(STARTED, c->bg_started), FL_KV_I(OF, c->bg->count),
+               FL_KV_S(REASON, why));
   c->bg = NULL;
 }
 
@@ -352,8 +336,37 @@ static void background(fl_peer *p, fl_call *c) {
 
 /* ---- steps ----------------------------------------------------------------------------- */
 
+const char *fl_call_stage_name(fl_call_stage s) {
+  switch (s) {
+  case FL_STAGE_IDLE: return "idle";
+  case FL_STAGE_ENTER: return "enter";
+  case FL_STAGE_SEND_NEXT: return "send_next";
+  case FL_STAGE_SEND_INFLIGHT: return "send_inflight";
+  case FL_STAGE_RECV_INFLIGHT: return "recv_inflight";
+  case FL_STAGE_SLEEPING: return "sleeping";
+  case FL_STAGE_AWAIT_OP: return "await_op";
+  case FL_STAGE_AT_BARRIER: return "at_barrier";
+  case FL_STAGE_FINISH_DRAIN: return "finish_drain";
+  case FL_STAGE_FINISH_CLOSE: return "finish_close";
+  case FL_STAGE_FINISH_AWAIT: return "finish_await";
+  }
+  return "?";
+}
+
+void fl_call_set_stage(fl_call *c, fl_call_stage stage) {
+  if (c->stage == stage) return;
+  if (fl_trace_on()) {
+    char who[48];
+    snprintf(who, sizeof who, "%s call %u", c->p->opt.side, c->id);
+    fl_trace(who, "step %zu: %s -> %s", c->pc, fl_call_stage_name(c->stage),
+             fl_call_stage_name(stage));
+  }
+  c->stage = stage;
+}
+
 /* Each step function is called whenever its call may have moved; it returns true when the
- * step is over. c->phase is 1 when a step begins; steps that wait keep their stage in it. */
+ * step is over. The stage is FL_STAGE_ENTER when a step begins; steps that wait keep where
+ * they are in it. */
 
 static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
   if (st->background) {
@@ -366,22 +379,22 @@ static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
     return true;
   }
   for (;;) {
-    switch (c->phase) {
-    case 1: /* C core takes one SEND_MESSAGE at a time: background sends finish first */
+    switch (c->stage) {
+    case FL_STAGE_ENTER: /* C core takes one SEND_MESSAGE at a time: background sends first */
       if (c->bg || busy(&c->send)) return false;
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_SEND_NEXT);
       break;
-    case 2:
+    case FL_STAGE_SEND_NEXT:
       if (c->i == st->count || (c->i > 0 && !c->last_send_ok)) return true;
       if (c->i > 0 && st->interval_ns > 0 && !fl_peer_timer(p, c->last_send_ns + st->interval_ns))
         return false;
       start_send(c, st);
-      c->phase = 3;
+      fl_call_set_stage(c, FL_STAGE_SEND_INFLIGHT);
       break;
-    default:
+    default: /* FL_STAGE_SEND_INFLIGHT */
       if (busy(&c->send)) return false;
       c->i++;
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_SEND_NEXT);
       break;
     }
   }
@@ -389,20 +402,20 @@ static bool step_send(fl_peer *p, fl_call *c, const fl_step *st) {
 
 static bool step_recv(fl_peer *p, fl_call *c, const fl_step *st) {
   for (;;) {
-    switch (c->phase) {
-    case 1:
+    switch (c->stage) {
+    case FL_STAGE_ENTER: /* the next read starts when its delay has passed */
       if (c->recv_ended || (st->count != FL_RECV_ALL && c->i == st->count)) return true;
       if (c->i > 0 && st->delay_ns > 0 && !fl_peer_timer(p, c->last_recv_ns + st->delay_ns))
         return false;
       start_recv(c);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_RECV_INFLIGHT);
       break;
-    default:
+    default: /* FL_STAGE_RECV_INFLIGHT */
       if (busy(&c->recv)) return false;
       /* Stops early at the end of the stream, or when a read failed (the call is over). */
       if (!c->last_recv_ok || c->recv_ended) return true;
       c->i++;
-      c->phase = 1;
+      fl_call_set_stage(c, FL_STAGE_ENTER);
       break;
     }
   }
@@ -412,50 +425,51 @@ static bool step_recv(fl_peer *p, fl_call *c, const fl_step *st) {
 static bool released(fl_peer *p, size_t index) { return p->released[index]; }
 
 static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
+  bool entering = c->stage == FL_STAGE_ENTER;
   switch (st->kind) {
   case FL_STEP_SEND: return step_send(p, c, st);
   case FL_STEP_RECV: return step_recv(p, c, st);
   case FL_STEP_SLEEP:
-    if (c->phase == 1) {
+    if (entering) {
       c->wake_ns = fl_mono_ns() + st->duration_ns;
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_SLEEPING);
     }
     return fl_peer_timer(p, c->wake_ns);
   case FL_STEP_CLOSE_SEND:
     if (p->is_server)
       fl_peer_fail(p, "%s:%d:%d: close_send is a client step", p->opt.scenario_path, st->line,
                    st->col);
-    if (c->phase == 1) {
+    if (entering) {
       /* The message in flight stays in flight; no further one is started after the close. */
       end_background(c, "close_send");
       start_close_send(c);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
     }
     return !busy(&c->close_send);
   case FL_STEP_CANCEL:
     end_background(c, "cancel");
     /* The event goes first: grpc_call_cancel already sends RST_STREAM, and the runner must
      * not see the other side's reaction before the cause. */
-    fl_call_emit(c, "cancel", NULL);
+    fl_call_emit(c, FL_EV_CANCEL);
     c->cancelled_by_us = true;
     grpc_call_cancel(c->call, NULL);
     return true;
   case FL_STEP_STATUS:
     if (!p->is_server)
       fl_peer_fail(p, "%s:%d:%d: status is a server step", p->opt.scenario_path, st->line, st->col);
-    if (c->phase == 1) {
+    if (entering) {
       end_background(c, "status");
       start_status(c, st->status_code, st->status_message);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
     }
     return !busy(&c->status);
   case FL_STEP_WAIT:
-    if (c->phase == 1) {
-      fl_call_emit(c, "wait", "index", FL_NUM(c->pc), "expr", st->text ? st->text : "", NULL);
-      c->phase = 2;
+    if (entering) {
+      fl_call_emit(c, FL_EV_WAIT, FL_KV_I(INDEX, c->pc), FL_KV_S(EXPR, st->text ? st->text : ""));
+      fl_call_set_stage(c, FL_STAGE_AT_BARRIER);
     }
     if (!released(p, c->pc)) return false;
-    fl_call_emit(c, "arrive", "index", FL_NUM(c->pc), NULL);
+    fl_call_emit(c, FL_EV_ARRIVE, FL_KV_I(INDEX, c->pc));
     return true;
   case FL_STEP_DUMP:
     /* The runner stops both peers, dumps their threads and then releases this step, so the
@@ -463,15 +477,16 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
      * asks for it. */
     if (!p->dumped[c->pc]) {
       p->dumped[c->pc] = true;
-      fl_peer_emit(p, "dump", "index", FL_NUM(c->pc), NULL);
+      fl_peer_emit(p, FL_EV_DUMP, FL_KV_I(INDEX, c->pc));
     }
+    fl_call_set_stage(c, FL_STAGE_AT_BARRIER);
     return released(p, c->pc);
   case FL_STEP_STOP_READING:
     /* The scenario parser has made sure no recv follows until resume_reading: from here no
      * RECV_MESSAGE op is pending, so C core stops opening the stream's window. */
-    fl_call_emit(c, "stop_reading", NULL);
+    fl_call_emit(c, FL_EV_STOP_READING);
     return true;
-  case FL_STEP_RESUME_READING: fl_call_emit(c, "resume_reading", NULL); return true;
+  case FL_STEP_RESUME_READING: fl_call_emit(c, FL_EV_RESUME_READING); return true;
   case FL_STEP_SHUTDOWN:
     if (!p->is_server)
       fl_peer_fail(p, "%s:%d:%d: shutdown is a server step", p->opt.scenario_path, st->line,
@@ -491,18 +506,18 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
  */
 static bool finish_call(fl_peer *p, fl_call *c) {
   for (;;) {
-    switch (c->phase) {
-    case 0: /* background sends run to their end first */
+    switch (c->stage) {
+    case FL_STAGE_FINISH_DRAIN:
       if (c->bg || busy(&c->send)) return false;
-      c->phase = 1;
+      fl_call_set_stage(c, FL_STAGE_FINISH_CLOSE);
       break;
-    case 1:
+    case FL_STAGE_FINISH_CLOSE:
       if (p->is_server && !c->status_issued && !c->cancelled_by_us)
         start_status(c, GRPC_STATUS_OK, "");
       if (!p->is_server && !c->close_send_issued && !c->cancelled_by_us) start_close_send(c);
-      c->phase = 2;
+      fl_call_set_stage(c, FL_STAGE_FINISH_AWAIT);
       break;
-    default:
+    default: /* FL_STAGE_FINISH_AWAIT */
       return !busy(&c->close_send) && !busy(&c->status) && c->final_op.done && !busy(&c->md_send) &&
              !busy(&c->md_recv);
     }
@@ -515,16 +530,17 @@ static void advance(fl_peer *p, fl_call *c) {
     background(p, c);
     if (c->pc < p->plan->n_steps) {
       const fl_step *st = &p->plan->steps[c->pc];
-      if (c->phase == 0) {
-        fl_call_emit(c, "step", "index", FL_NUM(c->pc), "name", fl_step_name(st->kind), NULL);
-        c->phase = 1;
+      if (c->stage == FL_STAGE_IDLE) {
+        fl_call_emit(c, FL_EV_STEP, FL_KV_I(INDEX, c->pc), FL_KV_S(NAME, fl_step_name(st->kind)));
+        fl_call_set_stage(c, FL_STAGE_ENTER);
         c->i = 0;
       }
       if (!run_step(p, c, st)) return;
       c->pc++;
-      c->phase = 0;
+      fl_call_set_stage(c, c->pc < p->plan->n_steps ? FL_STAGE_IDLE : FL_STAGE_FINISH_DRAIN);
       continue;
     }
+    if (c->stage == FL_STAGE_IDLE) fl_call_set_stage(c, FL_STAGE_FINISH_DRAIN); /* no steps */
     if (!finish_call(p, c)) return;
     c->finished = true;
     p->n_finished++;

@@ -26,6 +26,7 @@
 
 #include <grpc/grpc.h>
 
+#include "event.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -49,6 +50,24 @@ typedef struct {
   int events_fd, control_fd;
 } fl_peer_options;
 
+/* Where a call stands inside its current step (or, past the script, in its closing ops).
+ * Changed only through fl_call_set_stage, which traces each change with FAULTLINE_TRACE. */
+typedef enum {
+  FL_STAGE_IDLE,          /* the step has not begun */
+  FL_STAGE_ENTER,         /* it has begun: its first action is next */
+  FL_STAGE_SEND_NEXT,     /* send: the next message starts when its interval has passed */
+  FL_STAGE_SEND_INFLIGHT, /* send: a message is in flight */
+  FL_STAGE_RECV_INFLIGHT, /* recv: a RECV_MESSAGE op is pending */
+  FL_STAGE_SLEEPING,      /* sleep: until wake_ns */
+  FL_STAGE_AWAIT_OP,      /* close_send, status: their op is pending */
+  FL_STAGE_AT_BARRIER,    /* wait: until the runner releases it */
+  FL_STAGE_FINISH_DRAIN,  /* after the script: background sends run to their end */
+  FL_STAGE_FINISH_CLOSE,  /* then the closing ops (half-close or status) start */
+  FL_STAGE_FINISH_AWAIT,  /* and every op of the call completes */
+} fl_call_stage;
+
+const char *fl_call_stage_name(fl_call_stage s);
+
 /* One gRPC call running the side's script. */
 struct fl_call {
   fl_peer *p;
@@ -59,7 +78,7 @@ struct fl_call {
 
   /* Where the script stands. pc == n_steps: the closing ops (half-close or status). */
   size_t pc;
-  int phase;       /* 0: the step has not begun; then the step's own stages */
+  fl_call_stage stage;
   uint64_t i;      /* messages done in this step */
   int64_t wake_ns; /* sleep: when it ends */
 
@@ -132,10 +151,17 @@ struct fl_peer {
   } shutdown;
 };
 
-/* Writes one event: pairs of key, value (strings), then NULL. Exits 1 if the write fails.
- * fl_call_emit adds the call's id when the peer runs more than one call. */
-void fl_peer_emit(fl_peer *p, const char *name, ...);
-void fl_call_emit(fl_call *c, const char *name, ...);
+/*
+ * Writes one event with its attributes (FL_KV_I / FL_KV_S / FL_KV_BYTES from event.h), checked
+ * against the event table: an attribute the event does not take is a bug, and the peer fails
+ * with an `error` event naming it. fl_call_emit adds the call's number when the peer runs more
+ * than one call. A write that fails (the runner is gone) exits 1.
+ */
+void fl_peer_emitv(fl_peer *p, const fl_call *c, fl_event_id id, const fl_event_kv *kv, size_t n);
+#define FL_KVS(...)                                                                                \
+  (fl_event_kv[]){__VA_ARGS__}, sizeof((fl_event_kv[]){__VA_ARGS__}) / sizeof(fl_event_kv)
+#define fl_peer_emit(p, id, ...) fl_peer_emitv((p), NULL, (id), FL_KVS(__VA_ARGS__))
+#define fl_call_emit(c, id, ...) fl_peer_emitv((c)->p, (c), (id), FL_KVS(__VA_ARGS__))
 
 /* Emits `error message=...`, logs it to stderr, exits 1. */
 __attribute__((noreturn, format(printf, 2, 3))) void fl_peer_fail(fl_peer *p, const char *fmt, ...);
@@ -148,6 +174,8 @@ const char *fl_peer_i64(char *buf, int64_t x);
  * completion, runs its op's on_done, then reads what the control fd has. Returns the op that
  * completed, or NULL. */
 fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns);
+
+void fl_call_set_stage(fl_call *c, fl_call_stage stage);
 
 /* Starts a batch on c->call with `op` as its tag. A call error (an op the script may not issue
  * here, e.g. a second status) is fatal: `what` names it in the error event. */

@@ -15,7 +15,7 @@ static void on_close(fl_peer *p, fl_op *op) {
   (void)p;
   fl_call *c = op->call;
   if (!op->ok) fprintf(stderr, "faultline-peer(server): RECV_CLOSE_ON_SERVER failed\n");
-  fl_call_emit(c, "cancelled", "value", c->close_cancelled ? "1" : "0", NULL);
+  fl_call_emit(c, FL_EV_CANCELLED, FL_KV_I(VALUE, c->close_cancelled));
 }
 
 /* A requested call arrived (or the request ended with the server's shutdown). */
@@ -29,7 +29,7 @@ static void on_accept(fl_peer *p, fl_op *op) {
     return;
   }
   char *method = grpc_slice_to_c_string(c->details.method);
-  fl_call_emit(c, "call_start", "method", method, NULL);
+  fl_call_emit(c, FL_EV_CALL_START, FL_KV_S(METHOD, method));
   gpr_free(method);
 
   grpc_op gop = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
@@ -45,13 +45,13 @@ static void on_accept(fl_peer *p, fl_op *op) {
 static void on_shutdown_done(fl_peer *p, fl_op *op) {
   (void)op;
   p->shutdown.done = true;
-  fl_peer_emit(p, "shutdown_done", "after_ms",
-               FL_NUM((fl_mono_ns() - p->shutdown.start_ns) / 1000000), NULL);
+  fl_peer_emit(p, FL_EV_SHUTDOWN_DONE,
+               FL_KV_I(AFTER_MS, (fl_mono_ns() - p->shutdown.start_ns) / 1000000));
 }
 
 static void shutdown_force(fl_peer *p, const char *why) {
   p->shutdown.forced = true;
-  fl_peer_emit(p, "shutdown_cancel", "reason", why, NULL);
+  fl_peer_emit(p, FL_EV_SHUTDOWN_CANCEL, FL_KV_S(REASON, why));
   grpc_server_cancel_all_calls(p->server);
 }
 
@@ -69,10 +69,10 @@ void fl_server_shutdown_start(fl_peer *p, const fl_step *st) {
   bool abrupt = st->shutdown_mode == FL_SHUTDOWN_ABRUPT;
   if (st->shutdown_deadline_ns > 0) {
     p->shutdown.deadline_at_ns = p->shutdown.start_ns + st->shutdown_deadline_ns;
-    fl_peer_emit(p, "shutdown_start", "mode", "graceful", "deadline_ms",
-                 FL_NUM(st->shutdown_deadline_ns / 1000000), NULL);
+    fl_peer_emit(p, FL_EV_SHUTDOWN_START, FL_KV_S(MODE, "graceful"),
+                 FL_KV_I(DEADLINE_MS, st->shutdown_deadline_ns / 1000000));
   } else {
-    fl_peer_emit(p, "shutdown_start", "mode", abrupt ? "abrupt" : "graceful", NULL);
+    fl_peer_emit(p, FL_EV_SHUTDOWN_START, FL_KV_S(MODE, abrupt ? "abrupt" : "graceful"));
   }
   p->shutdown.op = (fl_op){.started = true, .on_done = on_shutdown_done};
   grpc_server_shutdown_and_notify(p->server, p->cq, &p->shutdown.op);
@@ -112,12 +112,12 @@ _Noreturn void fl_peer_run_server(fl_peer *p) {
   }
   long long limit = fl_peer_recv_limit(p);
   if (limit >= 0)
-    fl_peer_emit(p, "ready", "port", FL_NUM(port), "recv_limit", FL_NUM(limit), NULL);
+    fl_peer_emit(p, FL_EV_READY, FL_KV_I(PORT, port), FL_KV_I(RECV_LIMIT, limit));
   else
-    fl_peer_emit(p, "ready", "port", FL_NUM(port), NULL);
+    fl_peer_emit(p, FL_EV_READY, FL_KV_I(PORT, port));
 
   fl_peer_run_script(p);
-  fl_peer_emit(p, "done", NULL);
+  fl_peer_emit(p, FL_EV_DONE);
 
   /* Keep serving the connection until the runner ends the run by closing the control pipe
    * (the pump then exits the process). Leaving now would close a socket with bytes still

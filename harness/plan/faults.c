@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Header-only use of the wire vocabulary (its X-macro tables): plan does not link observe. */
-#include "../observe/h2.h"
+#include "h2.h"
 
 const char *fl_action_name(fl_action_kind k) {
   switch (k) {
@@ -636,94 +635,6 @@ int fl_path_parse(const fl_plan_yaml *y, yaml_node_t *n, fl_path_plan *out) {
 
 /* ---- triggers ------------------------------------------------------------------------------ */
 
-static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">=", NULL};
-
-/*
- * wire.SIDE.FIELD OP VALUE, until predicate.h has wire fields. `col0` is where the value
- * starts in the file; plain scalars map one character to one column, other styles point at
- * the scalar.
- */
-static int parse_wire_trigger(const fl_plan_yaml *y, yaml_node_t *n, fl_wire_trigger *w) {
-  const char *s = sval(n);
-  bool plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-  int line = LINE(n), col = COL(n);
-#define AT(off) (plain ? col + (int)(off) : col)
-  size_t i = strspn(s, " \t");
-  size_t fstart = i;
-  while (s[i] && !strchr(" \t=!<>", s[i])) i++;
-  char field[96];
-  snprintf(field, sizeof field, "%.*s", (int)(i - fstart), s + fstart);
-  const char *rest = NULL;
-  if (!strncmp(field, "wire.server.", 12)) {
-    w->side = FL_SCOPE_SERVER;
-    rest = field + 12;
-  } else if (!strncmp(field, "wire.client.", 12)) {
-    w->side = FL_SCOPE_CLIENT;
-    rest = field + 12;
-  } else {
-    return fail(y, line, AT(fstart),
-                "unknown field '%s'; wire fields are wire.server.X or wire.client.X", field);
-  }
-  const char *counted[N_FRAME_TYPES + 2];
-  for (size_t k = 0; k < N_FRAME_TYPES; k++) counted[k] = frame_types[k].name;
-  counted[N_FRAME_TYPES] = "end_stream";
-  counted[N_FRAME_TYPES + 1] = NULL;
-  int which = -1;
-  for (int k = 0; counted[k]; k++)
-    if (!strcmp(rest, counted[k])) which = k;
-  if (which < 0) {
-    const char *near = fl_near_miss(rest, counted);
-    if (near)
-      return fail(y, line, AT(fstart), "unknown field '%s'; did you mean 'wire.%s.%s'?", field,
-                  w->side == FL_SCOPE_SERVER ? "server" : "client", near);
-    char list[300];
-    return fail(y, line, AT(fstart),
-                "'%s' is not a trigger in this build; a wire trigger counts frames of a type "
-                "or sees end_stream: wire.SIDE.X with X one of %s",
-                field, list_words(counted, list, sizeof list));
-  }
-  w->field = which == (int)N_FRAME_TYPES ? FL_WIRE_END_STREAM : FL_WIRE_FRAMES;
-  if (w->field == FL_WIRE_FRAMES) w->frame_type = frame_types[which].type;
-
-  i += strspn(s + i, " \t");
-  size_t ostart = i;
-  while (s[i] && strchr("=!<>", s[i])) i++;
-  w->op = -1;
-  for (int k = 0; op_text[k]; k++)
-    if (strlen(op_text[k]) == i - ostart && !strncmp(s + ostart, op_text[k], i - ostart)) w->op = k;
-  if (w->op < 0)
-    return fail(y, line, AT(ostart), "expected a comparison (== != < <= > >=) after '%s'", field);
-  i += strspn(s + i, " \t");
-  size_t vstart = i;
-  size_t vlen = strcspn(s + i, " \t");
-  char val[64];
-  snprintf(val, sizeof val, "%.*s", (int)vlen, s + vstart);
-  if (s[vstart + vlen + strspn(s + vstart + vlen, " \t")])
-    return fail(y, line, AT(vstart + vlen + strspn(s + vstart + vlen, " \t")),
-                "unexpected text after the value; a trigger is one comparison");
-  if (w->field == FL_WIRE_END_STREAM) {
-    if (strcmp(val, "true") && strcmp(val, "false"))
-      return fail(y, line, AT(vstart), "'%s' is true or false, not '%s'", field, val);
-    if (w->op > 1) return fail(y, line, AT(ostart), "'%s' is true or false: use == or !=", field);
-    w->value = !strcmp(val, "true");
-    return 0;
-  }
-  char *end;
-  errno = 0;
-  long long x = strtoll(val, &end, 10);
-  if (!*val || *end || errno || x < 0 || val[0] < '0' || val[0] > '9')
-    return fail(y, line, AT(vstart),
-                "'%s' is a count of frames; compare it with a number, not '%s'", field, val);
-  w->value = x;
-  return 0;
-#undef AT
-}
-
-static bool starts_wire(const char *s) {
-  s += strspn(s, " \t");
-  return !strncmp(s, "wire.", 5);
-}
-
 /* ---- faults: ------------------------------------------------------------------------------ */
 
 static bool valid_name(const char *s) {
@@ -847,18 +758,16 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
     t->line = LINE(on);
     t->col = COL(on);
     if (want_scalar(y, on, "on", "a predicate like wire.server.data >= 2") < 0) return -1;
-    if (starts_wire(sval(on))) {
-      t->wire = true;
-      if (parse_wire_trigger(y, on, &t->wire_trigger) < 0) return -1;
-      if (!(t->text = strdup(sval(on)))) return fail_node(y, on, "out of memory");
-    } else {
-      if (y->parse_predicate(y->parser, on, "on", &t->predicate, &t->text) < 0) return -1;
-      if (fl_predicate_scope(t->predicate) == FL_SCOPE_GLOBAL)
-        return fail_node(y, on,
-                         "'on' needs a server.*, client.* or wire.* field; '%s' is only known "
-                         "when the run is over",
-                         fl_predicate_field_text(t->predicate));
-    }
+    if (y->parse_predicate(y->parser, on, "on", &t->predicate, &t->text) < 0) return -1;
+    const fl_field_info *fi = fl_predicate_field(t->predicate);
+    /* wire.connections is the run's, but the proxy sees it as it happens. */
+    bool wire_run = fi->id == FL_FIELD_WIRE_CONNECTIONS;
+    if (fi->cls == FL_CLASS_RUN && !wire_run)
+      return fail_node(y, on,
+                       "'on' needs a server.*, client.* or wire.* field (or wire.connections); '%s' "
+                       "is only known when the run is over",
+                       fl_predicate_field_text(t->predicate));
+    t->wire = fi->cls == FL_CLASS_WIRE || wire_run;
   } else {
     t->kind = FL_TRIGGER_AFTER;
     t->line = LINE(after);

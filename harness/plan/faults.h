@@ -135,30 +135,13 @@ typedef enum {
   FL_TRIGGER_AFTER, /* after: DURATION [since: NAME] */
 } fl_trigger_kind;
 
-/*
- * A trigger on the wire, until the predicate field table knows wire.* fields (the
- * observation model, issue 9): wire.SIDE.FRAME (a count of frames of that type SIDE sent, as
- * the receiving peer saw them) and wire.SIDE.end_stream (SIDE ended its stream). With those
- * fields in predicate.h this becomes an fl_predicate like the others.
- */
-typedef enum { FL_WIRE_FRAMES, FL_WIRE_END_STREAM } fl_wire_field;
-
-typedef struct {
-  fl_scope side;       /* FL_SCOPE_SERVER or FL_SCOPE_CLIENT: whose frames */
-  fl_wire_field field; /* FRAMES: frame_type counts; END_STREAM: a bool */
-  uint8_t frame_type;
-  int op;        /* 0 ==, 1 !=, 2 <, 3 <=, 4 >, 5 >= */
-  int64_t value; /* a count, or 0/1 */
-} fl_wire_trigger;
-
 typedef struct {
   fl_trigger_kind kind;
   int line, col;
-  char *text; /* on: the predicate as written */
-  /* on: exactly one of the two */
-  fl_predicate *predicate; /* a peer's field: the runner evaluates it and sends `fire K` */
-  bool wire;               /* a wire field: the proxy evaluates wire_trigger at each frame */
-  fl_wire_trigger wire_trigger;
+  char *text;              /* on: the predicate as written */
+  fl_predicate *predicate; /* on */
+  bool wire; /* on a wire.* field: the proxy evaluates it at each frame; else (server.* or
+                client.*) the runner does, and sends `fire K` */
   /* after */
   int64_t after_ns;
   int since; /* -1: since the call started; else the index of the fault counted from */

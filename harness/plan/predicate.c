@@ -1,115 +1,30 @@
 #include "predicate.h"
+#include "h2.h"
+#include "util.h"
 
 #include <inttypes.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The README's field list is generated from these doc strings: keep each to one line. */
-const fl_field_info fl_predicate_fields[] = {
-    {true, "sent", FL_VAL_INT, "messages this side sent"},
-    {true, "recv", FL_VAL_INT, "messages this side received"},
-    {true, "sent_bytes", FL_VAL_SIZE, "bytes this side sent (encoded message sizes)"},
-    {true, "recv_bytes", FL_VAL_SIZE, "bytes this side received (encoded message sizes)"},
-    {true, "status", FL_VAL_STATUS, "the call's status: the client's received, the server's sent"},
-    {true, "message", FL_VAL_STRING, "the status message that came with status"},
-    {true, "cancelled", FL_VAL_BOOL, "the server saw its call cancelled"},
-    {true, "half_closed", FL_VAL_BOOL, "the client's half-close (close_send) went through"},
-    {true, "close_send.completed", FL_VAL_BOOL, "the client's close_send op completed"},
-    {true, "duration", FL_VAL_DURATION, "from the call's start to its status on this side"},
-    {true, "exit_code", FL_VAL_INT,
-     "the peer process's exit code (unknown if it died of a signal)"},
-    {true, "started", FL_VAL_BOOL, "a call started on this side"},
-    {true, "recv_end", FL_VAL_BOOL, "this side's reader saw the end of the stream"},
-    {true, "decode_errors", FL_VAL_INT, "received messages protobuf-c could not decode"},
-    /* Payloads: what the receiver decoded, and the hash that shows stable encoding. */
-    {true, "last_decode_error", FL_VAL_STRING,
-     "the last received message's problem: truncated_varint, length_past_end, bad_wire_type, "
-     "invalid_utf8, ..."},
-    {true, "invalid_utf8", FL_VAL_INT,
-     "received messages protobuf-c decoded though a string held invalid UTF-8"},
-    {true, "fields_received", FL_VAL_INT,
-     "Struct entries in the received messages, at every depth"},
-    {true, "nulls_received", FL_VAL_INT,
-     "null_value entries in the received messages, at every depth"},
-    {true, "nulls_sent", FL_VAL_INT, "null_value entries in the messages this side sent"},
-    {true, "last_sent_hash", FL_VAL_STRING,
-     "FNV-1a 64 (16 hex digits) of the last sent message's encoded bytes"},
-    {true, "last_recv_hash", FL_VAL_STRING,
-     "FNV-1a 64 (16 hex digits) of the last received message's bytes"},
-    {true, "largest_send", FL_VAL_SIZE,
-     "the biggest message this side started to send, sent or not"},
-    {true, "recv_limit", FL_VAL_SIZE,
-     "the receive limit in force (grpc.max_receive_message_length or 4MiB)"},
-    /* Ops that stay pending, reading control, half-close. */
-    {true, "send.pending", FL_VAL_BOOL, "a send op is in flight"},
-    {true, "send.max_pending", FL_VAL_DURATION,
-     "the longest a send op stayed pending (to the end, if it never completed)"},
-    {true, "send.bytes_before_stall", FL_VAL_SIZE,
-     "sent_bytes when that longest-pending send began"},
-    {true, "send.failed", FL_VAL_INT, "send ops that completed with failure (the call was over)"},
-    {true, "close_send.issued", FL_VAL_BOOL, "the client started its half-close"},
-    {true, "close_send.pending", FL_VAL_BOOL,
-     "the client's half-close was started and has not completed"},
-    {true, "close_send.pending_for", FL_VAL_DURATION,
-     "how long the half-close op was pending (to the end, if it never completed)"},
-    {true, "reading_stopped", FL_VAL_BOOL, "the side is between stop_reading and resume_reading"},
-    {true, "cancel_latency", FL_VAL_DURATION,
-     "server: from the client's cancel (or deadline) to the server seeing its call cancelled"},
-    /* Server shutdown. */
-    {true, "shutdown.started", FL_VAL_BOOL, "a shutdown step ran"},
-    {true, "shutdown.done", FL_VAL_BOOL, "the server's shutdown completed"},
-    {true, "shutdown.forced", FL_VAL_BOOL,
-     "calls were cancelled: abrupt, or the shutdown deadline passed"},
-    {true, "shutdown.duration", FL_VAL_DURATION, "from the shutdown step to its completion"},
-    /* streams: N */
-    {true, "calls", FL_VAL_INT, "calls that started on this side"},
-    {true, "calls_ok", FL_VAL_INT,
-     "client: calls that ended OK; server: calls closed without a cancel"},
-    /* Process samples (samples.csv), taken every capture.samples (100 ms by default). */
-    {true, "rss_growth", FL_VAL_SIZE, "peak sampled RSS minus the RSS when the call started"},
-    {true, "peak_rss", FL_VAL_SIZE, "the peer's peak RSS (the kernel's high-water mark at exit)"},
-    {true, "threads", FL_VAL_INT, "the most threads the peer had in a sample"},
-    {true, "fds", FL_VAL_INT, "the most open file descriptors the peer had in a sample"},
-    {false, "capture.packets", FL_VAL_INT,
-     "packets written to capture.pcap (unknown without a capture)"},
-    {false, "capture.dropped", FL_VAL_INT, "packets the capture lost (libpcap's ps_drop)"},
-    {false, "outcome", FL_VAL_OUTCOME,
-     "how the run ended: completed, hang, timeout, crash, interrupted"},
-    {false, "elapsed", FL_VAL_DURATION, "from the start of the run to its end"},
-    {false, NULL, FL_VAL_INT, NULL},
-};
-
 static const char *const status_names[] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-    NULL,
+#define FL_STATUS_NAME(name, code, unused) [code] = #name,
+    FL_STATUS_CODES(FL_STATUS_NAME, _)
+#undef FL_STATUS_NAME
+        NULL,
 };
-#define N_STATUS 17
+#define N_STATUS FL_N_STATUS
 
 static const char *const outcome_names[] = {
-    "completed", "hang", "timeout", "crash", "interrupted", NULL,
+    "completed", "hang", "timeout", "crash", "interrupted", "busy", NULL,
 };
-#define N_OUTCOME 5
+#define N_OUTCOME 6
 
-typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE } cmp_op;
-static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">="};
+typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_CONTAINS, OP_MATCHES } cmp_op;
+static const char *const op_text[] = {"==", "!=", "<", "<=", ">", ">=", "contains", "matches"};
+#define N_SYMBOL_OPS 6 /* the ones written with operator characters */
 
 struct fl_predicate {
   const fl_field_info *field;
@@ -117,6 +32,8 @@ struct fl_predicate {
   cmp_op op;    /* normalised so that the field is on the left */
   fl_value lit; /* lit.s is owned */
   char *field_text;
+  bool has_regex; /* OP_MATCHES: lit.s compiled */
+  regex_t regex;
 };
 
 const char *fl_status_name(int code) {
@@ -330,28 +247,6 @@ __attribute__((format(printf, 3, 4))) static int perr(pstate *ps, size_t off, co
   return -1;
 }
 
-/* Length of the UTF-8 sequence at p, or 0 if it is not well formed. */
-static size_t utf8_len(const unsigned char *p) {
-  if (p[0] < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((p[0] & 0xE0) == 0xC0)
-    n = 2, cp = p[0] & 0x1F;
-  else if ((p[0] & 0xF0) == 0xE0)
-    n = 3, cp = p[0] & 0x0F;
-  else if ((p[0] & 0xF8) == 0xF0)
-    n = 4, cp = p[0] & 0x07;
-  else
-    return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 /* Scans one token at *pos. Strings are checked here (closing quote, escapes, UTF-8) so that
  * every later step can decode them without failing. */
 static int lex(pstate *ps, size_t *pos, token *t) {
@@ -372,11 +267,11 @@ static int lex(pstate *ps, size_t *pos, token *t) {
         if (!s[j + 1]) return perr(ps, i, "unterminated string; a closing '\"' is missing");
         if (!strchr("\"\\ntr", s[j + 1]))
           return perr(ps, j, "unknown escape '\\%.*s' in string; use \\\" \\\\ \\n \\t or \\r",
-                      (int)utf8_len((const unsigned char *)s + j + 1), s + j + 1);
+                      (int)fl_utf8_len(s + j + 1, strlen(s + j + 1)), s + j + 1);
         j += 2;
         continue;
       }
-      size_t n = utf8_len((const unsigned char *)s + j);
+      size_t n = fl_utf8_len(s + j, strlen(s + j));
       if (!n) return perr(ps, j, "string is not valid UTF-8");
       j += n;
     }
@@ -387,7 +282,7 @@ static int lex(pstate *ps, size_t *pos, token *t) {
     while (is_opchar(s[j])) j++;
     t->kind = TOK_OP;
     t->len = j - i;
-    for (int k = 0; k < 6; k++)
+    for (int k = 0; k < N_SYMBOL_OPS; k++)
       if (strlen(op_text[k]) == t->len && !strncmp(s + i, op_text[k], t->len)) t->op = k;
   } else {
     size_t j = i;
@@ -418,39 +313,46 @@ static char *decode_string(const char *text, const token *t) {
 
 /* ---- fields ----------------------------------------------------------------------------- */
 
-static const char *type_desc(fl_value_type t) {
-  switch (t) {
-  case FL_VAL_INT: return "a count";
-  case FL_VAL_DURATION: return "a duration";
-  case FL_VAL_SIZE: return "a size";
-  case FL_VAL_BOOL: return "true or false";
-  case FL_VAL_STATUS: return "a status";
-  case FL_VAL_STRING: return "a string";
-  case FL_VAL_OUTCOME: return "an outcome";
-  }
-  return "a value";
-}
+#define type_desc fl_value_type_desc
 
-static bool starts_with_side(const char *w, size_t len) {
-  return (len >= 7 && !strncmp(w, "server.", 7)) || (len >= 7 && !strncmp(w, "client.", 7));
+/* The prefix of a per-side field, if the word starts with one: "server." / "client." (PEER)
+ * or "wire.server." / "wire.client." (WIRE). Returns the prefix length, 0 if none. */
+static size_t side_prefix(const char *w, size_t len, fl_field_class *cls, fl_scope *scope) {
+  static const struct {
+    const char *text;
+    fl_field_class cls;
+    fl_scope scope;
+  } prefixes[] = {{"server.", FL_CLASS_PEER, FL_SCOPE_SERVER},
+                  {"client.", FL_CLASS_PEER, FL_SCOPE_CLIENT},
+                  {"wire.server.", FL_CLASS_WIRE, FL_SCOPE_SERVER},
+                  {"wire.client.", FL_CLASS_WIRE, FL_SCOPE_CLIENT}};
+  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+    size_t n = strlen(prefixes[i].text);
+    if (len >= n && !strncmp(w, prefixes[i].text, n)) {
+      *cls = prefixes[i].cls;
+      *scope = prefixes[i].scope;
+      return n;
+    }
+  }
+  return 0;
 }
 
 static const fl_field_info *global_field(const char *w, size_t len) {
-  for (const fl_field_info *f = fl_predicate_fields; f->name; f++)
-    if (!f->per_side && strlen(f->name) == len && !strncmp(w, f->name, len)) return f;
-  return NULL;
+  return fl_field_find(FL_CLASS_RUN, w, len);
 }
 
-/* A word the user meant as a field, known or not: a side prefix, a global name, or a dotted
- * name that is no number ("clinet.status"). */
+/* A word the user meant as a field, known or not: a side prefix, a run field's name, or a
+ * dotted name that is no number ("clinet.status"). */
 static bool looks_like_field(const char *w, size_t len) {
-  if (starts_with_side(w, len) || global_field(w, len)) return true;
+  fl_field_class cls;
+  fl_scope scope;
+  if (side_prefix(w, len, &cls, &scope) || global_field(w, len)) return true;
   bool alpha = (w[0] >= 'a' && w[0] <= 'z') || (w[0] >= 'A' && w[0] <= 'Z');
   return alpha && memchr(w, '.', len) != NULL;
 }
 
 /* Every full field name, "server.sent" ... "outcome", for suggestions. */
-enum { MAX_FIELD_NAMES = 160, FIELD_NAME_LEN = 48 };
+enum { MAX_FIELD_NAMES = 2 * FL_N_FIELDS, FIELD_NAME_LEN = 64 };
 typedef struct {
   char store[MAX_FIELD_NAMES][FIELD_NAME_LEN];
   const char *list[MAX_FIELD_NAMES + 1];
@@ -458,17 +360,19 @@ typedef struct {
 
 static void all_field_names(field_names *fn) {
   size_t n = 0;
-  for (const fl_field_info *f = fl_predicate_fields; f->name && n + 2 < MAX_FIELD_NAMES; f++) {
-    if (f->per_side) {
-      snprintf(fn->store[n], FIELD_NAME_LEN, "server.%s", f->name);
+  for (int i = 0; i < FL_N_FIELDS; i++) {
+    const fl_field_info *f = &fl_fields[i];
+    if (f->cls == FL_CLASS_RUN) {
+      fl_field_full_name(f, FL_SCOPE_GLOBAL, fn->store[n], FIELD_NAME_LEN);
       fn->list[n] = fn->store[n];
       n++;
-      snprintf(fn->store[n], FIELD_NAME_LEN, "client.%s", f->name);
-    } else {
-      snprintf(fn->store[n], FIELD_NAME_LEN, "%s", f->name);
+      continue;
     }
-    fn->list[n] = fn->store[n];
-    n++;
+    for (fl_scope sc = FL_SCOPE_SERVER; sc <= FL_SCOPE_CLIENT; sc++) {
+      fl_field_full_name(f, sc, fn->store[n], FIELD_NAME_LEN);
+      fn->list[n] = fn->store[n];
+      n++;
+    }
   }
   fn->list[n] = NULL;
 }
@@ -482,17 +386,19 @@ static int resolve_field(pstate *ps, const token *t, fl_predicate *p) {
   const char *w = ps->text + t->off;
   char word[128];
   snprintf(word, sizeof word, "%.*s", (int)t->len, w);
-  if (starts_with_side(w, t->len)) {
-    p->scope = w[0] == 's' ? FL_SCOPE_SERVER : FL_SCOPE_CLIENT;
-    for (const fl_field_info *f = fl_predicate_fields; f->name; f++) {
-      if (f->per_side && !strcmp(word + 7, f->name)) {
-        p->field = f;
-        return 0;
-      }
+  fl_field_class cls;
+  fl_scope scope;
+  size_t pre = side_prefix(w, t->len, &cls, &scope);
+  if (pre) {
+    const fl_field_info *f = fl_field_find(cls, w + pre, t->len - pre);
+    if (f) {
+      p->scope = scope;
+      p->field = f;
+      return 0;
     }
-    if (global_field(word + 7, strlen(word + 7)))
-      return perr(ps, t->off, "'%s' belongs to the whole run, not one side; write '%s'", word + 7,
-                  word + 7);
+    if (global_field(w + pre, t->len - pre))
+      return perr(ps, t->off, "'%s' belongs to the whole run, not one side; write '%s'", word + pre,
+                  word + pre);
   } else {
     const fl_field_info *f = global_field(w, t->len);
     if (f) {
@@ -504,22 +410,11 @@ static int resolve_field(pstate *ps, const token *t, fl_predicate *p) {
   field_names fn;
   const char *near = field_suggestion(&fn, word);
   if (near) return perr(ps, t->off, "unknown field '%s'; did you mean '%s'?", word, near);
-  /* The table has grown past what a message can list: name the first ones whole. */
-  char list[320];
-  size_t o = 0;
-  list[0] = '\0';
-  for (const fl_field_info *f = fl_predicate_fields; f->name; f++) {
-    if (!f->per_side) continue;
-    if (o + strlen(f->name) + 8 > sizeof list) {
-      snprintf(list + o, sizeof list - o, ", ...");
-      break;
-    }
-    o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "", f->name);
-  }
   return perr(ps, t->off,
-              "unknown field '%s'; fields are server.X or client.X with X one of %s (the "
-              "README lists them all); and outcome, elapsed",
-              word, list);
+              "unknown field '%s'; fields are server.X, client.X, wire.server.X, "
+              "wire.client.X or a run field such as outcome (`faultline help fields` lists "
+              "them all)",
+              word);
 }
 
 /* ---- literal for a field ---------------------------------------------------------------- */
@@ -594,10 +489,30 @@ static int parse_literal(pstate *ps, const fl_predicate *p, const char *field, c
       const char *near = fl_near_miss(word, outcome_names);
       if (near) return perr(ps, t->off, "unknown outcome '%s'; did you mean '%s'?", word, near);
       return perr(ps, t->off,
-                  "unknown outcome '%s'; expected completed, hang, timeout, crash or "
-                  "interrupted",
+                  "unknown outcome '%s'; expected completed, hang, timeout, crash, "
+                  "interrupted or busy",
                   word);
     }
+  case FL_VAL_H2CODE: {
+    int64_t code = fl_h2_error_from_name(word);
+    if (code >= 0) {
+      n = code;
+      break;
+    }
+    if (parse_int(word, &n) == 0 && n >= 0 && n <= UINT32_MAX) break;
+    static const char *const h2_names[] = {
+#define FL_H2_X(e, c) #e,
+        FL_H2_ERROR_CODES(FL_H2_X)
+#undef FL_H2_X
+            NULL};
+    const char *near = fl_near_miss(word, h2_names);
+    if (near)
+      return perr(ps, t->off, "unknown HTTP/2 error code '%s'; did you mean '%s'?", word, near);
+    return perr(ps, t->off,
+                "'%s' is an HTTP/2 error code; expected a name like NO_ERROR, CANCEL or "
+                "INTERNAL_ERROR, or a number, not '%s'",
+                field, word);
+  }
   case FL_VAL_STRING:
     return perr(ps, t->off, "'%s' is a string; write the value in double quotes: \"%s\"", field,
                 word);
@@ -654,12 +569,22 @@ int fl_predicate_parse(const char *text, fl_predicate **out, char *errbuf, size_
     return perr(&ps, t[0].off, "expected a field like client.status before '%s'", a);
   }
   if (lex(&ps, &pos, &t[1]) < 0) return -1;
+  /* The string operators are words. */
+  for (int k = N_SYMBOL_OPS; t[1].kind == TOK_WORD && k <= OP_MATCHES; k++) {
+    if (strlen(op_text[k]) == t[1].len && !strncmp(ps.text + t[1].off, op_text[k], t[1].len)) {
+      t[1].kind = TOK_OP;
+      t[1].op = k;
+    }
+  }
   describe(ps.text, &t[0], a, sizeof a);
   if (t[1].kind == TOK_END)
-    return perr(&ps, t[1].off, "expected an operator (==, !=, <, <=, >, >=) after '%s'", a);
+    return perr(&ps, t[1].off,
+                "expected an operator (==, !=, <, <=, >, >=, contains, matches) after '%s'", a);
   if (t[1].kind != TOK_OP) {
     describe(ps.text, &t[1], b, sizeof b);
-    return perr(&ps, t[1].off, "expected an operator (==, !=, <, <=, >, >=) after '%s', not '%s'",
+    return perr(&ps, t[1].off,
+                "expected an operator (==, !=, <, <=, >, >=, contains, matches) after '%s', not "
+                "'%s'",
                 a, b);
   }
   if (t[1].op < 0) return bad_operator(&ps, &t[1]);
@@ -717,14 +642,34 @@ int fl_predicate_parse(const char *text, fl_predicate **out, char *errbuf, size_
   }
   p->op = lf ? (cmp_op)t[1].op : flip((cmp_op)t[1].op);
   fl_value_type type = p->field->type;
+  bool string_op = p->op == OP_CONTAINS || p->op == OP_MATCHES;
+  if (string_op && type != FL_VAL_STRING) {
+    perr(&ps, t[1].off, "'%s' is %s; '%s' takes a string field", p->field_text, type_desc(type),
+         op_text[p->op]);
+    goto fail;
+  }
+  if (string_op && !lf) {
+    perr(&ps, t[1].off, "write the field first: %s %s \"...\"", p->field_text, op_text[p->op]);
+    goto fail;
+  }
   if ((type == FL_VAL_BOOL || type == FL_VAL_STRING || type == FL_VAL_STATUS ||
-       type == FL_VAL_OUTCOME) &&
-      p->op != OP_EQ && p->op != OP_NE) {
-    perr(&ps, t[1].off, "'%s' is %s; compare it with == or !=, not '%s'", p->field_text,
-         type_desc(type), op_text[t[1].op]);
+       type == FL_VAL_OUTCOME || type == FL_VAL_H2CODE) &&
+      p->op != OP_EQ && p->op != OP_NE && !string_op) {
+    perr(&ps, t[1].off, "'%s' is %s; compare it with == or !=%s, not '%s'", p->field_text,
+         type_desc(type), type == FL_VAL_STRING ? " (or contains, matches)" : "", op_text[t[1].op]);
     goto fail;
   }
   if (parse_literal(&ps, p, p->field_text, lt, &p->lit) < 0) goto fail;
+  if (p->op == OP_MATCHES) {
+    int rc = regcomp(&p->regex, p->lit.s, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char why[128];
+      regerror(rc, &p->regex, why, sizeof why);
+      perr(&ps, lt->off, "bad regular expression: %s", why);
+      goto fail;
+    }
+    p->has_regex = true;
+  }
   *out = p;
   return 0;
 
@@ -735,6 +680,7 @@ fail:
 
 void fl_predicate_free(fl_predicate *p) {
   if (!p) return;
+  if (p->has_regex) regfree(&p->regex);
   free((char *)p->lit.s);
   free(p->field_text);
   free(p);
@@ -757,6 +703,8 @@ bool fl_predicate_eval(const fl_predicate *p, fl_field_lookup lookup, void *ctx,
   if (seen) *seen = v;
   if (!v.known) return false;
 
+  if (p->op == OP_CONTAINS) return strstr(v.s, p->lit.s) != NULL;
+  if (p->op == OP_MATCHES) return regexec(&p->regex, v.s, 0, NULL, 0) == 0;
   int c;
   if (v.type == FL_VAL_STRING) {
     c = strcmp(v.s, p->lit.s);
@@ -770,6 +718,8 @@ bool fl_predicate_eval(const fl_predicate *p, fl_field_lookup lookup, void *ctx,
   case OP_LE: return c <= 0;
   case OP_GT: return c > 0;
   case OP_GE: return c >= 0;
+  case OP_CONTAINS:
+  case OP_MATCHES: break; /* answered above */
   }
   return false;
 }
@@ -863,6 +813,14 @@ const char *fl_value_format(const fl_value *v, char *buf, size_t len) {
     break;
   case FL_VAL_STRING: format_string(v->s ? v->s : "", buf, len); break;
   case FL_VAL_OUTCOME: snprintf(buf, len, "%s", fl_outcome_name((fl_outcome)v->i)); break;
+  case FL_VAL_H2CODE: {
+    const char *name = v->i >= 0 && v->i <= UINT32_MAX ? fl_h2_error_name((uint32_t)v->i) : NULL;
+    if (name)
+      snprintf(buf, len, "%s", name);
+    else
+      snprintf(buf, len, "0x%" PRIx64, v->i);
+    break;
+  }
   }
   return buf;
 }

@@ -2,17 +2,20 @@
  * predicate: the one small language shared by `wait:` barriers and `expect:` clauses.
  *
  *   clause   := operand OP operand
- *   OP       := == | != | < | <= | > | >=
+ *   OP       := == | != | < | <= | > | >= | contains | matches
  *   operand  := field | literal
- *   field    := side '.' name ('.' name)*   e.g. client.status, client.close_send.completed
- *             | name                        global fields: outcome, elapsed
+ *   field    := side '.' name                 client.status, client.close_send.completed
+ *             | 'wire.' side '.' name         wire.server.rst_stream.code
+ *             | name                          run fields: outcome, elapsed, capture.dropped
  *   literal  := integer | duration (250ms, 1.5s, 2m) | size (16KiB, 4MiB, 100B)
  *             | true | false | status name (OK, DEADLINE_EXCEEDED, ...) | outcome name
+ *             | HTTP/2 error code name (NO_ERROR, CANCEL, ...)
  *             | "double-quoted string" (\" \\ \n \t escapes)
  *
- * Each field has a type (see fl_predicate_fields); a clause is type-checked when parsed, so a
- * scenario with `client.status == 3s` is rejected by `faultline validate`, not at run time.
- * Exactly one side of a clause names a field.
+ * Each field has a type (fields.h); a clause is type-checked when parsed, so a scenario with
+ * `client.status == 3s` is rejected by `faultline validate`, not at run time. Exactly one side
+ * of a clause names a field. Strings also take `contains` (a substring) and `matches` (a POSIX
+ * extended regular expression, checked when parsed); those two need the field on the left.
  */
 #ifndef FL_PREDICATE_H
 #define FL_PREDICATE_H
@@ -21,49 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-  FL_VAL_INT,      /* a count */
-  FL_VAL_DURATION, /* nanoseconds */
-  FL_VAL_SIZE,     /* bytes */
-  FL_VAL_BOOL,
-  FL_VAL_STATUS, /* a grpc_status_code */
-  FL_VAL_STRING,
-  FL_VAL_OUTCOME, /* an fl_outcome */
-} fl_value_type;
-
-/* How a run ended; `outcome` in predicates. */
-typedef enum {
-  FL_OUTCOME_COMPLETED,   /* every peer finished its script */
-  FL_OUTCOME_HANG,        /* no progress for hang_after while a call was open */
-  FL_OUTCOME_TIMEOUT,     /* the scenario's timeout passed */
-  FL_OUTCOME_CRASH,       /* a peer died of a signal or exited non-zero */
-  FL_OUTCOME_INTERRUPTED, /* the runner got SIGINT or SIGTERM */
-} fl_outcome;
-
-typedef struct {
-  fl_value_type type;
-  bool known;    /* false: the run never produced this value (e.g. no status yet) */
-  int64_t i;     /* INT, DURATION, SIZE, BOOL, STATUS, OUTCOME */
-  const char *s; /* STRING; owned by whoever produced the value */
-} fl_value;
-
-typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
-
-/* One field a predicate may name. `name` is the part after the side ("status", "sent"). */
-typedef struct {
-  bool per_side;    /* true: named as server.X or client.X; false: global (outcome, elapsed) */
-  const char *name; /* after the side: "status", "close_send.completed" */
-  fl_value_type type;
-  const char *doc;
-} fl_field_info;
-
-/* The table of every field, terminated by an entry with name == NULL. */
-extern const fl_field_info fl_predicate_fields[];
+#include "fields.h"
 
 typedef struct fl_predicate fl_predicate;
 
-/* Resolves one field to its current value. Return false if the field is unknown to the
- * caller (treated as "not known"). */
+/* Resolves one field (for one side, or FL_SCOPE_GLOBAL) to its current value. Returns false
+ * if the caller cannot resolve it (treated as "not known"). */
 typedef bool (*fl_field_lookup)(void *ctx, fl_scope scope, const fl_field_info *field,
                                 fl_value *out);
 
@@ -108,7 +74,7 @@ const char *fl_outcome_name(fl_outcome o);
 int fl_parse_duration(const char *s, int64_t *ns);
 int fl_parse_size(const char *s, int64_t *bytes);
 
-/* The field a parsed predicate names (an entry of fl_predicate_fields). */
+/* The field a parsed predicate names (an entry of fl_fields). */
 const fl_field_info *fl_predicate_field(const fl_predicate *p);
 
 /*

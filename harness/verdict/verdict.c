@@ -13,7 +13,8 @@ const char *fl_verdict_name(fl_verdict_kind k) {
   return "?";
 }
 
-int fl_verdict_judge(const fl_scenario *s, const fl_run_result *r, fl_verdict *v) {
+int fl_verdict_judge(const fl_scenario *s, fl_observe *obs, const char *harness_error,
+                     fl_verdict *v) {
   memset(v, 0, sizeof *v);
   v->clauses = calloc(s->n_expect ? s->n_expect : 1, sizeof *v->clauses);
   if (!v->clauses) return -1;
@@ -23,14 +24,13 @@ int fl_verdict_judge(const fl_scenario *s, const fl_run_result *r, fl_verdict *v
     fl_clause_result *c = &v->clauses[i];
     fl_value seen = {0};
     c->expect = &s->expect[i];
-    /* The lookup only reads; the cast drops const for the callback's generic context. */
-    c->held = fl_predicate_eval(s->expect[i].predicate, fl_run_lookup, (void *)r, &seen);
+    c->held = fl_predicate_eval(s->expect[i].predicate, fl_observe_lookup, obs, &seen);
     fl_value_format(&seen, c->seen, sizeof c->seen);
     all_held = all_held && c->held;
   }
-  if (r->harness_error) {
+  if (harness_error) {
     v->kind = FL_VERDICT_ERROR;
-    snprintf(v->why, sizeof v->why, "%s", r->error);
+    snprintf(v->why, sizeof v->why, "%s", harness_error);
   } else {
     v->kind = all_held ? FL_VERDICT_REPRODUCED : FL_VERDICT_NOT_REPRODUCED;
   }

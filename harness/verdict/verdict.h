@@ -11,8 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runner.h"
+#include "observe.h"
 #include "scenario.h"
+#include "util.h"
 
 typedef enum {
   FL_VERDICT_REPRODUCED,
@@ -33,8 +34,11 @@ typedef struct {
   char why[512]; /* for FL_VERDICT_ERROR */
 } fl_verdict;
 
-/* Judges r against s->expect. Returns 0, or -1 if out of memory. */
-int fl_verdict_judge(const fl_scenario *s, const fl_run_result *r, fl_verdict *v);
+/* Judges what `obs` observed against s->expect. `harness_error` (NULL: none) is why faultline
+ * could not run the scenario or write its evidence: the verdict is then `error`, with the
+ * clauses still judged for the report. Returns 0, or -1 if out of memory. */
+FL_MUST_USE int fl_verdict_judge(const fl_scenario *s, fl_observe *obs, const char *harness_error,
+                                 fl_verdict *v);
 void fl_verdict_free(fl_verdict *v);
 const char *fl_verdict_name(fl_verdict_kind k);
 

@@ -15,9 +15,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include "event.h"
 #include "faults.h"
 #include "h2.h"
+#include "observe.h"
 #include "shaper.h"
 
 /* Direction d carries what side d sends: C2S the client's frames toward the server. Wire
@@ -75,21 +78,14 @@ static void pbuf_free(pbuf *b) {
   *b = (pbuf){0};
 }
 
-typedef enum {
-  FATE_NONE,
-  FATE_INJECTED,
-  FATE_DROPPED,
-  FATE_DELAYED,
-  FATE_CORRUPTED,
-  FATE_DISCARDED
-} fate;
-static const char *const fate_name[] = {"",        "injected",  "dropped",
-                                        "delayed", "corrupted", "discarded"};
+/* What a fault did to a frame the receiver got: the frame event's `action`. */
+typedef enum { FATE_NONE, FATE_INJECTED, FATE_DELAYED, FATE_CORRUPTED } fate;
+static const char *const fate_name[] = {"", "injected", "delayed", "corrupted"};
 
 /* One frame's `frame` event, waiting for the frame's last byte to be written. */
 typedef struct {
   uint64_t end;   /* the shaper's stream offset just past the frame */
-  uint64_t n, at; /* 0: absent */
+  uint64_t n, at; /* its ordinal on the sender's leg (0: injected) and on the receiver's */
   fl_h2_frame_header h;
   int fault; /* -1: none */
   fate fate;
@@ -97,6 +93,10 @@ typedef struct {
   uint8_t n_settings;
   fl_setting_value settings[8];
   char debug[128];
+  size_t debug_len;
+  bool has_window, has_grpc_status;
+  int64_t window; /* DATA: the sender's send window after it (stream and connection) */
+  int grpc_status;
 } frec;
 
 typedef struct {
@@ -164,6 +164,7 @@ typedef struct {
 typedef struct {
   uint32_t id;
   bool ended[2], reset;
+  int64_t win[2]; /* each side's send window on the stream */
   /* gRPC message framing in each direction: body bytes still to come, or a prefix being
    * gathered. */
   uint32_t need[2];
@@ -191,6 +192,13 @@ struct conn {
   stream *streams;
   size_t n_streams, cap_streams;
   uint32_t max_stream[2]; /* the highest stream id each side opened */
+  /* Flow control as each side sees it: its connection send window, and the initial stream
+   * window its peer's SETTINGS gave it. */
+  int64_t conn_win[2], init_win[2];
+  /* HPACK, decoded (never re-encoded) as each receiver decodes it, for grpc-status. */
+  nghttp2_hd_inflater *hd[2];
+  bool hd_broken[2];
+  int block_status[2]; /* grpc-status in the header block being read, -1 none */
   bool refused_reported;
   conn *next;
 };
@@ -225,8 +233,8 @@ struct fl_proxy {
   withhold wh[2];
   fault_rt *f;
   size_t nf;
-  uint64_t counts[2][256]; /* frames each side sent, as the receiver saw them, by type */
-  bool end_stream[2];
+  fl_observe *obs; /* what the receivers saw: the wire triggers read it */
+  int64_t t0_ns;
   int64_t call_start_ns;
   uint16_t ping_seq;
   char ctl[512];
@@ -234,30 +242,21 @@ struct fl_proxy {
   bool done;
   int64_t timer_at;
   int64_t now;
-  int firing;            /* the fault fire_fault is firing, else -1 */
-  char evbuf[64 * 1024]; /* event lines of this loop turn */
+  int firing;                        /* the fault fire_fault is firing, else -1 */
+  char evbuf[4 * FL_EVENT_MAX_LINE]; /* event lines of this loop turn */
   size_t evlen;
 };
 
 /* ---- events --------------------------------------------------------------------------- */
 
+#define KV_MAX 24
 typedef struct {
-  const char *kv[64];
-  int n;
-  char nums[24][24];
-  int nn;
+  fl_event_kv kv[KV_MAX];
+  size_t n;
 } kvb;
 
-static void kv_s(kvb *b, const char *k, const char *v) {
-  if (b->n + 2 > (int)(sizeof b->kv / sizeof b->kv[0])) return;
-  b->kv[b->n++] = k;
-  b->kv[b->n++] = v;
-}
-
-static void kv_u(kvb *b, const char *k, uint64_t v) {
-  if (b->nn == (int)(sizeof b->nums / sizeof b->nums[0])) return;
-  snprintf(b->nums[b->nn], sizeof b->nums[0], "%" PRIu64, v);
-  kv_s(b, k, b->nums[b->nn++]);
+static void kv(kvb *b, fl_event_kv x) {
+  if (b->n < KV_MAX) b->kv[b->n++] = x;
 }
 
 static void events_flush(fl_proxy *p) {
@@ -276,96 +275,93 @@ static void events_flush(fl_proxy *p) {
 }
 
 /*
- * One event line, in event.h's protocol as fl_event_write writes it (the stamp taken now),
- * gathered and written once a loop turn: a bulk stream is thousands of frames a second, and a
- * write(2) each was a quarter of the proxy's system calls. Whole lines only, so a reader never
- * sees half of one.
+ * One event line (event.h's table checks it), gathered and written once a loop turn: a bulk
+ * stream is thousands of frames a second, and a write(2) each was a quarter of the proxy's
+ * system calls. Whole lines only, so a reader never sees half of one.
  */
-static void emit_at(fl_proxy *p, int64_t stamp, const char *name, kvb *b) {
-  char line[FL_EVENT_MAX_LINE];
-  int n = snprintf(line, sizeof line, "%" PRId64 " %s", stamp, name);
-  for (int i = 0; b && i + 1 < b->n && n < (int)sizeof line - 8; i += 2) {
-    char enc[FL_EVENT_MAX_LINE];
-    fl_event_encode(b->kv[i + 1] ? b->kv[i + 1] : "", enc, sizeof enc);
-    n += snprintf(line + n, sizeof line - (size_t)n, " %s=%s", b->kv[i], enc);
+static void emit_at(fl_proxy *p, int64_t stamp, fl_event_id id, const kvb *b) {
+  if (sizeof p->evbuf - p->evlen < FL_EVENT_MAX_LINE) events_flush(p);
+  char err[256];
+  int n = fl_event_format(p->evbuf + p->evlen, stamp, id, b ? b->kv : NULL, b ? b->n : 0, err,
+                          sizeof err);
+  if (n < 0) {
+    fprintf(stderr, "faultline-proxy: an event the table refuses (a bug): %s\n", err);
+    exit(1);
   }
-  if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
-  line[n++] = '\n';
-  if (p->evlen + (size_t)n > sizeof p->evbuf) events_flush(p);
-  memcpy(p->evbuf + p->evlen, line, (size_t)n);
   p->evlen += (size_t)n;
 }
 
-static void emit(fl_proxy *p, const char *name, kvb *b) { emit_at(p, fl_mono_ns(), name, b); }
+static void emit(fl_proxy *p, fl_event_id id, const kvb *b) { emit_at(p, fl_mono_ns(), id, b); }
 
-static const char *error_code_text(uint32_t code, char *buf, size_t len) {
-  const char *n = fl_h2_error_name(code);
-  if (n) return n;
-  snprintf(buf, len, "%" PRIu32, code);
+static const char *type_text(uint8_t type, char *buf, size_t len) {
+  const char *tn = fl_h2_frame_type_name(type);
+  if (tn) return tn;
+  snprintf(buf, len, "%u", type);
   return buf;
 }
 
 static void emit_frame(fl_proxy *p, conn *c, int idx, const frec *r) {
   kvb b = {.n = 0};
-  char tbuf[8], cbuf[16];
-  kv_u(&b, "conn", (uint64_t)c->id);
-  kv_s(&b, "from", side_name[idx]);
-  if (r->n) kv_u(&b, "n", r->n);
-  if (r->at) kv_u(&b, "at", r->at);
-  const char *tn = fl_h2_frame_type_name(r->h.type);
-  if (!tn) {
-    snprintf(tbuf, sizeof tbuf, "%u", r->h.type);
-    tn = tbuf;
-  }
-  kv_s(&b, "type", tn);
-  kv_u(&b, "stream", r->h.stream_id);
-  kv_u(&b, "len", r->h.length);
-  kv_u(&b, "flags", r->h.flags);
-  if (r->fault >= 0) kv_u(&b, "fault", (uint64_t)r->fault);
-  if (r->fate != FATE_NONE) kv_s(&b, "fate", fate_name[r->fate]);
+  char tbuf[8], sbuf[256];
+  kv(&b, FL_KV_I(CONN, c->id));
+  kv(&b, FL_KV_S(FROM, side_name[idx]));
+  kv(&b, FL_KV_S(TYPE, type_text(r->h.type, tbuf, sizeof tbuf)));
+  kv(&b, FL_KV_I(STREAM, r->h.stream_id));
+  kv(&b, FL_KV_I(LEN, r->h.length));
+  kv(&b, FL_KV_I(FLAGS, r->h.flags));
+  kv(&b, FL_KV_I(ORDINAL, r->at));
   switch (r->h.type) {
-  case FL_H2_RST_STREAM: kv_s(&b, "code", error_code_text(r->code, cbuf, sizeof cbuf)); break;
+  case FL_H2_RST_STREAM: kv(&b, FL_KV_I(CODE, r->code)); break;
   case FL_H2_GOAWAY:
-    kv_s(&b, "code", error_code_text(r->code, cbuf, sizeof cbuf));
-    kv_u(&b, "last_stream_id", r->last_stream_id);
-    kv_s(&b, "debug", r->debug);
+    kv(&b, FL_KV_I(CODE, r->code));
+    kv(&b, FL_KV_I(LAST_STREAM_ID, r->last_stream_id));
+    kv(&b, FL_KV_BYTES(DEBUG, r->debug, r->debug_len));
     break;
-  case FL_H2_WINDOW_UPDATE: kv_u(&b, "increment", r->increment); break;
-  case FL_H2_SETTINGS: {
-    char names[8][24];
-    for (int i = 0; i < r->n_settings; i++) {
-      const char *sn = fl_h2_setting_name(r->settings[i].id);
-      if (sn)
-        snprintf(names[i], sizeof names[i], "%s", sn);
-      else
-        snprintf(names[i], sizeof names[i], "SETTING_%u", r->settings[i].id);
-      kv_u(&b, names[i], r->settings[i].value);
+  case FL_H2_WINDOW_UPDATE: kv(&b, FL_KV_I(INCREMENT, r->increment)); break;
+  case FL_H2_SETTINGS:
+    if (r->n_settings) {
+      size_t o = 0;
+      for (int i = 0; i < r->n_settings && o < sizeof sbuf; i++) {
+        const char *sn = fl_h2_setting_name(r->settings[i].id);
+        if (sn)
+          o += (size_t)snprintf(sbuf + o, sizeof sbuf - o, "%s%s=%" PRIu32, i ? "," : "", sn,
+                                r->settings[i].value);
+        else
+          o += (size_t)snprintf(sbuf + o, sizeof sbuf - o, "%s0x%x=%" PRIu32, i ? "," : "",
+                                r->settings[i].id, r->settings[i].value);
+      }
+      kv(&b, FL_KV_S(SETTINGS, sbuf));
     }
-    emit(p, "frame", &b);
-    return;
-  }
+    break;
   default: break;
   }
-  emit(p, "frame", &b);
+  if (r->has_grpc_status) kv(&b, FL_KV_I(GRPC_STATUS, r->grpc_status));
+  if (r->has_window) kv(&b, FL_KV_I(WINDOW, r->window));
+  if (r->fate != FATE_NONE) kv(&b, FL_KV_S(ACTION, fate_name[r->fate]));
+  emit(p, FL_EV_FRAME, &b);
 }
 
+/* Fault k's event: `effect` is what it did (the table's `action`); the frame it acted on by
+ * its type (-1: none) and ordinal (0: none). */
 static void emit_fault(fl_proxy *p, int k, const char *effect, const conn *c, uint32_t stream,
-                       int from, uint64_t frame, const char *reason) {
-  const fl_fault *f = &p->s->faults[k];
+                       int type, uint64_t ordinal) {
   kvb b = {.n = 0};
-  kv_u(&b, "index", (uint64_t)k);
-  kv_s(&b, "action", fl_action_name(f->action.kind));
-  kv_s(&b, "toward", fl_toward_name(f->toward));
-  kv_s(&b, "effect", effect);
-  if (c) kv_u(&b, "conn", (uint64_t)c->id);
-  if (stream) kv_u(&b, "stream", stream);
-  if (frame) {
-    kv_u(&b, "frame", frame);
-    kv_s(&b, "from", side_name[from]);
-  }
-  if (reason) kv_s(&b, "reason", reason);
+  char tbuf[8];
+  kv(&b, FL_KV_I(INDEX, k));
+  kv(&b, FL_KV_S(ACTION, effect));
+  if (c) kv(&b, FL_KV_I(CONN, c->id));
+  if (stream) kv(&b, FL_KV_I(STREAM, stream));
+  if (type >= 0) kv(&b, FL_KV_S(TYPE, type_text((uint8_t)type, tbuf, sizeof tbuf)));
+  if (ordinal) kv(&b, FL_KV_I(ORDINAL, ordinal));
   /* Stamped with the moment the fault fired, which `after:... since:` counts from. */
-  emit_at(p, p->firing == k ? p->f[k].fired_ns : fl_mono_ns(), "fault", &b);
+  emit_at(p, p->firing == k ? p->f[k].fired_ns : fl_mono_ns(), FL_EV_FAULT, &b);
+}
+
+/* The event table has no room for a reason: it goes to stderr (the run keeps the proxy's). */
+static void refuse(fl_proxy *p, int k, const conn *c, const char *why) {
+  fprintf(stderr, "faultline-proxy: fault %d (%s) refused on connection %d: %s\n", k,
+          fl_action_name(p->s->faults[k].action.kind), c ? c->id : 0, why);
+  emit_fault(p, k, "refused", c, 0, -1, 0);
 }
 
 /* ---- sockets and epoll ------------------------------------------------------------------ */
@@ -412,29 +408,13 @@ static void conn_finish(fl_proxy *p, conn *c, const char *reason, bool rst_clien
                         bool rst_server) {
   if (c->closed) return;
   c->closed = true;
-  /* Frames taken but never written: the ladder should still find them. */
-  for (int i = 0; i < 2; i++) {
-    dir *d = &c->d[i];
-    frecq *qs[] = {&d->recs, &d->pend_recs, &d->held_recs};
-    for (size_t q = 0; q < 3; q++) {
-      for (frec *r; (r = frecq_front(qs[q]));) {
-        if (r->end > d->delivered || q) {
-          r->at = 0;
-          r->fate = FATE_DISCARDED;
-        }
-        emit_frame(p, c, i, r);
-        frecq_pop(qs[q]);
-      }
-    }
-  }
+  /* Frames taken but never written are no frame of the receiver's: they get no event. */
   leg_close(p, &c->cl, rst_client);
   leg_close(p, &c->sv, rst_server);
   kvb b = {.n = 0};
-  kv_u(&b, "conn", (uint64_t)c->id);
-  kv_s(&b, "reason", reason);
-  kv_u(&b, "to_server", c->d[C2S].delivered);
-  kv_u(&b, "to_client", c->d[S2C].delivered);
-  emit(p, "conn_close", &b);
+  kv(&b, FL_KV_I(CONN, c->id));
+  kv(&b, FL_KV_S(REASON, reason));
+  emit(p, FL_EV_CONN_CLOSE, &b);
   /* Unlinked now, freed after this loop turn: epoll may still hold events for its legs. */
   for (conn **pp = &p->conns; *pp; pp = &(*pp)->next) {
     if (*pp == c) {
@@ -458,6 +438,8 @@ static void conn_free(conn *c) {
     free(d->held_recs.r);
     fl_shaper_free(&d->sh);
   }
+  for (int i = 0; i < 2; i++)
+    if (c->hd[i]) nghttp2_hd_inflate_del(c->hd[i]);
   free(c->streams);
   free(c);
 }
@@ -486,7 +468,7 @@ static stream *stream_get(conn *c, uint32_t id, bool create) {
     }
   }
   stream *s = &c->streams[c->n_streams++];
-  *s = (stream){.id = id};
+  *s = (stream){.id = id, .win = {c->init_win[0], c->init_win[1]}};
   return s;
 }
 
@@ -508,33 +490,230 @@ static bool toward_dir(fl_toward t, int idx) {
          (t == FL_TOWARD_CLIENT && idx == S2C);
 }
 
-static void count_frame(fl_proxy *p, int idx, const fl_h2_frame_header *h, int by) {
-  p->counts[idx][h->type] += (uint64_t)(int64_t)by;
-  if (by > 0 && (h->type == FL_H2_DATA || h->type == FL_H2_HEADERS) &&
-      (h->flags & FL_H2_FLAG_END_STREAM))
-    p->end_stream[idx] = true;
+static fl_side side_of(int idx) { return idx == C2S ? FL_SIDE_CLIENT : FL_SIDE_SERVER; }
+
+/* A frame as the observation model takes it. */
+static fl_wire_frame wire_frame(const fl_proxy *p, const conn *c, int idx, const frec *r) {
+  bool code = r->h.type == FL_H2_RST_STREAM || r->h.type == FL_H2_GOAWAY;
+  return (fl_wire_frame){
+      .t_ns = p->now - p->t0_ns,
+      .from = side_of(idx),
+      .conn = (uint32_t)c->id,
+      .type = r->h.type,
+      .flags = r->h.flags,
+      .stream_id = r->h.stream_id,
+      .length = r->h.length,
+      .has_code = code,
+      .code = r->code,
+      .last_stream_id = r->last_stream_id,
+      .debug = r->debug,
+      .debug_len = r->debug_len,
+      .has_grpc_status = r->has_grpc_status,
+      .grpc_status = r->grpc_status,
+      .has_window = r->has_window,
+      .window = r->window,
+  };
 }
 
-/*
- * Whether fault f's wire trigger holds now that the frame `h` from side idx is counted. The
- * one place triggers are evaluated: it reads the proxy's own counts of frames per type and
- * side (as the receiving peer sees them) and end_stream, until the observation model
- * (harness/observe/observe.h) resolves wire.* fields for fl_predicate_eval.
- */
-static bool trigger_holds(const fl_proxy *p, const fl_fault *f, int idx) {
-  const fl_wire_trigger *w = &f->trigger.wire_trigger;
-  int side = w->side == FL_SCOPE_SERVER ? S2C : C2S;
-  if (side != idx) return false; /* only a frame of that side can change its value */
-  int64_t v = w->field == FL_WIRE_END_STREAM ? p->end_stream[side]
-                                             : (int64_t)p->counts[side][w->frame_type];
-  switch (w->op) {
-  case 0: return v == w->value;
-  case 1: return v != w->value;
-  case 2: return v < w->value;
-  case 3: return v <= w->value;
-  case 4: return v > w->value;
-  default: return v >= w->value;
+/* The model's view with one frame more, not yet given to it: a wire trigger sees the frame
+ * it fires at as delivered, before it is (and before a fault may yet drop it). */
+typedef struct {
+  const fl_proxy *p;
+  const fl_wire_frame *f;
+} preview;
+
+static bool preview_lookup(void *ctx, fl_scope scope, const fl_field_info *field, fl_value *out) {
+  const preview *pv = ctx;
+  bool known = fl_observe_lookup(pv->p->obs, scope, field, out);
+  const fl_wire_frame *f = pv->f;
+  if (field->id == FL_FIELD_WIRE_CONNECTIONS) {
+    if (!out->known || out->i < (int64_t)f->conn) *out = (fl_value){FL_VAL_INT, true, f->conn, 0};
+    return true;
   }
+  if (field->cls != FL_CLASS_WIRE || fl_side_of_scope(scope) != f->from) return known;
+  static const struct {
+    fl_field_id id;
+    uint8_t type;
+  } counts[] = {{FL_FIELD_WIRE_DATA, FL_H2_DATA},
+                {FL_FIELD_WIRE_HEADERS, FL_H2_HEADERS},
+                {FL_FIELD_WIRE_RST_STREAM, FL_H2_RST_STREAM},
+                {FL_FIELD_WIRE_GOAWAY, FL_H2_GOAWAY},
+                {FL_FIELD_WIRE_PING, FL_H2_PING},
+                {FL_FIELD_WIRE_SETTINGS, FL_H2_SETTINGS},
+                {FL_FIELD_WIRE_WINDOW_UPDATE, FL_H2_WINDOW_UPDATE}};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    if (field->id != counts[i].id) continue;
+    if (f->type != counts[i].type) return known;
+    *out = (fl_value){FL_VAL_INT, true, (known ? out->i : 0) + 1, 0};
+    return true;
+  }
+  switch (field->id) {
+  case FL_FIELD_WIRE_END_STREAM:
+    if (!((f->type == FL_H2_DATA || f->type == FL_H2_HEADERS) &&
+          (f->flags & FL_H2_FLAG_END_STREAM)))
+      return known;
+    *out = (fl_value){FL_VAL_BOOL, true, 1, 0};
+    return true;
+  case FL_FIELD_WIRE_RST_STREAM_CODE:
+    if (!(f->type == FL_H2_RST_STREAM)) return known;
+    *out = (fl_value){FL_VAL_H2CODE, true, f->code, 0};
+    return true;
+  case FL_FIELD_WIRE_GOAWAY_CODE:
+    if (!(f->type == FL_H2_GOAWAY)) return known;
+    *out = (fl_value){FL_VAL_H2CODE, true, f->code, 0};
+    return true;
+  case FL_FIELD_WIRE_GOAWAY_LAST_STREAM_ID:
+    if (!(f->type == FL_H2_GOAWAY)) return known;
+    *out = (fl_value){FL_VAL_INT, true, f->last_stream_id, 0};
+    return true;
+  case FL_FIELD_WIRE_GOAWAY_DEBUG:
+    if (!(f->type == FL_H2_GOAWAY)) return known;
+    *out = (fl_value){FL_VAL_STRING, true, 0, f->debug};
+    return true;
+  case FL_FIELD_WIRE_TRAILERS_STATUS:
+    if (!(f->has_grpc_status)) return known;
+    *out = (fl_value){FL_VAL_STATUS, true, f->grpc_status, 0};
+    return true;
+  case FL_FIELD_WIRE_WINDOW_MIN:
+    if (!(f->has_window && (!out->known || f->window < out->i))) return known;
+    *out = (fl_value){FL_VAL_SIZE, true, f->window, 0};
+    return true;
+  default: return known;
+  }
+}
+
+static void fire_fault(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h, uint64_t n);
+
+/*
+ * The one place wire triggers are evaluated: at each frame, before it is forwarded, with the
+ * frame counted as its receiver will see it (preview_lookup over the proxy's own observation
+ * model). Returns -1 when a fault took the connection away.
+ */
+static int wire_triggers(fl_proxy *p, conn *c, int idx, const frec *r) {
+  fl_wire_frame wf = wire_frame(p, c, idx, r);
+  preview pv = {p, &wf};
+  for (size_t k = 0; k < p->nf; k++) {
+    const fl_fault *f = &p->s->faults[k];
+    if (p->f[k].fired || f->trigger.kind != FL_TRIGGER_ON || !f->trigger.wire) continue;
+    if (fl_predicate_eval(f->trigger.predicate, preview_lookup, &pv, NULL)) {
+      fire_fault(p, (int)k, c, &r->h, r->n);
+      if (c->closed) return -1;
+    }
+  }
+  return 0;
+}
+
+/* SETTINGS_HEADER_TABLE_SIZE from side idx bounds what its peer's encoder may use: the
+ * inflater reading that encoder must allow as much. */
+static void hpack_table_size(conn *c, int idx, uint32_t size) {
+  int enc = 1 - idx;
+  if (c->hd[enc] && !c->hd_broken[enc] && nghttp2_hd_inflate_change_table_size(c->hd[enc], size))
+    c->hd_broken[enc] = true;
+}
+
+/* Decodes a HEADERS / CONTINUATION frame's header block fragment as its receiver does, to see
+ * grpc-status in trailers (read only: the proxy never re-encodes). A block it cannot follow
+ * (a dropped HEADERS, say) ends the decoding for that direction. */
+static void hpack_frame(conn *c, int idx, frec *r, const uint8_t *pl) {
+  const fl_h2_frame_header *h = &r->h;
+  if (c->hd_broken[idx]) return;
+  if (!c->hd[idx] && nghttp2_hd_inflate_new(&c->hd[idx]) != 0) {
+    c->hd_broken[idx] = true;
+    return;
+  }
+  size_t off = 0, end = h->length;
+  if (h->type == FL_H2_HEADERS || h->type == FL_H2_PUSH_PROMISE) {
+    c->block_status[idx] = -1;
+    if (h->flags & FL_H2_FLAG_PADDED) {
+      if (!end || pl[0] + 1u > end) goto broken;
+      off = 1;
+      end -= pl[0];
+    }
+    if (h->type == FL_H2_HEADERS && (h->flags & FL_H2_FLAG_PRIORITY)) off += 5;
+    if (h->type == FL_H2_PUSH_PROMISE) off += 4;
+    if (off > end) goto broken;
+  }
+  bool final = h->flags & FL_H2_FLAG_END_HEADERS;
+  const uint8_t *in = pl + off;
+  size_t inlen = end - off;
+  for (;;) {
+    nghttp2_nv nv;
+    int flags = 0;
+    ssize_t rv = nghttp2_hd_inflate_hd2(c->hd[idx], &nv, &flags, in, inlen, final);
+    if (rv < 0) goto broken;
+    in += rv;
+    inlen -= (size_t)rv;
+    if ((flags & NGHTTP2_HD_INFLATE_EMIT) && nv.namelen == 11 &&
+        !memcmp(nv.name, "grpc-status", 11) && nv.valuelen && nv.valuelen < 4) {
+      char v[4];
+      memcpy(v, nv.value, nv.valuelen);
+      v[nv.valuelen] = '\0';
+      c->block_status[idx] = atoi(v);
+    }
+    if (flags & NGHTTP2_HD_INFLATE_FINAL) {
+      nghttp2_hd_inflate_end_headers(c->hd[idx]);
+      break;
+    }
+    if (!inlen && !(flags & NGHTTP2_HD_INFLATE_EMIT)) break;
+  }
+  if (final && c->block_status[idx] >= 0) {
+    r->has_grpc_status = true;
+    r->grpc_status = c->block_status[idx];
+  }
+  return;
+broken:
+  c->hd_broken[idx] = true;
+}
+
+/* Flow control, as the receiver of direction idx's frames applies them; and the DATA
+ * sender's window after the frame into r. */
+static void account(conn *c, int idx, frec *r) {
+  const fl_h2_frame_header *h = &r->h;
+  switch (h->type) {
+  case FL_H2_DATA: {
+    stream *st = stream_get(c, h->stream_id, true);
+    c->conn_win[idx] -= h->length;
+    int64_t w = c->conn_win[idx];
+    if (st) {
+      st->win[idx] -= h->length;
+      if (st->win[idx] < w) w = st->win[idx];
+    }
+    r->has_window = true;
+    r->window = w;
+    break;
+  }
+  case FL_H2_WINDOW_UPDATE:
+    if (!h->stream_id) {
+      c->conn_win[1 - idx] += r->increment;
+    } else {
+      stream *st = stream_get(c, h->stream_id, false);
+      if (st) st->win[1 - idx] += r->increment;
+    }
+    break;
+  case FL_H2_SETTINGS:
+    if (h->flags & FL_H2_FLAG_ACK) break;
+    for (int i = 0; i < r->n_settings; i++) {
+      uint32_t v = r->settings[i].value;
+      if (r->settings[i].id == FL_H2_SETTINGS_HEADER_TABLE_SIZE) hpack_table_size(c, idx, v);
+      if (r->settings[i].id != FL_H2_SETTINGS_INITIAL_WINDOW_SIZE) continue;
+      /* The peer's new initial window changes every open stream's by the difference. */
+      int64_t delta = (int64_t)v - c->init_win[1 - idx];
+      c->init_win[1 - idx] = v;
+      for (size_t j = 0; j < c->n_streams; j++) c->streams[j].win[1 - idx] += delta;
+    }
+    break;
+  default: break;
+  }
+}
+
+/* What DATA's window will be once delivered, for the triggers, without applying it. */
+static void window_preview(conn *c, int idx, frec *r) {
+  if (r->h.type != FL_H2_DATA) return;
+  stream *st = stream_get(c, r->h.stream_id, false);
+  int64_t w = c->conn_win[idx] - r->h.length;
+  int64_t sw = (st ? st->win[idx] : c->init_win[idx]) - r->h.length;
+  r->has_window = true;
+  r->window = sw < w ? sw : w;
 }
 
 static void schedule_after(fl_proxy *p, int since, int64_t from_ns) {
@@ -558,7 +737,9 @@ static void inject(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
   if (r.h.type == FL_H2_GOAWAY) {
     r.last_stream_id = fl_be32(pl) & FL_H2_STREAM_ID_MASK;
     r.code = fl_be32(pl + 4);
-    snprintf(r.debug, sizeof r.debug, "%.*s", (int)(r.h.length - 8), (const char *)pl + 8);
+    r.debug_len = r.h.length - 8 < sizeof r.debug - 1 ? r.h.length - 8 : sizeof r.debug - 1;
+    memcpy(r.debug, pl + 8, r.debug_len);
+    r.debug[r.debug_len] = '\0';
   }
   if (r.h.type == FL_H2_SETTINGS) {
     for (uint32_t o = 0; o + 6 <= r.h.length && r.n_settings < 8; o += 6) {
@@ -593,19 +774,16 @@ static void conn_reset(fl_proxy *p, conn *c, fl_toward toward) {
  * Fires fault k. `c`, `idx`, `h` and `n` describe the frame that fired it (a wire trigger), or
  * c is NULL (after:, or `fire K` from the runner).
  */
-static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_header *h,
-                        uint64_t n);
+static void fire_action(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h, uint64_t n);
 
-static void fire_fault(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_header *h,
-                       uint64_t n) {
+static void fire_fault(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h, uint64_t n) {
   int outer = p->firing;
   p->firing = k;
-  fire_action(p, k, c, idx, h, n);
+  fire_action(p, k, c, h, n);
   p->firing = outer;
 }
 
-static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_header *h,
-                        uint64_t n) {
+static void fire_action(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h, uint64_t n) {
   const fl_fault *f = &p->s->faults[k];
   const fl_action *a = &f->action;
   fault_rt *rt = &p->f[k];
@@ -632,11 +810,13 @@ static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_
       if (a->kind == FL_ACTION_SLOW_CLOSE) p->slow_close[i] = a->delay_ns;
       if (a->kind == FL_ACTION_BLACKHOLE) p->blackhole[i] = true;
     }
-    emit_fault(p, k, "applied", c, stream, idx, n, NULL);
+    emit_fault(p, k, a->kind == FL_ACTION_BLACKHOLE ? "blackholed" : "shaped", c, stream,
+               h ? h->type : -1, n);
     return;
   case FL_ACTION_RESET:
   case FL_ACTION_CLOSE:
-    emit_fault(p, k, a->kind == FL_ACTION_RESET ? "reset" : "closed", c, stream, idx, n, NULL);
+    emit_fault(p, k, a->kind == FL_ACTION_RESET ? "reset" : "closed", c, stream, h ? h->type : -1,
+               n);
     for (conn *t = p->conns, *next; t; t = next) {
       next = t->next;
       if (c && t != c) continue;
@@ -658,14 +838,15 @@ static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_
       withhold *w = &p->wh[i];
       *w = (withhold){true, a->stream, a->for_ns == FL_FOREVER ? INT64_MAX : p->now + a->for_ns, k};
     }
-    emit_fault(p, k, "withheld", c, a->stream == FL_STREAM_ALL ? 0 : a->stream, idx, n, NULL);
+    emit_fault(p, k, "withheld", c, a->stream == FL_STREAM_ALL ? 0 : a->stream, h ? h->type : -1,
+               n);
     return;
   case FL_ACTION_DELAY_FRAME:
   case FL_ACTION_DROP_FRAME:
   case FL_ACTION_CORRUPT:
     for (int i = 0; i < 2; i++)
       if (toward_dir(f->toward, i)) rt->armed[i] = true;
-    emit_fault(p, k, "armed", c, stream, idx, n, NULL);
+    emit_fault(p, k, "armed", c, stream, h ? h->type : -1, n);
     return;
   case FL_ACTION_RST_STREAM:
   case FL_ACTION_GOAWAY:
@@ -677,14 +858,14 @@ static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_
   /* Frames injected toward a peer, as if its peer had sent them. */
   conn *t = c ? c : newest_conn(p);
   if (!t) {
-    emit_fault(p, k, "refused", NULL, 0, idx, 0, "no open connection");
+    refuse(p, k, NULL, "no open connection");
     return;
   }
   for (int i = 0; i < 2; i++) {
     if (toward_dir(f->toward, i) && t->d[i].mode != MODE_H2) {
-      emit_fault(p, k, "refused", t, 0, idx, n,
-                 "the connection does not speak h2c (TLS or another protocol): frame faults "
-                 "need HTTP/2 frames");
+      refuse(p, k, t,
+             "the connection does not speak h2c (TLS or another protocol): frame faults need "
+             "HTTP/2 frames");
       return;
     }
   }
@@ -694,13 +875,15 @@ static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_
     else if (!stream)
       stream = newest_open_stream(t);
     if (!stream) {
-      emit_fault(p, k, "refused", t, 0, idx, n, "no open stream");
+      refuse(p, k, t, "no open stream");
       return;
     }
   }
-  emit_fault(p, k, "injected", t, a->kind == FL_ACTION_RST_STREAM ? stream : 0, idx, n, NULL);
+  uint64_t first = 0; /* the first injected frame's ordinal toward its receiver */
+  int itype = -1;
   for (int i = 0; i < 2; i++) {
     if (!toward_dir(f->toward, i)) continue;
+    if (!first && !t->d[i].header_open && !t->d[i].cut_left) first = t->d[i].n_out + 1;
     /* Direction i carries what its sender sends; toward server = C2S: as from the client. */
     uint8_t b[FL_H2_FRAME_HEADER_LEN + 8 + FL_GOAWAY_DEBUG_MAX];
     fl_h2_frame_header fh = {0};
@@ -744,8 +927,11 @@ static void fire_action(fl_proxy *p, int k, conn *c, int idx, const fl_h2_frame_
       continue;
     }
     fl_h2_header_pack(&fh, b);
+    itype = fh.type;
     inject(p, t, i, b, FL_H2_FRAME_HEADER_LEN + fh.length, k);
   }
+  if (a->kind == FL_ACTION_PING) itype = FL_H2_PING;
+  emit_fault(p, k, "injected", t, a->kind == FL_ACTION_RST_STREAM ? stream : 0, itype, first);
 }
 
 /* ---- frames ------------------------------------------------------------------------------- */
@@ -759,7 +945,9 @@ static int deliver(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
   if (!r) return 0;
   r->at = ++d->n_out;
   r->end = d->sh.added;
-  if (r->fate == FATE_INJECTED) count_frame(p, idx, &r->h, 1);
+  account(c, idx, r);
+  fl_wire_frame wf = wire_frame(p, c, idx, r);
+  fl_observe_frame(p->obs, &wf);
   if (r->h.type == FL_H2_SETTINGS && !(r->h.flags & FL_H2_FLAG_ACK)) {
     if (d->sq_count < sizeof d->sq / sizeof d->sq[0])
       d->sq[(d->sq_head + d->sq_count++) % (sizeof d->sq / sizeof d->sq[0])] =
@@ -820,9 +1008,9 @@ static void report_refusals(fl_proxy *p, conn *c) {
   for (size_t k = 0; k < p->nf; k++) {
     const fl_fault *f = &p->s->faults[k];
     if (fl_action_layer(f->action.kind) == FL_LAYER_FRAME || f->trigger.wire)
-      emit_fault(p, (int)k, "refused", c, 0, 0, 0,
-                 "the connection does not speak h2c (TLS or another protocol): frame faults "
-                 "and wire triggers need HTTP/2 frames");
+      refuse(p, (int)k, c,
+             "the connection does not speak h2c (TLS or another protocol): frame faults and "
+             "wire triggers need HTTP/2 frames");
   }
 }
 
@@ -854,8 +1042,12 @@ static int frame_head(fl_proxy *p, conn *c, int idx, const uint8_t *frame, frec 
       if (dl > sizeof r.debug - 1) dl = sizeof r.debug - 1;
       memcpy(r.debug, pl + 8, dl);
       r.debug[dl] = '\0';
+      r.debug_len = dl;
     }
     break;
+  case FL_H2_HEADERS:
+  case FL_H2_PUSH_PROMISE:
+  case FL_H2_CONTINUATION: hpack_frame(c, idx, &r, pl); break;
   case FL_H2_WINDOW_UPDATE:
     if (h->length >= 4) r.increment = fl_be32(pl) & FL_H2_STREAM_ID_MASK;
     break;
@@ -868,16 +1060,8 @@ static int frame_head(fl_proxy *p, conn *c, int idx, const uint8_t *frame, frec 
   default: break;
   }
 
-  /* Counted as delivered before the triggers look, so `>= 2` fires at the second one. */
-  count_frame(p, idx, h, 1);
-  for (size_t k = 0; k < p->nf; k++) {
-    const fl_fault *f = &p->s->faults[k];
-    if (p->f[k].fired || f->trigger.kind != FL_TRIGGER_ON || !f->trigger.wire) continue;
-    if (trigger_holds(p, f, idx)) {
-      fire_fault(p, (int)k, c, idx, h, r.n);
-      if (c->closed) return -1;
-    }
-  }
+  window_preview(c, idx, &r);
+  if (wire_triggers(p, c, idx, &r) < 0) return -1;
   *out = r;
   return 0;
 }
@@ -897,11 +1081,12 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
   const fl_h2_frame_header *h = &r.h;
   uint8_t *pl = frame + FL_H2_FRAME_HEADER_LEN;
   size_t flen = FL_H2_FRAME_HEADER_LEN + h->length;
+  /* A frame the receiver will not get has no frame event; one HPACK state can no longer be
+   * followed once a header block went missing. */
+  bool headers = h->type == FL_H2_HEADERS || h->type == FL_H2_CONTINUATION;
   if (d->fin_pending) {
     /* A close fault fired at this frame: the FIN goes after what was already on its way. */
-    count_frame(p, idx, h, -1);
-    r.fate = FATE_DISCARDED;
-    emit_frame(p, c, idx, &r);
+    if (headers) c->hd_broken[idx] = true;
     return 0;
   }
 
@@ -920,10 +1105,7 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
     absorbed = pl[4] << 8 | pl[5];
   }
   if (absorbed >= 0) {
-    count_frame(p, idx, h, -1);
-    r.fault = absorbed;
-    r.fate = FATE_DROPPED;
-    emit_frame(p, c, idx, &r);
+    emit_fault(p, absorbed, "dropped", c, 0, h->type, r.n);
     return 0;
   }
 
@@ -936,17 +1118,15 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
     const fl_action *a = &p->s->faults[k].action;
     if (a->kind == FL_ACTION_DROP_FRAME && h->type == a->frame_type) {
       rt->armed[idx] = false;
-      count_frame(p, idx, h, -1);
-      emit_fault(p, (int)k, "dropped", c, h->stream_id, idx, r.n, NULL);
-      r.fault = (int)k;
-      r.fate = FATE_DROPPED;
-      emit_frame(p, c, idx, &r);
+      if (headers) c->hd_broken[idx] = true;
+      /* Ordinal on the sender's leg: the receiver's never had it. */
+      emit_fault(p, (int)k, "dropped", c, h->stream_id, h->type, r.n);
       return 0;
     }
     if (a->kind == FL_ACTION_DELAY_FRAME && h->type == a->frame_type) {
       rt->armed[idx] = false;
       d->hold_until = p->now + a->delay_ns;
-      emit_fault(p, (int)k, "delayed", c, h->stream_id, idx, r.n, NULL);
+      emit_fault(p, (int)k, "delayed", c, h->stream_id, h->type, d->n_out + 1);
       r.fault = (int)k;
       r.fate = FATE_DELAYED;
     }
@@ -961,7 +1141,7 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
       if (grpc_walk(st, idx, pl + off, dlen, a)) {
         corrupted = true;
         rt->armed[idx] = false;
-        emit_fault(p, (int)k, "corrupted", c, h->stream_id, idx, r.n, NULL);
+        emit_fault(p, (int)k, "corrupted", c, h->stream_id, h->type, d->n_out + 1);
         r.fault = (int)k;
         r.fate = FATE_CORRUPTED;
       } else {
@@ -970,7 +1150,6 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
     }
   }
   if (h->type == FL_H2_WINDOW_UPDATE && window_update_withheld(&p->wh[idx], h)) {
-    count_frame(p, idx, h, -1);
     r.fault = p->wh[idx].fault;
     r.fate = FATE_DELAYED;
     if (pbuf_append(&d->held, frame, flen) < 0 || frecq_push(&d->held_recs, &r) < 0) return -1;
@@ -1055,6 +1234,9 @@ static int cut_start(fl_proxy *p, conn *c, int idx, uint8_t *b, size_t n, frec *
   if (st && (h->flags & FL_H2_FLAG_END_STREAM)) st->ended[idx] = true;
   r->at = ++d->n_out;
   r->end = d->sh.added + FL_H2_FRAME_HEADER_LEN + h->length;
+  account(c, idx, r);
+  fl_wire_frame wf = wire_frame(p, c, idx, r);
+  fl_observe_frame(p->obs, &wf);
   if (frecq_push(&d->recs, r) < 0 || deliver(p, c, idx, b, FL_H2_FRAME_HEADER_LEN, NULL) < 0)
     return -1;
   d->cut_stream = h->stream_id;
@@ -1280,6 +1462,10 @@ static void accept_conns(fl_proxy *p) {
     }
     c->id = ++p->next_id;
     c->first_eof = -1;
+    for (int i = 0; i < 2; i++) {
+      c->conn_win[i] = c->init_win[i] = FL_H2_DEFAULT_WINDOW;
+      c->block_status[i] = -1;
+    }
     c->cl = (leg){.kind = LEG_CLIENT, .c = c, .fd = fd};
     c->sv = (leg){.kind = LEG_SERVER, .c = c, .fd = sfd};
     for (int i = 0; i < 2; i++) {
@@ -1292,8 +1478,8 @@ static void accept_conns(fl_proxy *p) {
     c->next = p->conns;
     p->conns = c;
     kvb b = {.n = 0};
-    kv_u(&b, "conn", (uint64_t)c->id);
-    emit(p, "conn_open", &b);
+    kv(&b, FL_KV_I(CONN, c->id));
+    emit(p, FL_EV_CONN_OPEN, &b);
     int rc = connect(sfd, (struct sockaddr *)&p->up, sizeof p->up);
     c->connecting = rc < 0 && errno == EINPROGRESS;
     if (rc < 0 && !c->connecting) {
@@ -1363,7 +1549,7 @@ static void control_line(fl_proxy *p, const char *line) {
     errno = 0;
     k = strtoul(line + 5, &end, 10);
     if (!errno && !*end && end != line + 5 && k < p->nf) {
-      if (!p->f[k].fired) fire_fault(p, (int)k, NULL, 0, NULL, 0);
+      if (!p->f[k].fired) fire_fault(p, (int)k, NULL, NULL, 0);
       return;
     }
   }
@@ -1394,13 +1580,13 @@ static void control_read(fl_proxy *p) {
 static void timers(fl_proxy *p) {
   for (size_t k = 0; k < p->nf; k++) {
     if (!p->f[k].fired && p->f[k].due_ns && p->f[k].due_ns <= p->now)
-      fire_fault(p, (int)k, NULL, 0, NULL, 0);
+      fire_fault(p, (int)k, NULL, NULL, 0);
   }
   for (int i = 0; i < 2; i++) {
     withhold *w = &p->wh[i];
     if (!w->active || w->until > p->now) continue;
     w->active = false;
-    emit_fault(p, w->fault, "released", NULL, 0, i, 0, NULL);
+    emit_fault(p, w->fault, "released", NULL, 0, -1, 0);
     for (conn *c = p->conns; c; c = c->next) {
       dir *d = &c->d[i];
       size_t o = d->held.off;
@@ -1408,7 +1594,6 @@ static void timers(fl_proxy *p) {
         frec copy = *r;
         frecq_pop(&d->held_recs);
         size_t l = FL_H2_FRAME_HEADER_LEN + copy.h.length;
-        count_frame(p, i, &copy.h, 1);
         if (d->header_open || d->cut_left) {
           if (pbuf_append(&d->pend, d->held.p + o, l) == 0 && frecq_push(&d->pend_recs, &copy) < 0)
             fprintf(stderr, "faultline-proxy: out of memory releasing a frame\n");
@@ -1510,6 +1695,7 @@ int fl_proxy_run(fl_proxy *p, char *err, size_t errlen) {
     p->dead = c->next;
     conn_free(c);
   }
+  emit(p, FL_EV_DONE, NULL);
   events_flush(p);
   return 0;
 }
@@ -1543,6 +1729,13 @@ int fl_proxy_new(const fl_proxy_options *opt, fl_proxy **out, char *err, size_t 
     fl_set_err(err, errlen, "--upstream: \"%s\" is not an IPv4 address", host);
     goto fail;
   }
+  p->t0_ns = fl_mono_ns();
+  fl_observe_config oc = {.scenario = p->s, .clock_shared = {true, true}, .t0_ns = p->t0_ns};
+  if (!(p->obs = fl_observe_new(&oc))) {
+    fl_set_err(err, errlen, "out of memory");
+    goto fail;
+  }
+  fl_observe_wire_source(p->obs);
   p->nf = p->s->n_faults;
   p->f = calloc(p->nf ? p->nf : 1, sizeof *p->f);
   if (!p->f) {
@@ -1607,8 +1800,8 @@ int fl_proxy_new(const fl_proxy_options *opt, fl_proxy **out, char *err, size_t 
     goto fail;
   }
   kvb b = {.n = 0};
-  kv_u(&b, "port", (uint64_t)p->port);
-  emit(p, "ready", &b);
+  kv(&b, FL_KV_I(PORT, p->port));
+  emit(p, FL_EV_READY, &b);
   events_flush(p);
   *out = p;
   return 0;
@@ -1631,6 +1824,7 @@ void fl_proxy_free(fl_proxy *p) {
   if (p->lfd >= 0) close(p->lfd);
   if (p->tfd >= 0) close(p->tfd);
   if (p->ep >= 0) close(p->ep);
+  fl_observe_free(p->obs);
   free(p->f);
   free(p);
 }

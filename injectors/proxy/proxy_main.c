@@ -41,8 +41,9 @@ static int parse_fd(const char *s, int *out) {
 
 static _Noreturn void fail(int events_fd, const char *msg) {
   fprintf(stderr, "faultline-proxy: %s\n", msg);
-  const char *kv[] = {"message", msg};
-  if (events_fd >= 0) (void)!fl_event_write(events_fd, "error", kv, 1);
+  fl_event_kv kv = FL_KV_S(MESSAGE, msg);
+  char err[128];
+  if (events_fd >= 0) (void)!fl_event_write(events_fd, FL_EV_ERROR, &kv, 1, err, sizeof err);
   exit(1);
 }
 

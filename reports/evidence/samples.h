@@ -5,6 +5,7 @@
 #ifndef FL_SAMPLES_H
 #define FL_SAMPLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -16,6 +17,7 @@ typedef struct {
   int64_t threads; /* Threads */
   int64_t fds;     /* entries in /proc/PID/fd */
   int64_t voluntary_ctxt_switches, nonvoluntary_ctxt_switches;
+  int64_t cpu_ns; /* user + system time of every thread so far (/proc/PID/stat) */
 } fl_sample;
 
 /* Reads pid's current sample. Returns 0, or -1 if the process is gone or unreadable. */
@@ -35,8 +37,10 @@ void fl_sample_write_row(FILE *out, double t_ms, const char *side, pid_t pid, co
 
 typedef struct {
   pid_t tid;
+  char comm[16]; /* the thread's name */
   int64_t switches;
-  int64_t active_at_ns; /* when its count last moved, on the caller's clock */
+  int64_t active_at_ns;        /* when its count last moved, on the caller's clock */
+  int64_t cpu_ns, prev_cpu_ns; /* its CPU time at this update and at the one before */
 } fl_thread_activity;
 
 typedef struct {
@@ -45,6 +49,9 @@ typedef struct {
 } fl_activity;
 
 void fl_activity_update(fl_activity *a, pid_t pid, int64_t now_ns);
+
+/* The thread that used the most CPU between the last two updates; false if none used any. */
+bool fl_activity_busiest(const fl_activity *a, fl_thread_activity *out);
 
 /* Writes each tracked thread's idle time as of now_ns into idle (at most max); returns how many. */
 size_t fl_activity_idle(const fl_activity *a, int64_t now_ns, fl_thread_idle *idle, size_t max);

@@ -51,14 +51,17 @@ static int spawn(run *r, int who, char *const argv[]) {
   return 0;
 }
 
-static void add_line(proc *p, const char *s) {
+static const unsigned senders[P_N] = {FL_FROM_SERVER, FL_FROM_PROXY, FL_FROM_CLIENT};
+
+static void add_line(proc *p, int who, const char *s) {
   if (p->n_lines == p->cap_lines) {
     p->cap_lines = p->cap_lines ? p->cap_lines * 2 : 256;
     p->lines = realloc(p->lines, p->cap_lines * sizeof *p->lines);
   }
-  p->lines[p->n_lines].line = strdup(s);
-  p->lines[p->n_lines].ns = strtoll(s, NULL, 10);
-  p->n_lines++;
+  ev_line *l = &p->lines[p->n_lines++];
+  l->line = strdup(s);
+  l->parsed = strdup(s);
+  l->ok = fl_event_parse(l->parsed, senders[who], &l->ev, l->error, sizeof l->error) == 0;
 }
 
 /* Reads whatever the processes wrote, waiting at most ms. */
@@ -87,7 +90,7 @@ static void pump(run *r, int ms) {
       char *start = p->buf, *nl;
       while ((nl = strchr(start, '\n'))) {
         *nl = '\0';
-        add_line(p, start);
+        add_line(p, map[k], start);
         start = nl + 1;
       }
       p->len -= (size_t)(start - p->buf);
@@ -96,30 +99,23 @@ static void pump(run *r, int ms) {
   }
 }
 
-static bool matches(const char *line, const char *name, const char *const *attrs) {
-  fl_event ev;
-  if (fl_event_parse(line, &ev) < 0) {
-    /* More attributes than event.h parses: compare the raw text. */
-    const char *sp = strchr(line, ' ');
-    if (!sp) return false;
-    size_t nl = strlen(name);
-    if (strncmp(sp + 1, name, nl) || (sp[1 + nl] != ' ' && sp[1 + nl])) return false;
-    for (const char *const *a = attrs; a && *a; a++) {
-      char want[256];
-      snprintf(want, sizeof want, " %s", *a);
-      const char *hit = strstr(line, want);
-      size_t wl = strlen(want);
-      if (!hit || (hit[wl] != ' ' && hit[wl])) return false;
-    }
-    return true;
-  }
-  if (strcmp(ev.name, name)) return false;
+/* Whether line l is event `name` with every "k=v" of attrs (values compared as written). */
+static bool matches(const ev_line *l, const char *name, const char *const *attrs) {
+  if (!l->ok || (int)l->ev.id != fl_event_from_name(name)) return false;
   for (const char *const *a = attrs; a && *a; a++) {
     const char *eq = strchr(*a, '=');
-    char key[64];
-    snprintf(key, sizeof key, "%.*s", (int)(eq - *a), *a);
-    const char *v = fl_event_get(&ev, key);
-    if (!v || strcmp(v, eq + 1)) return false;
+    int k = -1;
+    for (int i = 0; i < FL_N_ATTRS; i++)
+      if (strlen(fl_attr_table[i].key) == (size_t)(eq - *a) &&
+          !strncmp(fl_attr_table[i].key, *a, (size_t)(eq - *a)))
+        k = i;
+    if (k < 0 || !fl_event_has(&l->ev, (fl_attr_id)k)) return false;
+    if (fl_attr_table[k].type == FL_ATTR_INT) {
+      if (l->ev.num[k] != strtoll(eq + 1, NULL, 10)) return false;
+    } else if (strlen(eq + 1) != l->ev.str_len[k] ||
+               memcmp(l->ev.str[k], eq + 1, l->ev.str_len[k])) {
+      return false;
+    }
   }
   return true;
 }
@@ -127,7 +123,7 @@ static bool matches(const char *line, const char *name, const char *const *attrs
 int ev_find(const run *r, int who, const char *name, const char *const *attrs, int k) {
   const proc *p = &r->p[who];
   for (size_t i = 0; i < p->n_lines; i++)
-    if (matches(p->lines[i].line, name, attrs) && k-- == 0) return (int)i;
+    if (matches(&p->lines[i], name, attrs) && k-- == 0) return (int)i;
   return -1;
 }
 
@@ -135,30 +131,35 @@ int ev_count(const run *r, int who, const char *name, const char *const *attrs) 
   int n = 0;
   const proc *p = &r->p[who];
   for (size_t i = 0; i < p->n_lines; i++)
-    if (matches(p->lines[i].line, name, attrs)) n++;
+    if (matches(&p->lines[i], name, attrs)) n++;
   return n;
 }
 
 const char *ev_attr(const run *r, int who, int i, const char *key, char *buf, size_t len) {
   if (i < 0) return NULL;
-  const char *line = r->p[who].lines[i].line;
-  char want[80];
-  snprintf(want, sizeof want, " %s=", key);
-  const char *hit = strstr(line, want);
-  if (!hit) return NULL;
-  hit += strlen(want);
-  size_t o = 0;
-  for (; *hit && *hit != ' ' && o + 1 < len; hit++) {
-    if (*hit == '%' && hit[1] && hit[2]) {
-      char hex[3] = {hit[1], hit[2], 0};
-      buf[o++] = (char)strtol(hex, NULL, 16);
-      hit += 2;
-    } else {
-      buf[o++] = *hit;
-    }
+  const ev_line *l = &r->p[who].lines[i];
+  if (!l->ok) return NULL;
+  for (int k = 0; k < FL_N_ATTRS; k++) {
+    if (strcmp(fl_attr_table[k].key, key) || !fl_event_has(&l->ev, (fl_attr_id)k)) continue;
+    if (fl_attr_table[k].type == FL_ATTR_INT)
+      snprintf(buf, len, "%lld", (long long)l->ev.num[k]);
+    else
+      snprintf(buf, len, "%.*s", (int)l->ev.str_len[k], l->ev.str[k]);
+    return buf;
   }
-  buf[o] = '\0';
-  return buf;
+  return NULL;
+}
+
+int ev_protocol_errors(const run *r, int who) {
+  int n = 0;
+  for (size_t i = 0; i < r->p[who].n_lines; i++) {
+    const ev_line *l = &r->p[who].lines[i];
+    if (l->ok) continue;
+    fprintf(stderr, "%s: a line the event table refuses: %s\n  %s\n", r->p[who].name, l->error,
+            l->line);
+    n++;
+  }
+  return n;
 }
 
 long long ev_attr_num(const run *r, int who, int i, const char *key, long long dflt) {
@@ -167,7 +168,7 @@ long long ev_attr_num(const run *r, int who, int i, const char *key, long long d
   return v ? strtoll(v, NULL, 10) : dflt;
 }
 
-int64_t ev_ns(const run *r, int who, int i) { return i < 0 ? 0 : r->p[who].lines[i].ns; }
+int64_t ev_ns(const run *r, int who, int i) { return i < 0 ? 0 : r->p[who].lines[i].ev.stamp_ns; }
 
 int run_wait(run *r, int who, const char *name, const char *const *attrs, int timeout_ms) {
   int64_t until = now_ms() + timeout_ms;
@@ -291,7 +292,10 @@ void run_free(run *r) {
   for (int i = 0; i < P_N; i++) {
     proc *p = &r->p[i];
     if (p->pid) unlink(p->stderr_path);
-    for (size_t k = 0; k < p->n_lines; k++) free(p->lines[k].line);
+    for (size_t k = 0; k < p->n_lines; k++) {
+      free(p->lines[k].line);
+      free(p->lines[k].parsed);
+    }
     free(p->lines);
     p->lines = NULL;
     p->n_lines = 0;

@@ -15,9 +15,14 @@
 
 enum { P_SERVER, P_PROXY, P_CLIENT, P_N };
 
+#include "event.h"
+
 typedef struct {
-  char *line; /* "<ns> name k=v ..." as written */
-  int64_t ns; /* the writer's stamp */
+  char *line;   /* "<ns> name k=v ..." as written */
+  char *parsed; /* a copy the parser decoded in place; ev points into it */
+  fl_event ev;
+  bool ok;      /* the line keeps event.h's table (else `error` says why) */
+  char error[160];
 } ev_line;
 
 typedef struct {
@@ -70,6 +75,8 @@ int ev_find(const run *r, int who, const char *name, const char *const *attrs, i
 const char *ev_attr(const run *r, int who, int i, const char *key, char *buf, size_t len);
 long long ev_attr_num(const run *r, int who, int i, const char *key, long long dflt);
 int64_t ev_ns(const run *r, int who, int i);
+/* Lines of `who` that break the event table (each printed), 0 if none. */
+int ev_protocol_errors(const run *r, int who);
 
 #define ATTRS(...) ((const char *const[]){__VA_ARGS__, NULL})
 

@@ -99,11 +99,8 @@ static void test_good(void **state) {
   assert_int_equal(f[0].trigger.kind, FL_TRIGGER_ON);
   assert_true(f[0].trigger.wire);
   assert_false(fl_fault_fired_by_runner(&f[0]));
-  assert_int_equal(f[0].trigger.wire_trigger.side, FL_SCOPE_SERVER);
-  assert_int_equal(f[0].trigger.wire_trigger.field, FL_WIRE_FRAMES);
-  assert_int_equal(f[0].trigger.wire_trigger.frame_type, 0); /* DATA */
-  assert_int_equal(f[0].trigger.wire_trigger.op, 5);         /* >= */
-  assert_int_equal(f[0].trigger.wire_trigger.value, 37);
+  assert_int_equal(fl_predicate_scope(f[0].trigger.predicate), FL_SCOPE_SERVER);
+  assert_int_equal(fl_predicate_field(f[0].trigger.predicate)->id, FL_FIELD_WIRE_DATA);
   assert_string_equal(f[0].trigger.text, "wire.server.data >= 37");
   assert_int_equal(f[0].action.kind, FL_ACTION_RST_STREAM);
   assert_int_equal(f[0].action.code, 8);
@@ -125,9 +122,9 @@ static void test_good(void **state) {
   assert_int_equal(f[2].action.kind, FL_ACTION_RESET);
   assert_int_equal(f[2].toward, FL_TOWARD_BOTH); /* TCP faults default to both */
 
-  assert_int_equal(f[3].trigger.wire_trigger.field, FL_WIRE_END_STREAM);
-  assert_int_equal(f[3].trigger.wire_trigger.side, FL_SCOPE_CLIENT);
-  assert_int_equal(f[3].trigger.wire_trigger.value, 1);
+  assert_true(f[3].trigger.wire);
+  assert_int_equal(fl_predicate_field(f[3].trigger.predicate)->id, FL_FIELD_WIRE_END_STREAM);
+  assert_int_equal(fl_predicate_scope(f[3].trigger.predicate), FL_SCOPE_CLIENT);
   assert_int_equal(f[3].action.count, 100);
   assert_int_equal(f[3].toward, FL_TOWARD_BOTH);
 
@@ -145,7 +142,7 @@ static void test_good(void **state) {
   assert_int_equal(f[7].action.frame_type, 8);
   assert_int_equal(f[7].action.delay_ns, 200000000);
   assert_int_equal(f[8].action.frame_type, 0);
-  assert_int_equal(f[8].trigger.wire_trigger.op, 4); /* > */
+  assert_int_equal(fl_predicate_field(f[8].trigger.predicate)->id, FL_FIELD_WIRE_HEADERS);
   assert_int_equal(f[9].action.what, FL_CORRUPT_LENGTH_PREFIX);
   assert_true(f[9].action.length_set);
   assert_int_equal(f[9].action.length, 7);
@@ -237,22 +234,28 @@ static const struct {
     {"name: b\nfaults:\n  - on: wire.server.dta >= 2\n    do: reset\n",
      "f.yaml:3:9: unknown field 'wire.server.dta'; did you mean 'wire.server.data'?"},
     {"name: b\nfaults:\n  - on: wire.sever.data >= 2\n    do: reset\n",
-     "f.yaml:3:9: unknown field 'wire.sever.data'; wire fields are wire.server.X or wire.client.X"},
+     "f.yaml:3:9: unknown field 'wire.sever.data'; did you mean 'wire.server.data'?"},
     {"name: b\nfaults:\n  - on: wire.server.data >= x\n    do: reset\n",
-     "f.yaml:3:29: 'wire.server.data' is a count of frames; compare it with a number, not 'x'"},
+     "f.yaml:3:29: 'wire.server.data' is a count; expected an integer like 5, not 'x'"},
     {"name: b\nfaults:\n  - on: wire.server.data = 2\n    do: reset\n",
-     "f.yaml:3:26: expected a comparison (== != < <= > >=) after 'wire.server.data'"},
+     "f.yaml:3:26: unknown operator '='; did you mean '=='?"},
     {"name: b\nfaults:\n  - on: wire.client.end_stream >= true\n    do: reset\n",
-     "f.yaml:3:32: 'wire.client.end_stream' is true or false: use == or !="},
+     "f.yaml:3:32: 'wire.client.end_stream' is true or false; compare it with == or !=, not "
+     "'>='"},
     {"name: b\nfaults:\n  - on: wire.server.data >= 2 3\n    do: reset\n",
-     "f.yaml:3:31: unexpected text after the value; a trigger is one comparison"},
+     "f.yaml:3:31: unexpected '3' after the comparison; a predicate is one comparison"},
     {"name: b\nfaults:\n  - on: clinet.sent >= 2\n    do: reset\n",
      "f.yaml:3:9: unknown field 'clinet.sent'; did you mean 'client.sent'?"},
     {"name: b\nfaults:\n  - on: \"client.sent >= 2x\"\n    do: reset\n",
      "f.yaml:3:25: 'client.sent' is a count; expected an integer like 5, not '2x'"},
     {"name: b\nfaults:\n  - on: outcome == hang\n    do: reset\n",
-     "f.yaml:3:9: 'on' needs a server.*, client.* or wire.* field; 'outcome' is only known when "
-     "the run is over"},
+     "f.yaml:3:9: 'on' needs a server.*, client.* or wire.* field (or wire.connections); "
+     "'outcome' is only known when the run is over"},
+    {"name: b\nfaults:\n  - on: wire.server.rst_stream.code == CANCEL\n    do: reset\n  - on: "
+     "wire.connections >= 2\n    do: reset\n  - on: wire.server.goaway.debug contains \"x\"\n    "
+     "do: reset\n  - on: wire.server.trailers.statsu == OK\n    do: reset\n",
+     "f.yaml:9:9: unknown field 'wire.server.trailers.statsu'; did you mean "
+     "'wire.server.trailers.status'?"},
     {"name: b\nfaults:\n  - after: 1s\n    do: { settings: { INITIAL_WINDOW_SIZ: 5 } }\n    "
      "toward: client\n",
      "f.yaml:4:23: unknown key 'INITIAL_WINDOW_SIZ' in settings; did you mean "

@@ -84,7 +84,7 @@ static void test_parse_errors(void **state) {
       {"client.bogus == 1", 0, "unknown field 'client.bogus'; fields are"},
       {"server.outcome == hang", 0, "belongs to the whole run"},
       {"outcome == hnag", 11, "unknown outcome 'hnag'; did you mean 'hang'?"},
-      {"outcome == sideways", 11, "expected completed, hang, timeout, crash or interrupted"},
+      {"outcome == sideways", 11, "expected completed, hang, timeout, crash, interrupted or busy"},
       {"client.duration < 1500", 18, "has no unit"},
       {"client.duration < soon", 18, "expected e.g. 250ms"},
       {"client.status < OK", 14, "compare it with == or !="},
@@ -112,7 +112,8 @@ static void test_parse_errors(void **state) {
       {"client.sent !== 5", 12, "expected ==, !=, <, <=, > or >="},
       {"client.sent", 11, "expected an operator"},
       {"client.sent 5", 12,
-       "expected an operator (==, !=, <, <=, >, >=) after 'client.sent', not '5'"},
+       "expected an operator (==, !=, <, <=, >, >=, contains, matches) after 'client.sent', not "
+       "'5'"},
       {"client.sent >= ", 15, "expected a value after '>='"},
       {"client.sent >= >= 5", 15, "not another operator"},
       {"== 5", 0, "expected a field like client.status before '=='"},
@@ -496,12 +497,20 @@ static void test_field_table(void **state) {
       NULL,
   };
   for (const char *const *r = required; *r; r++) {
-    const fl_field_info *f = fl_predicate_fields;
-    while (f->name && strcmp(f->name, *r)) f++;
-    if (!f->name) fail_msg("field '%s' is missing", *r);
+    bool run = !strcmp(*r, "outcome") || !strcmp(*r, "elapsed");
+    const fl_field_info *f = fl_field_find(run ? FL_CLASS_RUN : FL_CLASS_PEER, *r, strlen(*r));
+    if (!f) fail_msg("field '%s' is missing", *r);
     assert_non_null(f->doc);
     assert_true(strlen(f->doc) > 0);
-    assert_int_equal(f->per_side, strcmp(*r, "outcome") && strcmp(*r, "elapsed"));
+  }
+  /* The table is indexed by id, every row has a doc, and names are unique in their class. */
+  for (int i = 0; i < FL_N_FIELDS; i++) {
+    assert_int_equal(fl_fields[i].id, i);
+    assert_non_null(fl_fields[i].name);
+    assert_true(strlen(fl_fields[i].doc) > 0);
+    for (int k = 0; k < i; k++)
+      if (fl_fields[k].cls == fl_fields[i].cls && !strcmp(fl_fields[k].name, fl_fields[i].name))
+        fail_msg("field '%s' is defined twice", fl_fields[i].name);
   }
 }
 

@@ -4,7 +4,8 @@
  * Frame types, flags, error codes and settings, with their names as the scenario language and
  * the reports spell them ("rst_stream", "NO_ERROR", "INITIAL_WINDOW_SIZE"), and the two fixed
  * layouts every wire module reads and writes: the 9-byte frame header and the 5-byte gRPC
- * message prefix. Pure: no I/O, no allocation. Used by the frame decoder (reports/wire), the
+ * message prefix. Pure: no I/O, no allocation. Used by the scenario language (fault actions,
+ * error-code literals), the frame decoder (reports/wire), the
  * path proxy (injectors/proxy) and the observation model (wire fields).
  */
 #ifndef FL_H2_H
