@@ -763,10 +763,11 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
     /* wire.connections is the run's, but the proxy sees it as it happens. */
     bool wire_run = fi->id == FL_FIELD_WIRE_CONNECTIONS;
     if (fi->cls == FL_CLASS_RUN && !wire_run)
-      return fail_node(y, on,
-                       "'on' needs a server.*, client.* or wire.* field (or wire.connections); '%s' "
-                       "is only known when the run is over",
-                       fl_predicate_field_text(t->predicate));
+      return fail_node(
+          y, on,
+          "'on' needs a server.*, client.* or wire.* field (or wire.connections); '%s' "
+          "is only known when the run is over",
+          fl_predicate_field_text(t->predicate));
     t->wire = fi->cls == FL_CLASS_WIRE || wire_run;
   } else {
     t->kind = FL_TRIGGER_AFTER;

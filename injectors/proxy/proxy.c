@@ -726,6 +726,13 @@ static void schedule_after(fl_proxy *p, int since, int64_t from_ns) {
 
 static int deliver(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t len, frec *r);
 
+/* Whether a frame the proxy makes must wait before going into direction idx: nothing may
+ * stand between HEADERS and its CONTINUATION or inside a DATA frame cut through, and a peer's
+ * first frame (its SETTINGS, the connection preface) must be its own. */
+static bool must_wait(const dir *d) {
+  return d->header_open || d->cut_left || d->mode != MODE_H2 || !d->n_out;
+}
+
 /* Puts a frame the proxy made into direction idx, or keeps it until an open header block
  * ends (nothing may stand between HEADERS and its CONTINUATION). */
 static void inject(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t len, int k) {
@@ -751,7 +758,7 @@ static void inject(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
     stream *st = stream_get(c, r.h.stream_id, false);
     if (st) st->reset = true; /* for the receiver it is over */
   }
-  if (d->header_open || d->cut_left) {
+  if (must_wait(d)) {
     if (pbuf_append(&d->pend, bytes, len) < 0 || frecq_push(&d->pend_recs, &r) < 0)
       fprintf(stderr, "faultline-proxy: out of memory injecting a frame\n");
     return;
@@ -862,7 +869,7 @@ static void fire_action(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h
     return;
   }
   for (int i = 0; i < 2; i++) {
-    if (toward_dir(f->toward, i) && t->d[i].mode != MODE_H2) {
+    if (toward_dir(f->toward, i) && t->d[i].mode == MODE_RAW) {
       refuse(p, k, t,
              "the connection does not speak h2c (TLS or another protocol): frame faults need "
              "HTTP/2 frames");
@@ -883,7 +890,7 @@ static void fire_action(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h
   int itype = -1;
   for (int i = 0; i < 2; i++) {
     if (!toward_dir(f->toward, i)) continue;
-    if (!first && !t->d[i].header_open && !t->d[i].cut_left) first = t->d[i].n_out + 1;
+    if (!first && !must_wait(&t->d[i])) first = t->d[i].n_out + 1;
     /* Direction i carries what its sender sends; toward server = C2S: as from the client. */
     uint8_t b[FL_H2_FRAME_HEADER_LEN + 8 + FL_GOAWAY_DEBUG_MAX];
     fl_h2_frame_header fh = {0};
@@ -1194,7 +1201,7 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
  * behind it. */
 static void flush_pend(fl_proxy *p, conn *c, int idx) {
   dir *d = &c->d[idx];
-  if (d->header_open || d->cut_left || !pbuf_used(&d->pend)) return;
+  if (must_wait(d) || !pbuf_used(&d->pend)) return;
   size_t o = d->pend.off;
   for (frec *pr; (pr = frecq_front(&d->pend_recs));) {
     frec copy = *pr;
@@ -1246,8 +1253,13 @@ static int cut_start(fl_proxy *p, conn *c, int idx, uint8_t *b, size_t n, frec *
 
 static void go_raw(fl_proxy *p, conn *c) {
   for (int i = 0; i < 2; i++) {
-    if (c->d[i].mode == MODE_RAW) continue;
-    c->d[i].mode = MODE_RAW;
+    dir *d = &c->d[i];
+    d->mode = MODE_RAW;
+    if (pbuf_used(&d->pend))
+      fprintf(stderr, "faultline-proxy: connection %d is not h2c: %zu injected frames not sent\n",
+              c->id, d->pend_recs.count);
+    d->pend.off = d->pend.len = 0;
+    while (frecq_front(&d->pend_recs)) frecq_pop(&d->pend_recs);
   }
   set_call_start(p);
   report_refusals(p, c);
@@ -1594,7 +1606,7 @@ static void timers(fl_proxy *p) {
         frec copy = *r;
         frecq_pop(&d->held_recs);
         size_t l = FL_H2_FRAME_HEADER_LEN + copy.h.length;
-        if (d->header_open || d->cut_left) {
+        if (must_wait(d)) {
           if (pbuf_append(&d->pend, d->held.p + o, l) == 0 && frecq_push(&d->pend_recs, &copy) < 0)
             fprintf(stderr, "faultline-proxy: out of memory releasing a frame\n");
         } else {

@@ -21,7 +21,7 @@ typedef struct {
   char *line;   /* "<ns> name k=v ..." as written */
   char *parsed; /* a copy the parser decoded in place; ev points into it */
   fl_event ev;
-  bool ok;      /* the line keeps event.h's table (else `error` says why) */
+  bool ok; /* the line keeps event.h's table (else `error` says why) */
   char error[160];
 } ev_line;
 
