@@ -39,6 +39,17 @@ const char *fl_toward_name(fl_toward t) {
   return "(unknown)";
 }
 
+bool fl_faults_need_proxy(const fl_path_plan *path, const fl_fault *faults, size_t n) {
+  if (path->present) return true;
+  for (size_t i = 0; i < n; i++) {
+    switch (fl_action_layer(faults[i].action.kind)) {
+    case FL_LAYER_TCP:
+    case FL_LAYER_FRAME: return true;
+    }
+  }
+  return false;
+}
+
 bool fl_fault_fired_by_runner(const fl_fault *f) {
   return f->trigger.kind == FL_TRIGGER_ON && !f->trigger.wire;
 }

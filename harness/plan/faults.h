@@ -18,10 +18,10 @@
  *
  * Triggers: `on: PREDICATE` fires the first time the predicate holds. A predicate on a peer's
  * fields (server.sent >= 5) is evaluated by the runner, which tells the proxy `fire K`; one on
- * the wire (wire.server.data >= 37, wire.client.end_stream == true) is evaluated by the proxy
- * at the exact frame, before that frame is forwarded. `after: D` fires D after the call
- * started (the proxy forwarding the client's first HEADERS), or after fault NAME fired with
- * `since: NAME` (an earlier fault of the list).
+ * a wire field (wire.server.data >= 37, wire.client.end_stream == true, wire.connections >= 2;
+ * plan/fields.h) is evaluated by the proxy at the exact frame, before that frame is forwarded.
+ * `after: D` fires D after the call started (the proxy forwarding the client's first HEADERS), or
+ * after fault NAME fired with `since: NAME` (an earlier fault of the list).
  *
  * Errors come back as in scenario.c: "FILE:LINE:COL: what is wrong", with a near-miss
  * suggestion for a misspelt key, action, frame type, error code or setting.
@@ -155,6 +155,10 @@ typedef struct {
   fl_action action;
   fl_toward toward;
 } fl_fault;
+
+/* Whether the run needs the path proxy: `path:` is there, or a fault acts on the path (every
+ * layer of today's table does). */
+bool fl_faults_need_proxy(const fl_path_plan *path, const fl_fault *faults, size_t n);
 
 /* "latency", "rst_stream", ...; and the layer of an action. */
 const char *fl_action_name(fl_action_kind k);

@@ -19,31 +19,35 @@
  * runner as `fire K` lines on the control fd. EOF on the control fd ends the run: every
  * connection is closed and fl_proxy_run returns 0.
  *
- * Events (one line each on the events fd, event.h's protocol; attributes in brackets):
- *   ready [port]                     listening
- *   conn_open [conn]                 a client connected (conn: 1, 2, ... in accept order)
- *   conn_close [conn reason to_server to_client]
- *                                    both legs closed; reason client_closed, server_closed,
- *                                    client_reset, server_reset, reset (a fault),
- *                                    upstream_refused, end (the run is over); bytes delivered
- *   frame [conn from n at type stream len flags fault fate ...]
- *                                    a frame, once its last byte was written to its receiver
- *                                    (or at once when dropped). from: client|server, whose
- *                                    frame the receiver sees (an injected one is the other
- *                                    side's); n: its ordinal among the frames `from` sent on
- *                                    this connection (absent when injected); at: its ordinal
- *                                    among the frames the receiver got (absent when dropped);
- *                                    fault and fate (injected, dropped, delayed, corrupted,
- *                                    discarded by a reset) only when a fault touched it. Then
- *                                    RST_STREAM [code], GOAWAY [code last_stream_id debug],
- *                                    WINDOW_UPDATE [increment], SETTINGS [NAME=value ...].
- *   fault [index action toward effect conn stream frame from reason]
- *                                    fault `index` (0-based, in faults: order) fired or acted;
- *                                    effect: applied, injected, armed (then dropped, delayed
- *                                    or corrupted when it acts on a frame), withheld,
- *                                    released, reset, closed, refused [reason]; frame and
- *                                    from name the frame that fired it or that it acted on.
- *   error [message]                  the proxy cannot go on (it exits 1)
+ * Events (one line each on the events fd, checked against harness/observe/event.h's table,
+ * written once a loop turn; attributes in brackets):
+ *   ready [port]            listening
+ *   conn_open [conn]        a client connected (conn: 1, 2, ... in accept order)
+ *   conn_close [conn reason]
+ *                           both legs closed; reason client_closed, server_closed, client_reset,
+ *                           server_reset, reset (a fault), upstream_refused, end (run over)
+ *   frame [conn from type stream len flags ordinal ...]
+ *                           a frame its receiver got, once its last byte was written to it. from:
+ *                           client|server, whose frame the receiver sees (an injected one is the
+ *                           other side's); ordinal: its place among the frames the receiver got
+ *                           on this connection; action: injected, delayed or corrupted when a
+ *                           fault did that. RST_STREAM [code], GOAWAY [code last_stream_id
+ *                           debug], WINDOW_UPDATE [increment], SETTINGS [settings
+ *                           "NAME=V,..."], trailers [grpc_status], DATA [window: the sender's
+ *                           send window after it, the smaller of the stream's and the
+ *                           connection's]. A frame the receiver never got has no frame event.
+ *   fault [index action conn stream type ordinal]
+ *                           fault `index` (0-based, in faults: order) fired or acted. action:
+ *                           shaped, blackholed, reset, closed, withheld, released, armed (then
+ *                           dropped, delayed or corrupted at the frame it acts on), injected,
+ *                           refused (the reason on stderr). type and ordinal name the frame:
+ *                           the injected, delayed or corrupted one by its ordinal toward its
+ *                           receiver; a dropped one (or a kept-back ACK of an injected PING or
+ *                           SETTINGS) by its ordinal among its sender's frames, the receiver
+ *                           never having had it; for other actions fired by a wire trigger,
+ *                           the triggering frame among its sender's.
+ *   done                    the control fd reached EOF; exiting 0
+ *   error [message]         the proxy cannot go on (it exits 1)
  */
 #ifndef FL_PROXY_H
 #define FL_PROXY_H

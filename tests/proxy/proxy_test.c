@@ -494,6 +494,7 @@ static int case_fire(void) {
   CHECK(status_of(&r, P_CLIENT) == 13, "client status %lld, want INTERNAL (13)",
         status_of(&r, P_CLIENT));
   CHECK(strstr(message_of(&r, m, sizeof m), "RST_STREAM"), "client message \"%s\"", m);
+  printf("client: status %lld \"%s\"\n", status_of(&r, P_CLIENT), m);
   return finish(&r);
 }
 

@@ -151,6 +151,7 @@ static void test_good(void **state) {
   assert_int_equal(fl_action_layer(f[11].action.kind), FL_LAYER_TCP);
   assert_int_equal(fl_action_layer(f[10].action.kind), FL_LAYER_FRAME);
   assert_string_equal(fl_action_name(FL_ACTION_WITHHOLD_WINDOW_UPDATE), "withhold_window_update");
+  assert_true(fl_faults_need_proxy(&s->path_plan, s->faults, s->n_faults));
   fl_scenario_free(s);
 }
 
@@ -165,6 +166,7 @@ static void test_empty_path(void **state) {
   fl_scenario_free(s);
   assert_int_equal(parse("name: p\n", &s, &err), 0);
   assert_false(s->path_plan.present);
+  assert_false(fl_faults_need_proxy(&s->path_plan, s->faults, s->n_faults));
   fl_scenario_free(s);
 }
 
