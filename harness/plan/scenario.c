@@ -76,9 +76,9 @@ static const char *const defect_names[] = {"bad_wire_type", "truncated_varint", 
 /* In fl_shutdown_mode order. */
 static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 
-static const char *const top_keys[] = {"name",    "summary",    "rpc",     "deadline",
-                                       "timeout", "hang_after", "streams", "server",
-                                       "client",  "capture",    "expect",  NULL};
+static const char *const top_keys[] = {"name",       "summary", "rpc",    "deadline", "timeout",
+                                       "hang_after", "streams", "server", "client",   "capture",
+                                       "expect",     "path",    "faults", NULL};
 static const char *const side_keys[] = {"args", "script", "clock", NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
@@ -424,6 +424,15 @@ static int parse_predicate(pctx *c, yaml_node_t *n, const char *key, fl_predicat
   *text = strdup(sval(n));
   if (!*text) return fail_node(c, n, "out of memory");
   return 0;
+}
+
+/* faults.c parses path: and faults: with these two (see fl_plan_yaml). */
+static int plan_fail(void *c, int line, int col, const char *msg) {
+  return fail_at(c, line, col, "%s", msg);
+}
+static int plan_predicate(void *c, yaml_node_t *n, const char *key, fl_predicate **out,
+                          char **text) {
+  return parse_predicate(c, n, key, out, text);
 }
 
 /* ---- steps ------------------------------------------------------------------------------ */
@@ -998,6 +1007,11 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
     } else if (!strcmp(key, "server") || !strcmp(key, "client")) {
       bool server = key[0] == 's';
       if (parse_side(c, v, server, server ? &s->server : &s->client) < 0) return -1;
+    } else if (!strcmp(key, "path") || !strcmp(key, "faults")) {
+      fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+      if (key[0] == 'p' ? fl_path_parse(&y, v, &s->path_plan) < 0
+                        : fl_faults_parse(&y, v, &s->faults, &s->n_faults) < 0)
+        return -1;
     } else if (!strcmp(key, "expect")) {
       if (v->type != YAML_SEQUENCE_NODE)
         return fail_node(c, v,
@@ -1364,5 +1378,7 @@ void fl_scenario_free(fl_scenario *s) {
     free(s->expect[i].text);
   }
   free(s->expect);
+  fl_path_free(&s->path_plan);
+  fl_faults_free(s->faults, s->n_faults);
   free(s);
 }

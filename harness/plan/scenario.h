@@ -10,9 +10,8 @@
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
  *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
- *   predicates).
- * Side keys: args (map of channel arguments), script (list of steps), clock (libfaketime;
- * harness/plan/clock.h).
+#include "clock.h"
+#include "faults.h"
  *
  * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
  * on the server), no recv between stop_reading and resume_reading, payload parameters only
@@ -28,6 +27,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "faults.h"
 #include "predicate.h"
 #include "util.h"
 
@@ -214,6 +214,9 @@ typedef struct {
   fl_capture_plan capture;
   fl_expect *expect;
   size_t n_expect;
+  fl_path_plan path_plan; /* path: (see faults.h) */
+  fl_fault *faults;       /* faults: */
+  size_t n_faults;
 } fl_scenario;
 
 typedef struct {

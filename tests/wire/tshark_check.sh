@@ -46,13 +46,16 @@ check() {
   port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['peers']['server']['port'])" "$out/report.json")
   tshark -r "$out/capture.pcap" -o gui.max_tree_depth:100000 -d "tcp.port==$port,http2" \
     -T fields -e frame.number -e http2.streamid -e http2.type -e frame.len -e frame.cap_len \
-    -e tcp.analysis.lost_segment 2>"$tmp/tshark.err" >"$tmp/all.txt"
-  # The first packet the snaplen cut or, when the capture dropped packets (report.json says how
-  # many: the count is the kernel's), that follows bytes it lacks; only packets before it are
-  # compared. Without drops tshark's lost_segment flags mean reordering on the loopback path
-  # (packets from two CPUs' backlogs), which both decoders reassemble.
+    -e tcp.analysis.lost_segment -e tcp.analysis.out_of_order 2>"$tmp/tshark.err" >"$tmp/all.txt"
+  # The first packet the snaplen cut or that follows bytes the capture lacks (when it dropped
+  # some; report.json has the kernel's count), if any: only packets before it are compared.
+  # Without drops, tshark's lost_segment / out_of_order marks are reordering on the loopback
+  # path (packets from two CPUs' backlogs): faultline reassembles them, tshark's HTTP/2
+  # dissector may lose its place after them, so the comparison also stops there (reorder=1).
   dropped=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['capture'].get('dropped') or 0)" "$out/report.json")
   cut=$(awk -F'\t' -v dropped="$dropped" '$5 < $4 || (dropped > 0 && $6 != "") { print $1; exit }' "$tmp/all.txt")
+  reorder=$(awk -F'\t' -v dropped="$dropped" 'dropped == 0 && ($6 != "" || $7 != "") { print $1; exit }' "$tmp/all.txt")
+  if [ -n "$reorder" ] && { [ -z "$cut" ] || [ "$reorder" -lt "$cut" ]; }; then cut=$reorder; else reorder=; fi
   awk -F'\t' -v cut="${cut:-0}" '$2 != "" && (cut == 0 || $1 < cut) { print $1 "\t" $2 "\t" $3 }' \
     "$tmp/all.txt" >"$tmp/tshark.txt"
   if ! "$fl" decode --fields --port "$port" "$out/capture.pcap" >"$tmp/fl_all.txt" 2>"$tmp/fl.err"; then
@@ -69,7 +72,15 @@ check() {
     diff "$tmp/tshark.txt" "$tmp/fl.txt" | cut -c1-200 | head -10
     return 1
   fi
-  if [ -n "$cut" ]; then
+  if [ -n "$reorder" ]; then
+    local total
+    total=$(awk -F'\t' '{ n += split($3, t, ",") } END { print n + 0 }' "$tmp/fl_all.txt")
+    "$fl" decode --port "$port" "$out/capture.pcap" >"$tmp/ladder.txt" 2>&1
+    if grep -Eq '[1-9][0-9]* bytes not captured|framing resumed' "$tmp/ladder.txt"; then
+      echo "FAIL $name: the capture dropped nothing, yet the ladder lost its place"; return 1
+    fi
+    echo "ok $name: $frames frames agree before packet $cut (reordered on the loopback path, which tshark's dissector does not follow); faultline decodes $total in all, none lost"
+  elif [ -n "$cut" ]; then
     local total
     total=$(awk -F'\t' '{ n += split($3, t, ",") } END { print n + 0 }' "$tmp/fl_all.txt")
     "$fl" decode --port "$port" "$out/capture.pcap" >"$tmp/ladder.txt" 2>&1
