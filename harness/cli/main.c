@@ -20,6 +20,8 @@
 #include "library.h"
 #include "netns.h"
 #include "report.h"
+#include "report_cmd.h"
+#include "report_html.h"
 #include "runner.h"
 #include "scenario.h"
 #include "verdict.h"
@@ -51,6 +53,7 @@ static void usage_main(FILE *out) {
           "  validate FILE...     check scenario files without running them\n"
           "  run NAME|FILE...     run scenarios and write a run directory for each\n"
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
+          "  report RUNDIR        render a run directory again: report.html, text or json\n"
           "\n"
           "Options for every command: --scenarios DIR (the scenario library, default %s),\n"
           "--help. `faultline COMMAND --help` describes a command.\n"
@@ -332,11 +335,21 @@ static int cmd_run(int argc, char **argv) {
       break;
     }
     char err[512];
-    if (fl_report_write_json(dir, s, &r, &v, err, sizeof err) < 0) {
+    json_t *doc = NULL;
+    /* The summary and report.html are rendered from report.json as written, so that
+     * `faultline report` shows exactly what this run showed. */
+    if (fl_report_write_json(dir, s, &r, &v, err, sizeof err) < 0 ||
+        fl_report_load(dir, &doc, err, sizeof err) < 0 ||
+        fl_report_write_html(dir, doc, err, sizeof err) < 0) {
       fprintf(stderr, "faultline run: %s\n", err);
       worst_error = true;
     }
-    fl_report_print_summary(stdout, dir, s, &r, &v, color);
+    if (doc)
+      fl_report_print_summary(stdout, doc, dir, color);
+    else
+      printf("%s: %s (report.json could not be written or read back; run directory %s)\n", s->name,
+             fl_verdict_name(v.kind), dir);
+    json_decref(doc);
     fflush(stdout);
     worst_error = worst_error || v.kind == FL_VERDICT_ERROR;
     any_failed = any_failed || v.kind == FL_VERDICT_NOT_REPRODUCED;
@@ -380,11 +393,8 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } commands[] = {{"list", cmd_list},
-                  {"show", cmd_show},
-                  {"validate", cmd_validate},
-                  {"run", cmd_run},
-                  {"dump", fl_cmd_dump}};
+  } commands[] = {{"list", cmd_list}, {"show", cmd_show},    {"validate", cmd_validate},
+                  {"run", cmd_run},   {"dump", fl_cmd_dump}, {"report", fl_cmd_report}};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "faultline: unknown command '%s'\n\n", cmd);
