@@ -317,15 +317,18 @@ static void calls_text(FILE *out, const json_t *calls) {
     counts[k]++;
   }
   if (n > 1) {
-    fputs(": ", out);
+    fputs(" (", out);
     for (size_t k = 0; k < n_names; k++) {
       fputs(k ? ", " : "", out);
       fl_html_str(out, names[k], true);
       fprintf(out, " %zu", counts[k]);
     }
     if (other) fprintf(out, ", other %zu", other);
+    if (cancelled) fprintf(out, "; %zu cancelled", cancelled);
+    fputs(")", out);
+  } else if (cancelled) {
+    fputs(" (cancelled)", out);
   }
-  if (cancelled) fprintf(out, " (%zu cancelled)", cancelled);
 }
 
 static void processes(FILE *out, const json_t *doc, fl_html_samples *samples, const char *why,
@@ -490,8 +493,11 @@ static void file_row(FILE *out, const char *run_dir, const char *name, const cha
   fl_html_str(out, name, true);
   fputs(there ? "</a>" : "", out);
   fputs("</td><td>", out);
-  if (there)
-    fprintf(out, "%lld bytes", (long long)st.st_size);
+  if (there && st.st_size < 1024)
+    fprintf(out, "%lld B", (long long)st.st_size);
+  else if (there)
+    fprintf(out, "%.1f %s", st.st_size < (1 << 20) ? st.st_size / 1024.0 : st.st_size / 1048576.0,
+            st.st_size < (1 << 20) ? "KiB" : "MiB");
   else
     fputs("not written", out);
   fputs("</td><td>", out);

@@ -55,6 +55,16 @@ void fl_html_fmt_ms(char *buf, size_t len, double ms, double step);
 /* Vertical grid lines from y0 to y1 at each tick of the time axis, labelled at label_y. */
 void fl_html_time_grid(FILE *out, double t_end, double y0, double y1, double label_y);
 
+/* The attributes an SVG on the time axis carries for report.js: data-t-end, data-x0, data-x1. */
+void fl_html_axis_attrs(FILE *out, double t_end);
+
+/* Opens the group of what an SVG draws on the time axis, clipped to the plot's columns so a
+ * zoomed view (report.js) hides what falls outside; `id` names the clip path, unique on the
+ * page. Every element inside carries its time: data-t (moved as a whole), or data-t0 and
+ * data-t1 (a span: moved and stretched). fl_html_plot_close closes the group. */
+void fl_html_plot_open(FILE *out, const char *id, double height);
+void fl_html_plot_close(FILE *out);
+
 /* events.jsonl, read back: the merged timeline (html_timeline.c). */
 typedef struct fl_html_events fl_html_events;
 

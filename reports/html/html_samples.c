@@ -161,8 +161,10 @@ static void chart(FILE *out, const fl_html_samples *s, const metric *m, double t
   fprintf(out,
           "<figure class=\"resource\"><figcaption>%s</figcaption>"
           "<svg class=\"chart samples\" data-metric=\"%s\" viewBox=\"0 0 %.0f %.0f\" "
-          "role=\"img\" aria-label=\"%s over time\">\n",
+          "role=\"img\" aria-label=\"%s over time\"",
           m->title, m->key, FL_HTML_VIEW_W, bottom + 22, m->title);
+  fl_html_axis_attrs(out, t_end);
+  fputs(">\n", out);
   fputs("<g class=\"grid y\">", out);
   for (int k = 0; k * step <= ymax * 1.0000001 && k < 20; k++) {
     double y = bottom - CH_H * k * step / ymax;
@@ -173,6 +175,7 @@ static void chart(FILE *out, const fl_html_samples *s, const metric *m, double t
             k * step, m->unit);
   }
   fputs("</g>\n", out);
+  fl_html_plot_open(out, m->key, bottom + 22);
   fl_html_time_grid(out, t_end, CH_TOP, bottom, bottom + 16);
   for (int k = 0; k < s->n_series; k++) {
     const series *se = &s->s[k];
@@ -180,7 +183,7 @@ static void chart(FILE *out, const fl_html_samples *s, const metric *m, double t
     side_class(out, se->side);
     fputs("\" data-side=\"", out);
     fl_html_str(out, se->side, false);
-    fprintf(out, "\" data-points=\"%zu\" points=\"", se->n);
+    fprintf(out, "\" vector-effect=\"non-scaling-stroke\" data-points=\"%zu\" points=\"", se->n);
     for (size_t i = 0; i < se->n; i++) {
       double v = (!strcmp(m->key, "rss_kib") ? se->v[i].rss_kib : se->v[i].threads) * m->scale;
       fprintf(out, "%s%.2f,%.2f", i ? " " : "", fl_html_x(se->v[i].t, t_end),
@@ -193,13 +196,14 @@ static void chart(FILE *out, const fl_html_samples *s, const metric *m, double t
       double v = (!strcmp(m->key, "rss_kib") ? p->rss_kib : p->threads) * m->scale;
       fputs("<circle class=\"pt s-", out);
       side_class(out, se->side);
-      fprintf(out, "\" cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\"><title>", fl_html_x(p->t, t_end),
-              bottom - CH_H * v / ymax);
+      fprintf(out, "\" data-t=\"%.3f\" cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\"><title>", p->t,
+              fl_html_x(p->t, t_end), bottom - CH_H * v / ymax);
       fl_html_str(out, se->side, false);
       fprintf(out, " at %.3f ms: RSS %.0f KiB, %.0f threads</title></circle>\n", p->t, p->rss_kib,
               p->threads);
     }
   }
+  fl_html_plot_close(out);
   fputs("</svg></figure>\n", out);
 }
 

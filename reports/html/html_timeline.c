@@ -258,62 +258,52 @@ static void write_title(FILE *out, const tl_event *e) {
 static void write_mark(FILE *out, const tl_event *e, size_t i, double t_end, int *labels) {
   double x = fl_html_x(e->t, t_end), cy = lane_cy(e->lane);
   const char *ft = frame_type(e);
-  char cls[96];
-  snprintf(cls, sizeof cls, "ev c-%s e-%s%s%s", cat_key[e->cat], name_of(e), ft ? " ft-" : "",
-           ft ? ft : "");
+  /* Every mark: its classes, its line in events.jsonl and its time (the script zooms by it). */
+  char a[192];
+  snprintf(a, sizeof a, "class=\"ev c-%s e-%s%s%s\" data-i=\"%zu\" data-t=\"%.3f\"",
+           cat_key[e->cat], name_of(e), ft ? " ft-" : "", ft ? ft : "", i, e->t);
+  const char *end = "</rect>";
   switch ((category)e->cat) {
   case CAT_MSG:
-    fprintf(out,
-            "<rect class=\"%s\" data-i=\"%zu\" x=\"%.2f\" y=\"%.1f\" width=\"1.6\" height=\"11\">",
-            cls, i, x - 0.8, e->id == FL_EV_SENT ? cy - 12 : cy + 1);
+    fprintf(out, "<rect %s x=\"%.2f\" y=\"%.1f\" width=\"1.6\" height=\"11\">", a, x - 0.8,
+            e->id == FL_EV_SENT ? cy - 12 : cy + 1);
     break;
   case CAT_OP:
-    fprintf(out,
-            "<rect class=\"%s\" data-i=\"%zu\" x=\"%.2f\" y=\"%.1f\" width=\"1\" height=\"8\">",
-            cls, i, x - 0.5, cy - 4);
+    fprintf(out, "<rect %s x=\"%.2f\" y=\"%.1f\" width=\"1\" height=\"8\">", a, x - 0.5, cy - 4);
     break;
   case CAT_FRAME:
-    fprintf(out,
-            "<rect class=\"%s\" data-i=\"%zu\" x=\"%.2f\" y=\"%.1f\" width=\"1.6\" height=\"18\">",
-            cls, i, x - 0.8, cy - 9);
+    fprintf(out, "<rect %s x=\"%.2f\" y=\"%.1f\" width=\"1.6\" height=\"18\">", a, x - 0.8, cy - 9);
     break;
   case CAT_CALL:
-    fprintf(out, "<circle class=\"%s\" data-i=\"%zu\" cx=\"%.2f\" cy=\"%.1f\" r=\"3.5\">", cls, i,
-            x, cy);
+    fprintf(out, "<circle %s cx=\"%.2f\" cy=\"%.1f\" r=\"3.5\">", a, x, cy);
+    end = "</circle>";
     break;
   case CAT_BARRIER:
-    if (e->id == FL_EV_DUMP)
-      fprintf(out,
-              "<rect class=\"%s\" data-i=\"%zu\" x=\"%.2f\" y=\"%.1f\" width=\"8\" height=\"8\">",
-              cls, i, x - 4, cy - 4);
-    else
-      fprintf(out, "<path class=\"%s\" data-i=\"%zu\" d=\"M%.2f %.1fl6 6-6 6-6-6z\">", cls, i, x,
-              cy - 6);
+    if (e->id == FL_EV_DUMP) {
+      fprintf(out, "<rect %s x=\"%.2f\" y=\"%.1f\" width=\"8\" height=\"8\">", a, x - 4, cy - 4);
+    } else {
+      fprintf(out, "<path %s d=\"M%.2f %.1fl6 6-6 6-6-6z\">", a, x, cy - 6);
+      end = "</path>";
+    }
     break;
   case CAT_FAULT:
-    fprintf(out, "<path class=\"%s\" data-i=\"%zu\" d=\"M%.2f %.1fl6.5 11h-13z\">", cls, i, x,
-            cy - 7);
+    fprintf(out, "<path %s d=\"M%.2f %.1fl6.5 11h-13z\">", a, x, cy - 7);
+    end = "</path>";
     break;
   case CAT_PROC:
-    fprintf(out,
-            "<rect class=\"%s\" data-i=\"%zu\" x=\"%.2f\" y=\"%.1f\" width=\"6\" height=\"6\">",
-            cls, i, x - 3, cy - 3);
+    fprintf(out, "<rect %s x=\"%.2f\" y=\"%.1f\" width=\"6\" height=\"6\">", a, x - 3, cy - 3);
     break;
   case CAT_ALARM:
   case N_CATS:
-    fprintf(out, "<circle class=\"%s\" data-i=\"%zu\" cx=\"%.2f\" cy=\"%.1f\" r=\"5\">", cls, i, x,
-            cy);
+    fprintf(out, "<circle %s cx=\"%.2f\" cy=\"%.1f\" r=\"5\">", a, x, cy);
+    end = "</circle>";
     break;
   }
   write_title(out, e);
-  fputs(e->cat == CAT_CALL || e->cat == CAT_ALARM      ? "</circle>"
-        : e->cat == CAT_BARRIER && e->id != FL_EV_DUMP ? "</path>"
-        : e->cat == CAT_FAULT                          ? "</path>"
-                                                       : "</rect>",
-        out);
+  fputs(end, out);
   if (e->cat == CAT_ALARM && (*labels)++ < LABELS_MAX)
-    fprintf(out, "<text class=\"ev-label\" x=\"%.2f\" y=\"%.1f\">%s</text>", x + 7, cy - 6,
-            name_of(e));
+    fprintf(out, "<text class=\"ev-label\" data-t=\"%.3f\" x=\"%.2f\" y=\"%.1f\">%s</text>", e->t,
+            x + 7, cy - 6, name_of(e));
   fputc('\n', out);
 }
 
@@ -340,7 +330,7 @@ static void write_spans(FILE *out, const fl_html_events *ev, double t_end, size_
     bool open;
   } wait_ref;
   wait_ref open[SPANS_MAX];
-  size_t n_open = 0, drawn = 0;
+  size_t n_open = 0;
   *skipped = 0;
   fputs("<g class=\"spans\">", out);
   for (size_t i = 0; i < ev->n; i++) {
@@ -365,13 +355,13 @@ static void write_spans(FILE *out, const fl_html_events *ev, double t_end, size_
       open[k].open = false;
       double x0 = fl_html_x(w->t, t_end), x1 = fl_html_x(e->t, t_end);
       fprintf(out,
-              "<rect class=\"span-wait\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\">"
-              "<title>%s waits at barrier %lld from %.3f to %.3f ms: ",
-              x0, lane_cy(e->lane) - 13, x1 - x0 > 0.5 ? x1 - x0 : 0.5, 26.0, lane_key[e->lane],
-              (long long)index, w->t, e->t);
+              "<rect class=\"span-wait\" data-t0=\"%.3f\" data-t1=\"%.3f\" x=\"%.2f\" "
+              "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"><title>%s waits at barrier %lld "
+              "from %.3f to %.3f ms: ",
+              w->t, e->t, x0, lane_cy(e->lane) - 18, x1 - x0 > 0.5 ? x1 - x0 : 0.5, 5.0,
+              lane_key[e->lane], (long long)index, w->t, e->t);
       fl_html_json(out, json_object_get(w->obj, "expr"), false);
       fputs("</title></rect>\n", out);
-      drawn++;
       break;
     }
   }
@@ -380,15 +370,16 @@ static void write_spans(FILE *out, const fl_html_events *ev, double t_end, size_
     const tl_event *w = &ev->v[open[k].i];
     double x0 = fl_html_x(w->t, t_end), x1 = fl_html_x(t_end, t_end);
     fprintf(out,
-            "<rect class=\"span-open\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\">"
-            "<title>%s still waits at barrier %lld since %.3f ms: ",
-            x0, lane_cy(w->lane) - 13, x1 - x0 > 0.5 ? x1 - x0 : 0.5, 26.0, lane_key[w->lane],
-            (long long)json_integer_value(json_object_get(w->obj, "index")), w->t);
+            "<rect class=\"span-open\" data-t0=\"%.3f\" data-t1=\"%.3f\" x=\"%.2f\" "
+            "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"><title>%s still waits at barrier %lld "
+            "since %.3f ms: ",
+            w->t, t_end, x0, lane_cy(w->lane) - 18, x1 - x0 > 0.5 ? x1 - x0 : 0.5, 5.0,
+            lane_key[w->lane], (long long)json_integer_value(json_object_get(w->obj, "index")),
+            w->t);
     fl_html_json(out, json_object_get(w->obj, "expr"), false);
     fputs("</title></rect>\n", out);
   }
   fputs("</g>\n", out);
-  (void)drawn;
 }
 
 /* Faults and alarms as dashed lines through every lane: where they hit the stream. */
@@ -399,8 +390,10 @@ static void write_vlines(FILE *out, const fl_html_events *ev, double t_end) {
     const tl_event *e = &ev->v[i];
     if (e->cat != CAT_FAULT && e->cat != CAT_ALARM) continue;
     double x = fl_html_x(e->t, t_end);
-    fprintf(out, "<line class=\"vline c-%s\" x1=\"%.2f\" x2=\"%.2f\" y1=\"%.1f\" y2=\"%.1f\"/>",
-            cat_key[e->cat], x, x, TOP, TOP + LANE_H * N_LANES);
+    fprintf(out,
+            "<line class=\"vline c-%s\" data-t=\"%.3f\" x1=\"%.2f\" x2=\"%.2f\" y1=\"%.1f\" "
+            "y2=\"%.1f\"/>",
+            cat_key[e->cat], e->t, x, x, TOP, TOP + LANE_H * N_LANES);
     n++;
   }
   fputs("</g>\n", out);
@@ -430,9 +423,11 @@ static void write_lane(FILE *out, const fl_html_events *ev, int lane, double t_e
     double h = 3 + (LANE_H - 10) * log1p((double)count[b]) / log1p((double)max);
     double bottom = TOP + LANE_H * (lane + 1) - 3;
     fprintf(out,
-            "<rect class=\"bin\" data-n=\"%zu\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-            "height=\"%.2f\"><title>%zu events from %.3f to %.3f ms\n",
-            count[b], x0, bottom - h, (x1 - x0) * 0.85, h, count[b], b * bin_ms, (b + 1) * bin_ms);
+            "<rect class=\"bin\" data-n=\"%zu\" data-t0=\"%.3f\" data-t1=\"%.3f\" x=\"%.2f\" "
+            "y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"><title>%zu events from %.3f to %.3f "
+            "ms\n",
+            count[b], b * bin_ms, (b + 1) * bin_ms, x0, bottom - h, (x1 - x0) * 0.85, h, count[b],
+            b * bin_ms, (b + 1) * bin_ms);
     write_counts(out, &by_lane_name[(size_t)b * N_NAMES], "\n");
     fputs("</title></rect>\n", out);
   }
@@ -524,8 +519,8 @@ static void write_legend(FILE *out) {
       {"c-fault", "<path d=\"M8 2l6.5 11h-13z\"/>", "fault"},
       {"c-proc", "<rect x=\"5\" y=\"5\" width=\"6\" height=\"6\"/>", "process: spawn, ready, exit"},
       {"c-alarm", "<circle cx=\"8\" cy=\"8\" r=\"5\"/>", "hang, timeout, busy, error"},
-      {"span-wait", "<rect x=\"0\" y=\"3\" width=\"16\" height=\"10\"/>", "waiting at a barrier"},
-      {"span-open", "<rect x=\"0\" y=\"3\" width=\"16\" height=\"10\"/>",
+      {"span-wait", "<rect x=\"0\" y=\"5\" width=\"16\" height=\"5\"/>", "waiting at a barrier"},
+      {"span-open", "<rect x=\"0\" y=\"5\" width=\"16\" height=\"5\"/>",
        "still waiting at the end"},
       {"bin", "<rect x=\"3\" y=\"4\" width=\"10\" height=\"12\"/>", "events counted in a bar"},
   };
@@ -568,11 +563,18 @@ void fl_html_timeline(FILE *out, const fl_html_events *ev, double t_end) {
     return;
   }
   double height = TOP + LANE_H * N_LANES + 6;
+  fputs("<p class=\"js-only zoom\">Drag across the timeline or a chart to zoom in on that "
+        "stretch of time (every chart follows); double-click to see the whole run again. "
+        "<button id=\"zoom-reset\" type=\"button\" disabled>Whole run</button> "
+        "<span id=\"zoom-range\"></span></p>\n",
+        out);
   fprintf(out,
           "<figure class=\"timeline\"><svg id=\"timeline\" class=\"chart timeline\" "
-          "viewBox=\"0 0 %.0f %.0f\" data-events=\"%zu\" data-drawn=\"%zu\" data-t-end=\"%.3f\" "
-          "role=\"img\" aria-label=\"timeline of %zu events in four lanes\">\n",
-          FL_HTML_VIEW_W, height, ev->n, drawn, t_end, ev->n);
+          "viewBox=\"0 0 %.0f %.0f\" data-events=\"%zu\" data-drawn=\"%zu\" role=\"img\" "
+          "aria-label=\"timeline of %zu events in four lanes\"",
+          FL_HTML_VIEW_W, height, ev->n, drawn, ev->n);
+  fl_html_axis_attrs(out, t_end);
+  fputs(">\n", out);
   for (int l = 0; l < N_LANES; l++) {
     size_t n = 0;
     for (size_t i = 0; i < ev->n; i++) n += ev->v[i].lane == l;
@@ -583,6 +585,7 @@ void fl_html_timeline(FILE *out, const fl_html_events *ev, double t_end) {
             l % 2, TOP + LANE_H * l, FL_HTML_VIEW_W, LANE_H, lane_cy(l) - 2, lane_label[l],
             lane_cy(l) + 11, n);
   }
+  fl_html_plot_open(out, "timeline", height);
   fl_html_time_grid(out, t_end, TOP, TOP + LANE_H * N_LANES, TOP - 8);
   size_t spans_skipped;
   write_spans(out, ev, t_end, &spans_skipped);
@@ -592,6 +595,7 @@ void fl_html_timeline(FILE *out, const fl_html_events *ev, double t_end) {
     memset(by_bin_name, 0, (size_t)BINS * N_NAMES * sizeof *by_bin_name);
     write_lane(out, ev, l, t_end, by_bin_name, &labels);
   }
+  fl_html_plot_close(out);
   fputs("</svg>\n<figcaption>", out);
   if (drawn == ev->n) {
     fprintf(out,

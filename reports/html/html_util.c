@@ -129,7 +129,8 @@ void fl_html_fmt_ms(char *buf, size_t len, double ms, double step) {
 
 void fl_html_time_grid(FILE *out, double t_end, double y0, double y1, double label_y) {
   double step = fl_html_nice_step(t_end, 8);
-  fprintf(out, "<g class=\"grid\">");
+  fprintf(out, "<g class=\"grid t\" data-y0=\"%.1f\" data-y1=\"%.1f\" data-label-y=\"%.1f\">", y0,
+          y1, label_y);
   for (int k = 0; k * step <= t_end * 1.0000001 && k < 100; k++) {
     double t = k * step, x = fl_html_x(t, t_end);
     char label[32];
@@ -140,4 +141,19 @@ void fl_html_time_grid(FILE *out, double t_end, double y0, double y1, double lab
             x, x, y0, y1, x, label_y, label);
   }
   fprintf(out, "</g>\n");
+}
+
+void fl_html_plot_open(FILE *out, const char *id, double height) {
+  /* A little wider than the plot: a tick label or a mark at either end stays whole. */
+  fprintf(out,
+          "<clipPath id=\"clip-%s\"><rect x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"%.1f\"/>"
+          "</clipPath><g class=\"plot\" clip-path=\"url(#clip-%s)\">\n",
+          id, FL_HTML_X0 - 16, FL_HTML_X1 - FL_HTML_X0 + 32, height, id);
+}
+
+void fl_html_plot_close(FILE *out) { fputs("</g>\n", out); }
+
+void fl_html_axis_attrs(FILE *out, double t_end) {
+  fprintf(out, " data-t-end=\"%.3f\" data-x0=\"%.1f\" data-x1=\"%.1f\"", t_end, FL_HTML_X0,
+          FL_HTML_X1);
 }

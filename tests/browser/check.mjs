@@ -8,7 +8,8 @@
 //   - the verdict table has a row per expectation of report.json, held as it says; each thread
 //     dump shows as many folded threads as report.json counts;
 //   - clicking a mark keeps its attributes in the panel and selects its row; the filter hides
-//     rows; a status message of markup stays text (window.pwned never set);
+//     rows; a drag zooms every chart to that stretch of time and a double-click undoes it;
+//     a status message of markup stays text (window.pwned never set);
 //   - without JavaScript the page still has every mark with its <title> tooltip.
 // Saves a full-page screenshot of each report as SHOTS/NAME.png.
 //   usage: node check.mjs CHROMIUM SHOTS RUNDIR...
@@ -146,6 +147,36 @@ async function checkReport(context, dir) {
     // The screenshot shows the page as it opens, with the click's selection kept.
     await page.evaluate(open => { document.querySelector('details.events').open = open; }, wasOpen);
   }
+  // Zoom: a drag across the middle fifth of the timeline shows that stretch in every chart;
+  // marks inside it land inside the plot, marks before it to its left; a double-click undoes it.
+  const box = await page.locator('#timeline').boundingBox();
+  const y = box.y + box.height * 0.3;
+  await page.mouse.move(box.x + box.width * 0.4, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, y, { steps: 4 });
+  await page.mouse.up();
+  const zoomed = await page.evaluate(() => {
+    const svg = document.getElementById('timeline'), r = svg.getBoundingClientRect();
+    const unit = r.width / svg.viewBox.baseVal.width;
+    const x0 = r.left + Number(svg.dataset.x0) * unit, x1 = r.left + Number(svg.dataset.x1) * unit;
+    const z = (svg.dataset.zoom || '').split(',').map(Number);
+    let inside = 0, misplaced = 0;
+    for (const m of svg.querySelectorAll('.ev')) {
+      const t = Number(m.dataset.t), b = m.getBoundingClientRect(), c = (b.left + b.right) / 2;
+      if (t >= z[0] && t <= z[1]) { inside++; if (c < x0 - 8 || c > x1 + 8) misplaced++; }
+      if (t < z[0] - (z[1] - z[0]) * 0.05 && c > x0) misplaced++;
+    }
+    return { z, inside, misplaced,
+      charts: [...document.querySelectorAll('svg.chart')].map(s => s.dataset.zoom || null) };
+  });
+  want(zoomed.z.length === 2 && zoomed.z[0] > 0 && zoomed.z[1] > zoomed.z[0],
+    `a drag across the timeline did not zoom (data-zoom ${zoomed.z})`);
+  want(zoomed.charts.every(z => z === zoomed.charts[0]), `the charts did not follow the zoom: ${zoomed.charts}`);
+  want(zoomed.misplaced === 0, `${zoomed.misplaced} marks are drawn outside their time after the zoom`);
+  await page.locator('#timeline').dblclick({ position: { x: box.width * 0.5, y: box.height * 0.3 } });
+  const after = await page.evaluate(() => [...document.querySelectorAll('svg.chart')].filter(s => s.dataset.zoom).length);
+  want(after === 0, `a double-click left ${after} charts zoomed`);
+
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
   await page.close();
   report_(name, problems,

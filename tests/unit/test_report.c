@@ -233,7 +233,8 @@ static void test_every_event_is_a_mark_or_in_a_bar(void **state) {
   assert_non_null(strstr(page, "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes"));
   assert_null(strstr(page, "root:"));
   assert_non_null(strstr(page, "cannot read it: Invalid argument"));
-  assert_non_null(strstr(page, "data-side=\"server\" data-points=\"1\""));
+  assert_non_null(
+      strstr(page, "data-side=\"server\" vector-effect=\"non-scaling-stroke\" data-points=\"1\""));
   free(page);
   assert_null(fl_html_read_file(dir, "../report.json", 100, false, &n, &cut));
 
