@@ -248,8 +248,8 @@ static void findings(FILE *out, const json_t *doc) {
   fputs("</section>\n", out);
 }
 
-static void timeline(FILE *out, const char *run_dir, const json_t *doc, fl_html_events *ev,
-                     const char *why, double t_end) {
+static void timeline(FILE *out, const json_t *doc, fl_html_events *ev, const char *why,
+                     double t_end) {
   const json_t *tl = get(doc, "timeline");
   fputs("<section id=\"timeline-section\"><h2>Timeline</h2>\n<p>", out);
   fputs("Merged from <a href=\"events.jsonl\">events.jsonl</a>, ordered by ", out);
@@ -269,7 +269,6 @@ static void timeline(FILE *out, const char *run_dir, const json_t *doc, fl_html_
     fl_html_str(out, why, true);
     fputs("</p>\n", out);
   }
-  (void)run_dir;
   fputs("</section>\n", out);
 }
 
@@ -604,7 +603,7 @@ int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err,
   fputs("<main>\n", out);
   expectations(out, doc);
   findings(out, doc);
-  timeline(out, run_dir, doc, ev, ev_why, t_end);
+  timeline(out, doc, ev, ev_why, t_end);
   processes(out, doc, samples, sm_why, t_end);
   dumps(out, run_dir, doc);
   files(out, run_dir, doc);

@@ -212,8 +212,9 @@ static void test_every_event_is_a_mark_or_in_a_bar(void **state) {
       "\"thread_dumps\": [{\"side\": \"server\", \"file\": \"../../etc/passwd\", \"threads\": 1}],"
       "\"files\": {\"server_stderr\": \"server.stderr\"}}";
   write_file(dir, "report.json", report, sizeof report - 1);
-  write_file(dir, "server.stderr", "bad \xff\xfe bytes\n", 15);
-  write_file(dir, "samples.csv", "t_ms,side,pid,rss_kib,threads\n1.0,server,5,1024,3\n", 50);
+  write_file(dir, "server.stderr", "bad \xff\xfe bytes\n", strlen("bad \xff\xfe bytes\n"));
+  const char samples[] = "t_ms,side,pid,rss_kib,threads\n1.0,server,5,1024,3\n";
+  write_file(dir, "samples.csv", samples, sizeof samples - 1);
   json_t *doc;
   assert_int_equal(fl_report_load(dir, &doc, err, sizeof err), 0);
   assert_int_equal(fl_report_write_html(dir, doc, err, sizeof err), 0);
