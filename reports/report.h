@@ -14,12 +14,12 @@
 #include "scenario.h"
 #include "verdict.h"
 
-/* Writes report.json into run_dir (a new file renamed into place). Its keys are documented in
- * the README ("Run directory"); `fields` holds every predicate field of fields.h by the name
- * `expect:` uses. Returns 0, or -1 with the reason in err. */
-FL_MUST_USE int fl_report_write_json(const char *run_dir, const fl_scenario *s,
-                                     const fl_run_result *r, const fl_verdict *v, char *err,
-                                     size_t errlen);
+/* Writes report.json to `out` (the CLI gives a run directory's whole-file stream, rundir.h).
+ * Its keys are documented in the README ("Run directory"); `fields` holds every predicate field
+ * of fields.h by the name `expect:` uses. Returns 0, or -1 with the reason in err and errno set
+ * (ENOMEM when the document could not be built, else the stream's error). */
+FL_MUST_USE int fl_report_write_json(FILE *out, const fl_scenario *s, const fl_run_result *r,
+                                     const fl_verdict *v, char *err, size_t errlen);
 
 /* A barrier some call still waits at: what keeps a hung run from moving. */
 typedef struct {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,8 +552,15 @@ static void files(FILE *out, const char *run_dir, const json_t *doc) {
   }
   size_t i;
   const json_t *d;
-  json_array_foreach(get(doc, "thread_dumps"), i, d) if (str(d, "file"))
-      file_row(out, run_dir, str(d, "file"), "a thread dump", false);
+  json_array_foreach(get(doc, "thread_dumps"), i, d) {
+    if (str(d, "file")) file_row(out, run_dir, str(d, "file"), "a thread dump", false);
+    if (str(d, "go_file"))
+      file_row(out, run_dir, str(d, "go_file"), "the same dump in Go's grammar (panicparse)",
+               false);
+    if (str(d, "pprof_file"))
+      file_row(out, run_dir, str(d, "pprof_file"),
+               "the same dump as a pprof profile (go tool pprof)", false);
+  }
   /* Whatever else report.json lists (the scenario, each peer's stderr, files added later). */
   const char *key;
   const json_t *f;
@@ -623,15 +631,25 @@ int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err,
 }
 
 int fl_report_write_html(const char *run_dir, const json_t *doc, char *err, size_t errlen) {
-  char path[PATH_MAX], tmp[PATH_MAX + 8], why[256];
+  char path[PATH_MAX], tmp[PATH_MAX], why[256];
   snprintf(path, sizeof path, "%s/report.html", run_dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
+  /* A new file of a name of its own (O_EXCL: it follows no link, opens nothing that exists),
+   * renamed over the page: a reader never sees half a page, and a link named report.html is
+   * replaced, never written through. */
+  snprintf(tmp, sizeof tmp, "%s/.report.html.XXXXXX", run_dir);
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (!f) {
-    fl_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    fl_set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp);
+    }
     return -1;
   }
-  int rc = fl_report_html(f, run_dir, doc, why, sizeof why);
+  int rc = fchmod(fd, 0644) == 0 ? 0 : -1;
+  if (rc < 0) snprintf(why, sizeof why, "%s", strerror(errno));
+  if (rc == 0) rc = fl_report_html(f, run_dir, doc, why, sizeof why);
   if (fclose(f) != 0 && rc == 0) {
     snprintf(why, sizeof why, "%s", strerror(errno));
     rc = -1;

@@ -35,8 +35,9 @@
 FL_MUST_USE int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err,
                                size_t errlen);
 
-/* Writes run_dir/report.html (a new file renamed into place: a reader never sees half a
- * page). Returns 0, or -1 with "cannot write DIR/report.html: REASON" in err. */
+/* Writes run_dir/report.html again, for `faultline report` (a run writes its page through its
+ * run directory, rundir.h): a new file renamed into place, so a reader never sees half a page.
+ * Returns 0, or -1 with "cannot write DIR/report.html: REASON" in err. */
 FL_MUST_USE int fl_report_write_html(const char *run_dir, const json_t *doc, char *err,
                                      size_t errlen);
 

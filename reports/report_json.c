@@ -128,6 +128,21 @@ fail:
   return NULL;
 }
 
+/* A side's clock fault: which clocks libfaketime fakes, the offset it starts with, its jumps;
+ * null for a side on the machine's own clock. */
+static json_t *clock_plan(const fl_clock_plan *c) {
+  if (!c->present) return json_null();
+  json_t *o = json_object();
+  if (!o || fl_json_set(o, "faked_by", json_string("libfaketime")) < 0 ||
+      fl_json_set(o, "fake", json_string(fl_clock_fake_name(c->fake))) < 0 ||
+      fl_json_set(o, "offset_ms", fl_json_ms(c->offset_ns)) < 0 ||
+      fl_json_set(o, "jumps", json_integer((json_int_t)c->n_jumps)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *plan) {
   const fl_side_obs *st = fl_observe_side(r->obs, side);
   const fl_process_obs *p = &st->proc;
@@ -151,6 +166,7 @@ static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *pl
       fl_json_set(samples, "max_fds", json_integer(st->samples.max_fds)) < 0 ||
       fl_json_set(o, "args", channel_args(plan)) < 0 ||
       fl_json_set(o, "port", st->port ? json_integer(st->port) : json_null()) < 0 ||
+      fl_json_set(o, "clock", clock_plan(&plan->clock)) < 0 ||
       fl_json_set(o, "calls", calls(st)) < 0)
     goto fail;
   if (!st->have_status) {
@@ -236,6 +252,9 @@ static json_t *dumps(const fl_run_result *r) {
     json_t *o = item(a);
     if (!o || fl_json_set(o, "side", json_string(fl_side_name(d->side))) < 0 ||
         fl_json_set(o, "file", json_string(d->file)) < 0 ||
+        fl_json_set(o, "go_file", d->go_file[0] ? json_string(d->go_file) : json_null()) < 0 ||
+        fl_json_set(o, "pprof_file", d->pprof_file[0] ? json_string(d->pprof_file) : json_null()) <
+            0 ||
         fl_json_set_bytes(o, "why", d->why, SIZE_MAX) < 0 ||
         fl_json_set(o, "at_ms", fl_json_ms(d->at_ns)) < 0 ||
         fl_json_set(o, "threads", json_integer(d->threads)) < 0 ||
@@ -331,41 +350,17 @@ fail:
   return NULL;
 }
 
-int fl_report_write_json(const char *run_dir, const fl_scenario *s, const fl_run_result *r,
+int fl_report_write_json(FILE *out, const fl_scenario *s, const fl_run_result *r,
                          const fl_verdict *v, char *err, size_t errlen) {
-  char path[PATH_MAX], tmp[PATH_MAX + 8];
-  snprintf(path, sizeof path, "%s/report.json", run_dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  if (!r->obs) {
-    fl_set_err(err, errlen, "nothing was observed (out of memory)");
-    return -1;
-  }
-  json_t *doc = report(s, r, v);
+  json_t *doc = r->obs ? report(s, r, v) : NULL;
   if (!doc) {
+    errno = ENOMEM;
     fl_set_err(err, errlen, "cannot build report.json: out of memory");
     return -1;
   }
-  /* A new file renamed over the old one: a reader never sees half a report. */
-  FILE *f = fopen(tmp, "w");
-  int rc = -1;
-  if (!f) {
-    fl_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-  } else {
-    char why[128];
-    rc = fl_json_write(f, doc, true, why, sizeof why);
-    if (fclose(f) != 0 && rc == 0) {
-      snprintf(why, sizeof why, "%s", strerror(errno));
-      rc = -1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-      snprintf(why, sizeof why, "%s", strerror(errno));
-      rc = -1;
-    }
-    if (rc < 0) {
-      fl_set_err(err, errlen, "cannot write %s: %s", path, why);
-      unlink(tmp);
-    }
-  }
+  char why[128];
+  int rc = fl_json_write(out, doc, true, why, sizeof why);
+  if (rc < 0) fl_set_err(err, errlen, "cannot write report.json: %s", why);
   json_decref(doc);
   return rc;
 }

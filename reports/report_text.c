@@ -66,11 +66,17 @@ void fl_report_print_summary(FILE *out, const json_t *doc, const char *run_dir, 
              *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
   char a[2048], b[2048], c[512];
   const char *verdict = json_string_value(json_object_get(doc, "verdict"));
-  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)\n", bold,
+  const json_t *capture = json_object_get(doc, "capture");
+  /* Evidence that lost packets is said on the verdict's own line, so no reader misses it. */
+  char lost[96] = "";
+  if (json_is_string(json_object_get(capture, "file")) && num(capture, "dropped") > 0)
+    snprintf(lost, sizeof lost, " %s\xE2\x80\x94 capture dropped %.0f of %.0f packets%s", red,
+             num(capture, "dropped"), num(capture, "received"), reset);
+  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)%s\n", bold,
           text(json_object_get(doc, "scenario"), "name", a, sizeof a), reset,
           verdict && !strcmp(verdict, "reproduced") ? green : red,
           text(doc, "verdict", b, sizeof b), reset, text(doc, "outcome", c, sizeof c),
-          num(doc, "elapsed_ms") / 1e3);
+          num(doc, "elapsed_ms") / 1e3, lost);
   if (json_is_string(json_object_get(doc, "error")))
     fprintf(out, "  error: %s\n", text(doc, "error", a, sizeof a));
 
@@ -117,7 +123,6 @@ void fl_report_print_summary(FILE *out, const json_t *doc, const char *run_dir, 
             text(busy, "thread", a, sizeof a), num(busy, "cpu_ms") / 1e3,
             num(busy, "since_ms") / 1e3, num(busy, "at_ms") / 1e3);
 
-  const json_t *capture = json_object_get(doc, "capture");
   if (json_is_string(json_object_get(capture, "file")))
     fprintf(out, "  capture: %s, %.0f packets, %.0f dropped\n", text(capture, "file", a, sizeof a),
             num(capture, "packets"), num(capture, "dropped"));

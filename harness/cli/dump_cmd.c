@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dump_go.h"
+#include "dump_pprof.h"
+#include "dump_text.h"
 #include "threads.h"
 
 #define EXIT_OK 0
@@ -23,24 +26,33 @@
 #define STOP_WAIT_MS 2000
 
 static void usage(FILE *out) {
-  fputs("usage: faultline dump [--stop] [--out FILE] PID...\n"
+  fputs("usage: faultline dump [--stop] [--format text|go|pprof] [--out FILE] PID...\n"
         "\n"
-        "Prints a dump of every thread of each process, in the style of Go's goroutine dumps:\n"
-        "a grouped summary that folds identical stacks (\"14 @ ...\", most common first), then\n"
-        "each thread as `thread TID \"name\" [state, what it waits on]:` with its frames as\n"
-        "`function(...)` / `<tab>file:line +0xoff` (file:line where debug info exists).\n"
+        "Prints a dump of every thread of each process, in the style of Go's goroutine dumps.\n"
+        "\n"
+        "Formats (--format, default text), the three files a run directory holds per dump:\n"
+        "  text   for people (threads-SIDE-N.txt): a header, a grouped summary that folds\n"
+        "         identical stacks (\"14 @ ...\", most common first), then each thread as\n"
+        "         `thread TID \"name\" [state, what it waits on]:` with its frames as\n"
+        "         `function(...)` / `<tab>file:line +0xoff` (file:line where debug info exists)\n"
+        "  go     Go's goroutine-dump grammar (threads-SIDE-N.go.txt), one goroutine per\n"
+        "         thread, for panicparse:  faultline dump --format go PID | panicparse\n"
+        "  pprof  a gzipped pprof profile (threads-SIDE-N.pb.gz), one sample per thread with\n"
+        "         labels thread, state, waits, tid; needs --out and one PID:\n"
+        "         faultline dump --format pprof --out t.pb.gz PID; go tool pprof -top t.pb.gz\n"
         "\n"
         "You may dump any process you may trace: your own processes (if dumpable), or any with\n"
         "CAP_SYS_PTRACE. Under Yama ptrace_scope=1 only a parent may; use sudo or run the\n"
         "process under faultline. Each thread is stopped only while it is unwound.\n"
         "\n"
-        "Options:\n"
-        "  --stop       stop each process (SIGSTOP) for the dump and resume it (SIGCONT)\n"
-        "               afterwards, so its threads form one consistent picture; with several\n"
-        "               PIDs all are stopped before the first dump. A process that was already\n"
-        "               stopped stays stopped.\n"
-        "  --out FILE   write the dumps to FILE instead of standard output\n"
-        "  --help       this text\n"
+        "Options (anywhere on the line; -- ends them):\n"
+        "  -s, --stop         stop each process (SIGSTOP) for the dump and resume it (SIGCONT)\n"
+        "                     afterwards, so its threads form one consistent picture; with\n"
+        "                     several PIDs all are stopped before the first dump. A process\n"
+        "                     that was already stopped stays stopped.\n"
+        "  -f, --format FMT   text (default), go or pprof\n"
+        "  -o, --out FILE     write the dumps to FILE instead of standard output\n"
+        "  -h, --help         this text\n"
         "\n"
         "Set DEBUGINFOD_URLS empty for quick, offline dumps; with it set, missing debuginfo\n"
         "may be downloaded.\n"
@@ -48,6 +60,42 @@ static void usage(FILE *out) {
         "Exit codes: 0 every process dumped, 2 bad usage, 3 some process could not be dumped\n"
         "(the reason is printed; the others are still dumped).\n",
         out);
+}
+
+typedef enum { FORMAT_TEXT, FORMAT_GO, FORMAT_PPROF } dump_format;
+
+static int parse_format(const char *s, dump_format *f) {
+  if (strcmp(s, "text") == 0)
+    *f = FORMAT_TEXT;
+  else if (strcmp(s, "go") == 0)
+    *f = FORMAT_GO;
+  else if (strcmp(s, "pprof") == 0)
+    *f = FORMAT_PPROF;
+  else
+    return -1;
+  return 0;
+}
+
+/* Takes one dump and writes it in format. Returns 0, or -1 after a message on stderr. */
+static int dump_one(pid_t pid, bool stop, dump_format format, FILE *out) {
+  fl_dump_opts o = {.why = stop ? "faultline dump --stop" : "faultline dump"};
+  fl_dump *d;
+  char err[512];
+  int rv = -1;
+
+  if (fl_dump_take(pid, &o, &d, err, sizeof err) != 0) {
+    fprintf(stderr, "faultline dump: %s\n", err);
+    return -1;
+  }
+  switch (format) {
+  case FORMAT_TEXT: rv = fl_dump_write_text(d, out, err, sizeof err); break;
+  case FORMAT_GO: rv = fl_dump_write_go(d, out, err, sizeof err); break;
+  case FORMAT_PPROF: rv = fl_dump_write_pprof(d, out, err, sizeof err); break;
+  }
+  if (rv != 0)
+    fprintf(stderr, "faultline dump: cannot write the dump of pid %d: %s\n", (int)pid, err);
+  fl_dump_free(d);
+  return rv;
 }
 
 static int parse_pid(const char *s, pid_t *pid) {
@@ -109,8 +157,10 @@ int fl_cmd_dump(int argc, char **argv) {
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                            {"out", required_argument, NULL, 'o'},
                                            {"stop", no_argument, NULL, 's'},
+                                           {"format", required_argument, NULL, 'f'},
                                            {NULL, 0, NULL, 0}};
   const char *out_path = NULL;
+  dump_format format = FORMAT_TEXT;
   bool stop = false;
   FILE *out = stdout;
   pid_t *pids;
@@ -118,13 +168,20 @@ int fl_cmd_dump(int argc, char **argv) {
   int npids, rv = EXIT_OK;
   sigset_t block, old;
 
-  optind = 1;
+  /* 0, not 1: glibc then starts afresh, permuting so options may follow the PIDs. */
+  optind = 0;
   opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "+ho:", longopts, NULL)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "hso:f:", longopts, NULL)) != -1;) {
     switch (c) {
     case 'h': usage(stdout); return EXIT_OK;
     case 'o': out_path = optarg; break;
     case 's': stop = true; break;
+    case 'f':
+      if (parse_format(optarg, &format) != 0) {
+        fprintf(stderr, "faultline dump: unknown --format \"%s\" (text, go or pprof)\n", optarg);
+        return EXIT_USAGE;
+      }
+      break;
     default:
       fprintf(stderr, "faultline dump: unknown or incomplete option %s\n", argv[optind - 1]);
       fputs("try: faultline dump --help\n", stderr);
@@ -134,6 +191,13 @@ int fl_cmd_dump(int argc, char **argv) {
   npids = argc - optind;
   if (npids <= 0) {
     fputs("faultline dump: which process? give one or more PIDs (faultline dump --help)\n", stderr);
+    return EXIT_USAGE;
+  }
+  /* A profile is one binary message: two cannot share a file, nor a terminal. */
+  if (format == FORMAT_PPROF && (out_path == NULL || npids != 1)) {
+    fputs("faultline dump: --format pprof writes one process's profile to a file: give --out "
+          "FILE and one PID\n",
+          stderr);
     return EXIT_USAGE;
   }
   pids = calloc(npids, sizeof *pids);
@@ -151,7 +215,7 @@ int fl_cmd_dump(int argc, char **argv) {
     }
   }
   if (out_path != NULL) {
-    out = fopen(out_path, "we");
+    out = fopen(out_path, format == FORMAT_PPROF ? "wbe" : "we");
     if (out == NULL) {
       fprintf(stderr, "faultline dump: cannot write %s: %s\n", out_path, strerror(errno));
       rv = EXIT_CANNOT;
@@ -174,16 +238,9 @@ int fl_cmd_dump(int argc, char **argv) {
   }
 
   for (int i = 0; i < npids; i++) {
-    char err[512];
-    fl_dump_info info;
-
     if (stop && stopped[i] < 0) continue;
     if (i > 0) fputc('\n', out);
-    if (fl_threads_dump(pids[i], NULL, stop ? "faultline dump --stop" : "faultline dump", out,
-                        &info, err, sizeof err) != 0) {
-      fprintf(stderr, "faultline dump: %s\n", err);
-      rv = EXIT_CANNOT;
-    }
+    if (dump_one(pids[i], stop, format, out) != 0) rv = EXIT_CANNOT;
   }
 
   for (int i = 0; stop && i < npids; i++)

@@ -3,22 +3,48 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "config.h"
-#define FL_SCENARIO_DIR FL_SOURCE_SCENARIO_DIR
 
 static const char *override_dir;
 
 void fl_library_set_dir(const char *dir) { override_dir = dir; }
 
+static bool is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Where this binary stands tells which library is its own: see library.h. */
+static const char *default_dir(void) {
+  static char dir[PATH_MAX];
+  if (dir[0]) return dir;
+  char exe[PATH_MAX], build_root[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", FL_INSTALLED_SCENARIO_DIR);
+  if (!realpath("/proc/self/exe", exe)) return dir;
+  *strrchr(exe, '/') = '\0';
+  if (realpath(FL_BUILD_ROOT, build_root) && !strcmp(exe, build_root)) {
+    snprintf(dir, sizeof dir, "%s", FL_SOURCE_SCENARIO_DIR);
+    return dir;
+  }
+#ifdef FL_SCENARIO_DIR_FROM_BINDIR
+  char rel[PATH_MAX + 64], real[PATH_MAX];
+  snprintf(rel, sizeof rel, "%s/%s", exe, FL_SCENARIO_DIR_FROM_BINDIR);
+  if (is_dir(rel) && realpath(rel, real)) snprintf(dir, sizeof dir, "%s", real);
+#endif
+  return dir;
+}
+
 const char *fl_library_dir(void) {
   if (override_dir) return override_dir;
   const char *env = getenv("FAULTLINE_SCENARIOS");
-  return env && *env ? env : FL_SCENARIO_DIR;
+  return env && *env ? env : default_dir();
 }
 
 static int has_suffix(const char *s, const char *suffix) {

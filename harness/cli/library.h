@@ -1,9 +1,14 @@
 /*
  * library: the named scenario library (scenarios/NAME.yaml) and how names resolve to files.
  *
- * The library folder is --scenarios DIR, else $FAULTLINE_SCENARIOS, else the source tree's
- * scenarios/ (baked in at build time). An argument that names an existing file, or contains a
- * '/' or ends in .yaml/.yml, is a path; anything else is a name looked up in the library.
+ * The library folder is --scenarios DIR, else $FAULTLINE_SCENARIOS, else the binary's own:
+ *   - a faultline running from its build tree (the folder it sits in is the build root meson
+ *     made, FL_BUILD_ROOT in config.h) uses the source tree's scenarios/;
+ *   - any other (installed) uses the library installed beside it, BINDIR/../share/faultline/
+ *     scenarios as the install's prefix lays it out (found relative to the binary, so an
+ *     install under DESTDIR or a moved prefix works), else FL_INSTALLED_SCENARIO_DIR.
+ * An argument that names an existing file, or contains a '/' or ends in .yaml/.yml, is a
+ * path; anything else is a name looked up in the library.
  */
 #ifndef FL_LIBRARY_H
 #define FL_LIBRARY_H

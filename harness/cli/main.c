@@ -1,14 +1,23 @@
 /*
- * faultline: the command line. Each command parses its own options and prints --help;
- * exit codes are the same for every command (see usage_main).
+ * faultline: the command line.
+ *
+ * Conventions (README "Commands"), the same for every command: options anywhere among the
+ * arguments, as GNU tools take them (`faultline run NAME --out DIR`); `--` ends the options;
+ * `--help` and `--version` everywhere, and `faultline help COMMAND`; each command's help lists
+ * the exit codes it can give (exit_codes.h, defined once). Output: colour only on a terminal
+ * whose TERM is set and not "dumb", and never when NO_COLOR is set to anything non-empty
+ * (no-color.org). A closed stdout (`| head -1`) ends no batch: SIGPIPE is ignored and failed
+ * writes to stdout are dropped, the runs and their run directories are not.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,29 +25,70 @@
 #include "config.h"
 #include "dump_cmd.h"
 #include "event.h"
+#include "exit_codes.h"
 #include "fields.h"
 #include "library.h"
 #include "netns.h"
 #include "report.h"
 #include "report_cmd.h"
 #include "report_html.h"
+#include "rundir.h"
 #include "runner.h"
 #include "scenario.h"
 #include "verdict.h"
 
-#define EXIT_REPRODUCED 0
-#define EXIT_NOT_REPRODUCED 1
-#define EXIT_USAGE 2
-#define EXIT_HARNESS 3
-#define EXIT_INTERRUPTED 130
+typedef struct {
+  const char *out;
+  const char *runs_dir;
+  bool quiet;
+  bool netns;
+} run_opts;
 
-static const char exit_codes[] =
-    "Exit codes:\n"
-    "  0    every scenario reproduced (validate: every file is valid)\n"
-    "  1    some scenario not reproduced\n"
-    "  2    bad usage or a broken scenario file (file:line:col in the message)\n"
-    "  3    harness error: faultline could not run a scenario (the reason is printed)\n"
-    "  130  interrupted by SIGINT or SIGTERM (the run directory is still written)\n";
+typedef struct {
+  const char *name;
+  const char *usage;   /* after "usage: faultline " */
+  const char *allowed; /* the option letters it takes besides --help and --version */
+  const char *about;   /* the rest of its help, before the exit codes */
+} command;
+
+static const command cmd_list_def = {
+    "list", "list [--scenarios DIR]", "S",
+    "Lists the scenario library: each scenario's name and one-line summary. A file that does\n"
+    "not load is listed with its error.\n\n"
+    "  --scenarios DIR  the scenario library (default: see faultline --help)\n"};
+static const command cmd_show_def = {"show", "show [--scenarios DIR] NAME|FILE", "S",
+                                     "Prints a scenario file, preceded by its path.\n\n"
+                                     "  --scenarios DIR  the scenario library for a NAME\n"};
+static const command cmd_validate_def = {
+    "validate", "validate [--scenarios DIR] NAME|FILE...", "S",
+    "Loads each scenario and checks its fields, steps, ranges and predicates without running\n"
+    "it. Errors name file, line and column; warnings (a channel argument C core does not\n"
+    "declare, say) go to stderr and leave the file valid.\n\n"
+    "  --scenarios DIR  the scenario library for NAMEs\n"};
+static const command cmd_run_def = {
+    "run", "run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...", "SoRqN",
+    "Runs each scenario: starts its server and client peers, drives their scripts, judges the\n"
+    "expect clauses and writes a run directory with scenario.yaml, events.jsonl,\n"
+    "report.json, capture.pcap, thread dumps and each peer's stderr. Every file is loaded\n"
+    "before the first runs. A batch ends with a one-line total.\n\n"
+    "  --out DIR        the run directory (with several scenarios: DIR/NAME each). DIR must\n"
+    "                   not exist, or be empty, or be the directory of an earlier faultline\n"
+    "                   run, which is then replaced as a whole; anything else is refused\n"
+    "  --runs-dir DIR   where new run directories are made (default runs/), each named\n"
+    "                   <timestamp>-<name>; nothing in DIR is ever replaced\n"
+    "  --netns          run inside a new network namespace (and user namespace when not\n"
+    "                   root): packet capture without root, ports of our own\n"
+    "  --quiet          print only the verdict lines (and the batch's total)\n"
+    "  --scenarios DIR  the scenario library for NAMEs\n"};
+
+static const command *const commands[] = {&cmd_list_def, &cmd_show_def, &cmd_validate_def,
+                                          &cmd_run_def};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *out, const command *c) {
+  fprintf(out, "usage: faultline %s\n\n%s\n", c->usage, c->about);
+  fl_exit_codes_print(out, c->name);
+}
 
 static void usage_main(FILE *out) {
   fprintf(out,
@@ -49,90 +99,136 @@ static void usage_main(FILE *out) {
           "\n"
           "Commands:\n"
           "  list                 the named scenarios, with one-line summaries\n"
-          "  show NAME            print a scenario file\n"
-          "  validate FILE...     check scenario files without running them\n"
+          "  show NAME|FILE       print a scenario file\n"
+          "  validate NAME|FILE...\n"
+          "                       check scenarios without running them\n"
           "  run NAME|FILE...     run scenarios and write a run directory for each\n"
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
           "  report RUNDIR        render a run directory again: report.html, text or json\n"
+          "  help [COMMAND]       this text, or a command's\n"
           "\n"
-          "Options for every command: --scenarios DIR (the scenario library, default %s),\n"
-          "--help. `faultline COMMAND --help` describes a command.\n"
-          "\n%s",
-          fl_library_dir(), exit_codes);
+          "Options for every command: --help, --version; list, show, validate and run take\n"
+          "--scenarios DIR, the scenario library (default here: %s;\n"
+          "$FAULTLINE_SCENARIOS overrides it). Options may come anywhere among the arguments;\n"
+          "-- ends them. `faultline help COMMAND` describes a command.\n"
+          "\n",
+          fl_library_dir());
+  fl_exit_codes_print(out, NULL);
 }
 
-typedef struct {
-  const char *out;
-  const char *runs_dir;
-  bool quiet;
-  bool netns;
-} run_opts;
+static void print_version(void) { printf("faultline %s\n", FL_VERSION); }
 
-/* Parses a command's options (--scenarios and --help for all; --out, --runs-dir, --quiet for
- * run). Returns 1 for --help, -1 on bad usage (after saying why), 0 otherwise; the command's
- * own arguments start at optind. */
-static int parse_opts(int argc, char **argv, run_opts *ro, bool allow_run_opts) {
+/* "--out" or "-o" for a message, from what getopt last looked at. */
+static const char *option_text(char **argv, char *buf, size_t len) {
+  const char *a = argv[optind - 1];
+  if (a && a[0] == '-' && a[1] == '-') {
+    snprintf(buf, len, "%.*s", (int)strcspn(a, "="), a);
+    return buf;
+  }
+  snprintf(buf, len, "-%c", optopt ? optopt : '?');
+  return buf;
+}
+
+/* Parses a command's options, GNU style. Returns 0 (arguments from optind), 1 when --help or
+ * --version was handled, -1 on bad usage after saying why on stderr. */
+static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {"version", no_argument, NULL, 'V'},
                                            {"scenarios", required_argument, NULL, 'S'},
                                            {"out", required_argument, NULL, 'o'},
                                            {"runs-dir", required_argument, NULL, 'R'},
                                            {"quiet", no_argument, NULL, 'q'},
                                            {"netns", no_argument, NULL, 'N'},
                                            {NULL, 0, NULL, 0}};
-  optind = 1;
+  char opt[64];
+  optind = 0; /* glibc: start afresh */
   opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "+ho:q", longopts, NULL)) != -1;) {
-    switch (c) {
-    case 'h': return 1;
-    case 'S': fl_library_set_dir(optarg); break;
-    case 'o':
-    case 'R':
-    case 'q':
-    case 'N':
-      if (!allow_run_opts) goto bad;
-      if (c == 'o') ro->out = optarg;
-      if (c == 'R') ro->runs_dir = optarg;
-      if (c == 'q') ro->quiet = true;
-      if (c == 'N') ro->netns = true;
-      break;
-    default:
-    bad:
-      fprintf(stderr, "faultline %s: unknown option '%s' (see faultline %s --help)\n", argv[0],
-              argv[optind - 1], argv[0]);
+  int idx = -1;
+  for (int ch; (ch = getopt_long(argc, argv, ":ho:qV", longopts, &idx)) != -1; idx = -1) {
+    if (ch == 'h') {
+      print_help(stdout, c);
+      return 1;
+    }
+    if (ch == 'V') {
+      print_version();
+      return 1;
+    }
+    if (ch == ':') {
+      fprintf(stderr, "faultline %s: option '%s' requires an argument\n", c->name,
+              option_text(argv, opt, sizeof opt));
       return -1;
+    }
+    if (ch == '?') {
+      fprintf(stderr, "faultline %s: unknown option '%s' (faultline %s --help lists them)\n",
+              c->name, option_text(argv, opt, sizeof opt), c->name);
+      return -1;
+    }
+    if (!strchr(c->allowed, ch)) {
+      if (idx >= 0)
+        snprintf(opt, sizeof opt, "--%s", longopts[idx].name);
+      else
+        snprintf(opt, sizeof opt, "-%c", ch);
+      fprintf(stderr, "faultline %s: option '%s' is not one of %s's (faultline %s --help)\n",
+              c->name, opt, c->name, c->name);
+      return -1;
+    }
+    switch (ch) {
+    case 'S': fl_library_set_dir(optarg); break;
+    case 'o': ro->out = optarg; break;
+    case 'R': ro->runs_dir = optarg; break;
+    case 'q': ro->quiet = true; break;
+    case 'N': ro->netns = true; break;
     }
   }
   return 0;
 }
 
+/* A wrong number of arguments: the usage line on stderr. */
+static int bad_args(const command *c, const char *why) {
+  fprintf(stderr, "faultline %s: %s\nusage: faultline %s (faultline %s --help)\n", c->name, why,
+          c->usage, c->name);
+  return FL_EXIT_USAGE;
+}
+
+/* A scenario file a user named: loaded, and named after its scenario (scenario.h). */
+static int load(const char *path, fl_scenario **s, fl_error *e) {
+  if (fl_scenario_load(path, s, e) < 0) return -1;
+  if (fl_scenario_check_file_name(*s, e) == 0) return 0;
+  fl_scenario_free(*s);
+  *s = NULL;
+  return -1;
+}
+
+static void print_warnings(const fl_scenario *s) {
+  for (size_t i = 0; i < s->n_warnings; i++) fprintf(stderr, "%s\n", s->warnings[i]);
+}
+
 static int cmd_list(int argc, char **argv) {
+  const command *c = &cmd_list_def;
   run_opts ro = {0};
-  int rc = parse_opts(argc, argv, &ro, false);
-  if (rc != 0 || optind != argc) {
-    FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out,
-            "usage: faultline list [--scenarios DIR]\n\n"
-            "Lists the scenario library (%s): each scenario's name and summary.\n"
-            "A file that does not parse is listed with its error.\n\n%s",
-            fl_library_dir(), exit_codes);
-    return rc == 1 ? 0 : EXIT_USAGE;
-  }
+  int rc = parse_opts(c, argc, argv, &ro);
+  if (rc != 0) return rc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+  if (optind != argc) return bad_args(c, "takes no arguments");
   char **paths;
   int n = fl_library_list(&paths);
   if (n < 0) {
     fprintf(stderr, "faultline list: cannot read %s: %s\n", fl_library_dir(), strerror(errno));
-    return EXIT_USAGE;
+    return FL_EXIT_USAGE;
   }
-  int status = 0;
+  int status = FL_EXIT_OK;
   for (int i = 0; i < n; i++) {
     fl_scenario *s;
     fl_error err;
-    if (fl_scenario_load(paths[i], &s, &err) == 0) {
-      printf("%-40s %s\n", s->name, s->summary);
+    char a[512], b[1024];
+    /* Names and summaries are checked at load; a file's own name is not: print it plain. */
+    if (load(paths[i], &s, &err) == 0) {
+      printf("%-40s %s\n", fl_printable(s->name, a, sizeof a),
+             fl_printable(s->summary, b, sizeof b));
       fl_scenario_free(s);
     } else {
-      printf("%-40s (broken: %s)\n", strrchr(paths[i], '/') + 1, err.msg);
-      status = EXIT_USAGE;
+      printf("%-40s (broken: %s)\n", fl_printable(strrchr(paths[i], '/') + 1, a, sizeof a),
+             err.msg);
+      status = FL_EXIT_USAGE;
     }
   }
   fl_library_free(paths, n);
@@ -140,96 +236,54 @@ static int cmd_list(int argc, char **argv) {
 }
 
 static int cmd_show(int argc, char **argv) {
+  const command *c = &cmd_show_def;
   run_opts ro = {0};
-  int rc = parse_opts(argc, argv, &ro, false);
-  if (rc != 0 || optind != argc - 1) {
-    FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out,
-            "usage: faultline show NAME|FILE\n\n"
-            "Prints a scenario file, preceded by its path.\n\n%s",
-            exit_codes);
-    return rc == 1 ? 0 : EXIT_USAGE;
-  }
+  int rc = parse_opts(c, argc, argv, &ro);
+  if (rc != 0) return rc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+  if (optind != argc - 1) return bad_args(c, "takes one NAME or FILE");
   char path[PATH_MAX], err[512];
   if (fl_library_resolve(argv[optind], path, sizeof path, err, sizeof err) < 0) {
     fprintf(stderr, "faultline show: %s\n", err);
-    return EXIT_USAGE;
+    return FL_EXIT_USAGE;
   }
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "faultline show: %s: %s\n", path, strerror(errno));
-    return EXIT_USAGE;
+  char *text;
+  size_t len;
+  fl_error e;
+  if (fl_scenario_read(path, &text, &len, &e) < 0) {
+    fprintf(stderr, "faultline show: %s\n", e.msg);
+    return FL_EXIT_USAGE;
   }
-  printf("# %s\n", path);
-  char buf[4096];
-  size_t k;
-  while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, stdout);
-  fclose(f);
-  return 0;
+  char plain[PATH_MAX + 64];
+  printf("# %s\n", fl_printable(path, plain, sizeof plain));
+  fwrite(text, 1, len, stdout);
+  free(text);
+  return FL_EXIT_OK;
 }
 
 static int cmd_validate(int argc, char **argv) {
+  const command *c = &cmd_validate_def;
   run_opts ro = {0};
-  int rc = parse_opts(argc, argv, &ro, false);
-  if (rc != 0 || optind >= argc) {
-    FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out,
-            "usage: faultline validate NAME|FILE...\n\n"
-            "Parses each scenario and checks its fields, steps and predicates without\n"
-            "running it. Errors name file, line and column.\n\n%s",
-            exit_codes);
-    return rc == 1 ? 0 : EXIT_USAGE;
-  }
-  int status = 0;
+  int rc = parse_opts(c, argc, argv, &ro);
+  if (rc != 0) return rc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+  if (optind >= argc) return bad_args(c, "which scenarios? give one or more NAMEs or FILEs");
+  int status = FL_EXIT_OK;
   for (int i = optind; i < argc; i++) {
-    char path[PATH_MAX], err[512];
+    char path[PATH_MAX], err[512], plain[PATH_MAX + 64];
     fl_scenario *s;
     fl_error e;
     if (fl_library_resolve(argv[i], path, sizeof path, err, sizeof err) < 0) {
       fprintf(stderr, "%s\n", err);
-      status = EXIT_USAGE;
-    } else if (fl_scenario_load(path, &s, &e) < 0) {
+      status = FL_EXIT_USAGE;
+    } else if (load(path, &s, &e) < 0) {
       fprintf(stderr, "%s\n", e.msg);
-      status = EXIT_USAGE;
+      status = FL_EXIT_USAGE;
     } else {
-      printf("%s: ok (%s)\n", path, s->name);
+      print_warnings(s);
+      printf("%s: ok (%s)\n", fl_printable(path, plain, sizeof plain), s->name);
       fl_scenario_free(s);
     }
   }
   return status;
-}
-
-static int mkdir_p(const char *dir) {
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* runs/<timestamp>-<name>, with -2, -3... if two runs start within the same second. */
-static int make_run_dir(const run_opts *ro, const char *name, int n_scenarios, char *dir,
-                        size_t len) {
-  if (ro->out && n_scenarios == 1) {
-    snprintf(dir, len, "%s", ro->out);
-    return mkdir_p(dir);
-  }
-  char base[PATH_MAX];
-  if (ro->out) {
-    snprintf(base, sizeof base, "%s/%s", ro->out, name);
-  } else {
-    char stamp[32];
-    time_t now = time(NULL);
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-    snprintf(base, sizeof base, "%s/%s-%s", ro->runs_dir ? ro->runs_dir : "runs", stamp, name);
-  }
-  snprintf(dir, len, "%s", base);
-  for (int k = 2; access(dir, F_OK) == 0 && k < 1000; k++) snprintf(dir, len, "%s-%d", base, k);
-  return mkdir_p(dir);
 }
 
 /* The peer binary sits beside this one; FAULTLINE_PEER overrides it. */
@@ -247,59 +301,179 @@ static void peer_path(char *out, size_t len) {
   snprintf(out, len, "%s/faultline-peer", n > 0 ? self : ".");
 }
 
-static int cmd_run(int argc, char **argv) {
-  run_opts ro = {0};
-  int rc = parse_opts(argc, argv, &ro, true);
-  if (rc != 0 || optind >= argc) {
-    FILE *out = rc == 1 ? stdout : stderr;
-    fprintf(out,
-            "usage: faultline run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...\n\n"
-            "Runs each scenario: starts its server and client peers, drives their scripts,\n"
-            "judges the expect clauses and writes a run directory with scenario.yaml,\n"
-            "events.jsonl, report.json, capture.pcap, thread dumps and each peer's stderr.\n\n"
-            "  --out DIR        the run directory (with several scenarios: DIR/NAME)\n"
-            "  --runs-dir DIR   where run directories are made (default runs/), each named\n"
-            "                   <timestamp>-<name>\n"
-            "  --netns          run inside a new network namespace (and user namespace when\n"
-            "                   not root): packet capture without root, ports of our own\n"
-            "  --quiet          print only the verdict lines\n"
-            "  --scenarios DIR  the scenario library for NAME arguments\n\n%s",
-            exit_codes);
-    return rc == 1 ? 0 : EXIT_USAGE;
-  }
+/* no-color.org: NO_COLOR set and not empty; and never for a terminal that cannot show it. */
+static bool use_color(void) {
+  const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+  if (no && *no) return false;
+  if (!term || !*term || !strcmp(term, "dumb")) return false;
+  return isatty(STDOUT_FILENO);
+}
 
-  /* Every file is parsed before anything runs: a typo in the third scenario should not cost
+/* The summary as report_text.c prints it from report.json, or with --quiet its verdict lines
+ * only (the first line and, for an error, the reason), so that the verdict line has one
+ * definition. */
+static void print_summary(const char *dir, const json_t *doc, bool quiet, bool color) {
+  if (!quiet) {
+    fl_report_print_summary(stdout, doc, dir, color);
+    return;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (!m) return;
+  fl_report_print_summary(m, doc, dir, color);
+  fclose(m);
+  bool first = true;
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    if (first || !strncmp(line, "  error: ", 9)) printf("%s\n", line);
+    first = false;
+  }
+  free(text);
+}
+
+/* Makes the verdict `error` with `why`, keeping the clauses judged. */
+static void verdict_error(fl_verdict *v, const char *why) {
+  if (v->kind == FL_VERDICT_ERROR && v->why[0]) {
+    size_t n = strlen(v->why);
+    snprintf(v->why + n, sizeof v->why - n, "; %s", why);
+  } else {
+    v->kind = FL_VERDICT_ERROR;
+    snprintf(v->why, sizeof v->why, "%s", why);
+  }
+}
+
+/* Runs one scenario in rd and reports it; returns its verdict (-1: interrupted). */
+static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const run_opts *ro,
+                   int index, int n, bool color, fl_verdict_kind *kind) {
+  const char *dir = fl_rundir_path(rd);
+  char err[1024];
+  if (!ro->quiet)
+    fprintf(stderr, "running %s (%d/%d, timeout %.0fs) ...\n", s->name, index + 1, n,
+            (double)s->timeout_ns / 1e9);
+  fl_run_options o = {.rd = rd, .peer_path = peer, .progress = !ro->quiet};
+  fl_run_result r;
+  if (fl_run(s, &o, &r) < 0) {
+    /* The run could not take place: r.error says why, and the verdict below is `error`. */
+  }
+  fl_verdict v;
+  if (!r.obs || fl_verdict_judge(s, r.obs, r.harness_error ? r.error : NULL, &v) < 0) {
+    fprintf(stderr, "faultline run: out of memory\n");
+    fl_run_result_free(&r);
+    *kind = FL_VERDICT_ERROR;
+    return 0;
+  }
+  /* Evidence that could not be written makes the verdict `error`, naming file and reason. */
+  if (fl_rundir_failures(rd, err, sizeof err) > 0) verdict_error(&v, err);
+
+  /* report.json is written whole under a temporary name and renamed into place, never over
+   * anything; its write errors are the run directory's record. */
+  FILE *report = fl_rundir_begin(rd, "report.json", err, sizeof err);
+  bool report_ok = report != NULL;
+  if (report && fl_report_write_json(report, s, &r, &v, err, sizeof err) < 0) {
+    fl_rundir_note(rd, "report.json", errno ? errno : EIO);
+    report_ok = false;
+  }
+  if (report && fl_rundir_commit(rd, report, err, sizeof err) < 0) report_ok = false;
+  if (!report_ok) {
+    fl_rundir_failures(rd, err, sizeof err);
+    verdict_error(&v, err);
+  }
+  /* The summary and report.html are rendered from report.json as written, so that
+   * `faultline report` shows exactly what this run showed. */
+  json_t *doc = NULL;
+  if (report_ok && fl_report_load(dir, &doc, err, sizeof err) < 0) {
+    verdict_error(&v, err);
+    report_ok = false;
+  }
+  if (doc) {
+    char why[512] = "";
+    FILE *html = fl_rundir_begin(rd, "report.html", why, sizeof why);
+    bool html_ok = html != NULL;
+    if (html) {
+      int rc = fl_report_html(html, dir, doc, why, sizeof why);
+      /* The commit closes the stream either way, and renames only a page written whole. */
+      if (fl_rundir_commit(rd, html, why, sizeof why) < 0 || rc < 0) html_ok = false;
+    }
+    if (!html_ok) {
+      fprintf(stderr, "faultline run: report.html: %s\n", why);
+      v.kind = FL_VERDICT_ERROR;
+    }
+    print_summary(dir, doc, ro->quiet, color);
+  } else {
+    /* No document to render: the verdict line alone, with why. */
+    printf("%s: %s (report.json: %s)\n", s->name, fl_verdict_name(v.kind), v.why);
+  }
+  json_decref(doc);
+  fflush(stdout);
+  *kind = v.kind;
+  int interrupted = fl_observe_outcome(r.obs) == FL_OUTCOME_INTERRUPTED;
+  fl_verdict_free(&v);
+  fl_run_result_free(&r);
+  return interrupted ? -1 : 0;
+}
+
+static int cmd_run(int argc, char **argv) {
+  const command *c = &cmd_run_def;
+  run_opts ro = {0};
+  int rc = parse_opts(c, argc, argv, &ro);
+  if (rc != 0) return rc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+  if (optind >= argc) return bad_args(c, "which scenarios? give one or more NAMEs or FILEs");
+  if (ro.out && ro.runs_dir) return bad_args(c, "--out and --runs-dir exclude each other");
+
+  /* Every file is loaded before anything runs: a typo in the third scenario should not cost
    * the time of running the first two. */
   int n = argc - optind;
   fl_scenario **scenarios = calloc((size_t)n, sizeof *scenarios);
-  char(*paths)[PATH_MAX] = calloc((size_t)n, sizeof *paths);
-  int status = EXIT_REPRODUCED;
+  if (!scenarios) {
+    fprintf(stderr, "faultline run: out of memory\n");
+    return FL_EXIT_HARNESS;
+  }
+  int status = FL_EXIT_OK;
   for (int i = 0; i < n; i++) {
-    char err[512];
+    char path[PATH_MAX], err[512];
     fl_error e;
-    if (fl_library_resolve(argv[optind + i], paths[i], sizeof paths[i], err, sizeof err) < 0) {
+    if (fl_library_resolve(argv[optind + i], path, sizeof path, err, sizeof err) < 0) {
       fprintf(stderr, "faultline run: %s\n", err);
-      status = EXIT_USAGE;
-    } else if (fl_scenario_load(paths[i], &scenarios[i], &e) < 0) {
+      status = FL_EXIT_USAGE;
+    } else if (load(path, &scenarios[i], &e) < 0) {
       fprintf(stderr, "%s\n", e.msg);
-      status = EXIT_USAGE;
+      status = FL_EXIT_USAGE;
+    } else {
+      print_warnings(scenarios[i]);
     }
   }
   char peer[PATH_MAX];
   peer_path(peer, sizeof peer);
-  if (status == EXIT_REPRODUCED && access(peer, X_OK) != 0) {
+  if (status == FL_EXIT_OK && access(peer, X_OK) != 0) {
     fprintf(stderr,
             "faultline run: the peer program %s is missing (%s); build it, or set "
             "FAULTLINE_PEER\n",
             peer, strerror(errno));
-    status = EXIT_HARNESS;
+    status = FL_EXIT_HARNESS;
   }
 
-  if (status == EXIT_REPRODUCED && ro.netns) {
+  /* Where the run directories go, decided before anything runs: a refused --out is a usage
+   * error, not the first scenario's. */
+  fl_rundir *top = NULL;
+  if (status == FL_EXIT_OK) {
+    char err[1024];
+    int made =
+        ro.out ? fl_rundir_create(ro.out, &top, err, sizeof err)
+               : fl_rundir_open_folder(ro.runs_dir ? ro.runs_dir : "runs", &top, err, sizeof err);
+    if (made < 0) {
+      bool refused = errno == 0; /* the --out rule said no: the user's to change */
+      fprintf(stderr, "faultline run: %s\n", err);
+      status = ro.out && refused ? FL_EXIT_USAGE : FL_EXIT_HARNESS;
+    }
+  }
+
+  if (status == FL_EXIT_OK && ro.netns) {
     char err[256];
     if (fl_netns_enter(err, sizeof err) < 0) {
       fprintf(stderr, "faultline run: --netns: %s\n", err);
-      status = EXIT_HARNESS;
+      status = FL_EXIT_HARNESS;
     }
   }
 
@@ -307,97 +481,143 @@ static int cmd_run(int argc, char **argv) {
    * info then (it would if DEBUGINFOD_URLS is set). `faultline dump` keeps the user's choice. */
   unsetenv("DEBUGINFOD_URLS");
 
-  bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-  bool worst_error = false, any_failed = false, interrupted = false;
-  for (int i = 0; i < n && status == EXIT_REPRODUCED && !interrupted; i++) {
+  bool color = use_color();
+  int reproduced = 0, not_reproduced = 0, errors = 0, ran = 0;
+  bool interrupted = false;
+  for (int i = 0; i < n && status == FL_EXIT_OK && !interrupted; i++) {
     const fl_scenario *s = scenarios[i];
-    char dir[PATH_MAX];
-    if (make_run_dir(&ro, s->name, n, dir, sizeof dir) < 0) {
-      fprintf(stderr, "faultline run: cannot create the run directory %s: %s\n", dir,
-              strerror(errno));
-      worst_error = true;
-      break;
+    char err[1024];
+    fl_rundir *rd = NULL;
+    if (ro.out && n == 1) {
+      rd = top;
+      top = NULL;
+    } else {
+      char base[NAME_MAX + 1];
+      if (ro.out) {
+        snprintf(base, sizeof base, "%s", s->name);
+      } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+        snprintf(base, sizeof base, "%s-%s", stamp, s->name);
+      }
+      if (fl_rundir_create_child(top, base, &rd, err, sizeof err) < 0) {
+        fprintf(stderr, "faultline run: %s: %s\n", s->name, err);
+        errors++;
+        ran++;
+        continue;
+      }
     }
-    if (!ro.quiet)
-      fprintf(stderr, "running %s (%d/%d, timeout %.0fs) ...\n", s->name, i + 1, n,
-              (double)s->timeout_ns / 1e9);
-    fl_run_options o = {
-        .scenario_path = paths[i], .run_dir = dir, .peer_path = peer, .progress = !ro.quiet};
-    fl_run_result r;
-    if (fl_run(s, &o, &r) < 0) {
-      /* The run could not take place: r.error says why, and the verdict below is `error`. */
-    }
-    fl_verdict v;
-    if (!r.obs || fl_verdict_judge(s, r.obs, r.harness_error ? r.error : NULL, &v) < 0) {
-      fprintf(stderr, "faultline run: out of memory\n");
-      fl_run_result_free(&r);
-      worst_error = true;
-      break;
-    }
+    fl_verdict_kind kind;
+    interrupted = run_one(s, rd, peer, &ro, i, n, color, &kind) < 0;
+    ran++;
+    if (kind == FL_VERDICT_REPRODUCED) reproduced++;
+    if (kind == FL_VERDICT_NOT_REPRODUCED) not_reproduced++;
+    if (kind == FL_VERDICT_ERROR) errors++;
+    if (fl_rundir_close(rd, err, sizeof err) < 0) fprintf(stderr, "faultline run: %s\n", err);
+  }
+  if (top) {
     char err[512];
-    json_t *doc = NULL;
-    /* The summary and report.html are rendered from report.json as written, so that
-     * `faultline report` shows exactly what this run showed. */
-    if (fl_report_write_json(dir, s, &r, &v, err, sizeof err) < 0 ||
-        fl_report_load(dir, &doc, err, sizeof err) < 0 ||
-        fl_report_write_html(dir, doc, err, sizeof err) < 0) {
-      fprintf(stderr, "faultline run: %s\n", err);
-      worst_error = true;
-    }
-    if (doc)
-      fl_report_print_summary(stdout, doc, dir, color);
-    else
-      printf("%s: %s (report.json could not be written or read back; run directory %s)\n", s->name,
-             fl_verdict_name(v.kind), dir);
-    json_decref(doc);
+    if (fl_rundir_close(top, err, sizeof err) < 0) fprintf(stderr, "faultline run: %s\n", err);
+  }
+  if (status == FL_EXIT_OK && n > 1) {
+    printf("%d scenarios: %d reproduced, %d not, %d error%s", n, reproduced, not_reproduced, errors,
+           errors == 1 ? "" : "s");
+    if (ran < n) printf(", %d not run%s", n - ran, interrupted ? " (interrupted)" : "");
+    printf("\n");
     fflush(stdout);
-    worst_error = worst_error || v.kind == FL_VERDICT_ERROR;
-    any_failed = any_failed || v.kind == FL_VERDICT_NOT_REPRODUCED;
-    interrupted = fl_observe_outcome(r.obs) == FL_OUTCOME_INTERRUPTED;
-    fl_verdict_free(&v);
-    fl_run_result_free(&r);
   }
   for (int i = 0; i < n; i++)
     if (scenarios[i]) fl_scenario_free(scenarios[i]);
   free(scenarios);
-  free(paths);
-  if (status != EXIT_REPRODUCED) return status;
-  if (interrupted) return EXIT_INTERRUPTED;
-  if (worst_error) return EXIT_HARNESS;
-  return any_failed ? EXIT_NOT_REPRODUCED : EXIT_REPRODUCED;
+  if (status != FL_EXIT_OK) return status;
+  if (interrupted) return FL_EXIT_INTERRUPTED;
+  if (errors) return FL_EXIT_HARNESS;
+  return not_reproduced ? FL_EXIT_NOT_REPRODUCED : FL_EXIT_OK;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2) {
-    usage_main(stderr);
-    return EXIT_USAGE;
-  }
-  const char *cmd = argv[1];
-  /* The vocabulary, from the tables themselves: the README's lists are this output. */
-  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "fields")) {
-    fl_fields_write_markdown(stdout);
-    return 0;
-  }
-  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "events")) {
-    fl_events_write_markdown(stdout);
-    return 0;
-  }
-  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-    usage_main(stdout);
-    return 0;
-  }
-  if (!strcmp(cmd, "--version")) {
-    printf("faultline %s\n", FL_VERSION);
-    return 0;
-  }
+/* `dump` parses its own options (dump_cmd.c); --version is answered here for it. */
+static int cmd_dump(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--version")) {
+      print_version();
+      return FL_EXIT_OK;
+    }
+  return fl_cmd_dump(argc, argv);
+}
+
+/* `report` parses its own options (report_cmd.c); colour follows the rule of every command. */
+static int cmd_report(int argc, char **argv) { return fl_cmd_report(argc, argv, use_color()); }
+
+static int dispatch(const char *name, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } commands[] = {{"list", cmd_list}, {"show", cmd_show},    {"validate", cmd_validate},
-                  {"run", cmd_run},   {"dump", fl_cmd_dump}, {"report", fl_cmd_report}};
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(cmd, commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "faultline: unknown command '%s'\n\n", cmd);
+  } table[] = {{"list", cmd_list}, {"show", cmd_show}, {"validate", cmd_validate},
+               {"run", cmd_run},   {"dump", cmd_dump}, {"report", cmd_report}};
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (!strcmp(name, table[i].name)) return table[i].fn(argc, argv);
+  const char *names[] = {"list", "show", "validate", "run", "dump", "report", "help", NULL};
+  const char *near = fl_near_miss(name, names);
+  char plain[128];
+  if (near)
+    fprintf(stderr, "faultline: unknown command '%s'; did you mean '%s'?\n\n",
+            fl_printable(name, plain, sizeof plain), near);
+  else
+    fprintf(stderr, "faultline: unknown command '%s'\n\n", fl_printable(name, plain, sizeof plain));
   usage_main(stderr);
-  return EXIT_USAGE;
+  return FL_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+  /* A reader that goes away (`faultline run a b c | head -1`) must not end the batch: writes
+   * to it fail with EPIPE instead, and the runs go on. */
+  signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) {
+    usage_main(stderr);
+    return FL_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    usage_main(stdout);
+    return FL_EXIT_OK;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+    print_version();
+    return FL_EXIT_OK;
+  }
+  /* The vocabulary, from the tables themselves: the README's lists are this output. */
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "fields")) {
+    fl_fields_write_markdown(stdout);
+    return FL_EXIT_OK;
+  }
+  if (!strcmp(cmd, "help") && argc == 3 && !strcmp(argv[2], "events")) {
+    fl_events_write_markdown(stdout);
+    return FL_EXIT_OK;
+  }
+  if (!strcmp(cmd, "help")) {
+    if (argc == 2) {
+      usage_main(stdout);
+      return FL_EXIT_OK;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+      if (!strcmp(argv[2], commands[i]->name)) {
+        print_help(stdout, commands[i]);
+        return FL_EXIT_OK;
+      }
+    if (!strcmp(argv[2], "dump")) {
+      char *dump_help[] = {"dump", "--help", NULL};
+      return fl_cmd_dump(2, dump_help);
+    }
+    if (!strcmp(argv[2], "report")) {
+      char *report_help[] = {"report", "--help", NULL};
+      return fl_cmd_report(2, report_help, false);
+    }
+    if (!strcmp(argv[2], "help")) {
+      usage_main(stdout);
+      return FL_EXIT_OK;
+    }
+    return dispatch(argv[2], 0, NULL);
+  }
+  return dispatch(cmd, argc - 1, argv + 1);
 }

@@ -7,13 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "jsonout.h"
 #include "report.h"
 #include "report_html.h"
-
-#define EXIT_OK 0
-#define EXIT_USAGE 2
-#define EXIT_CANNOT 3
 
 static void usage(FILE *out) {
   fputs("usage: faultline report [--format html|text|json] RUNDIR\n"
@@ -25,13 +22,12 @@ static void usage(FILE *out) {
         "  --format json   print report.json, checked: it parses and holds the keys the other\n"
         "                  forms read\n"
         "  --help          this text\n"
-        "\n"
-        "Exit codes: 0 rendered, 2 bad usage, 3 report.json cannot be read or is not a\n"
-        "faultline report, or report.html cannot be written (the reason is printed).\n",
+        "\n",
         out);
+  fl_exit_codes_print(out, "report");
 }
 
-int fl_cmd_report(int argc, char **argv) {
+int fl_cmd_report(int argc, char **argv, bool color) {
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                            {"format", required_argument, NULL, 'f'},
                                            {NULL, 0, NULL, 0}};
@@ -40,44 +36,44 @@ int fl_cmd_report(int argc, char **argv) {
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "+hf:", longopts, NULL)) != -1;) {
     switch (c) {
-    case 'h': usage(stdout); return EXIT_OK;
+    case 'h': usage(stdout); return FL_EXIT_OK;
     case 'f': format = optarg; break;
     default:
       fprintf(stderr, "faultline report: %s '%s' (see faultline report --help)\n",
               c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
-      return EXIT_USAGE;
+      return FL_EXIT_USAGE;
     }
   }
   if (strcmp(format, "html") && strcmp(format, "text") && strcmp(format, "json")) {
     fprintf(stderr, "faultline report: unknown format '%s': html, text or json\n", format);
-    return EXIT_USAGE;
+    return FL_EXIT_USAGE;
   }
   if (optind != argc - 1) {
     usage(stderr);
-    return EXIT_USAGE;
+    return FL_EXIT_USAGE;
   }
   const char *dir = argv[optind];
   char err[1024];
   json_t *doc;
   if (fl_report_load(dir, &doc, err, sizeof err) < 0) {
     fprintf(stderr, "faultline report: %s\n", err);
-    return EXIT_CANNOT;
+    return FL_EXIT_HARNESS;
   }
-  int rc = EXIT_OK;
+  int rc = FL_EXIT_OK;
   if (!strcmp(format, "text")) {
-    fl_report_print_summary(stdout, doc, dir, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+    fl_report_print_summary(stdout, doc, dir, color);
   } else if (!strcmp(format, "json")) {
     if (fl_json_write(stdout, doc, true, err, sizeof err) < 0) {
       fprintf(stderr, "faultline report: cannot write the JSON: %s\n", err);
-      rc = EXIT_CANNOT;
+      rc = FL_EXIT_HARNESS;
     }
   } else if (fl_report_write_html(dir, doc, err, sizeof err) < 0) {
     fprintf(stderr, "faultline report: %s\n", err);
-    rc = EXIT_CANNOT;
+    rc = FL_EXIT_HARNESS;
   } else {
     printf("%s/report.html\n", dir);
   }
   json_decref(doc);
-  if (fflush(stdout) != 0 && rc == EXIT_OK) rc = EXIT_CANNOT;
+  if (fflush(stdout) != 0 && rc == FL_EXIT_OK) rc = FL_EXIT_HARNESS;
   return rc;
 }

@@ -85,7 +85,8 @@
   X(ACTION, "action", STR, "what a fault did: injected, dropped, delayed, corrupted, ...")         \
   X(TID, "tid", INT, "a thread id")                                                                \
   X(CPU_MS, "cpu_ms", INT, "CPU time used")                                                        \
-  X(WINDOW_MS, "window_ms", INT, "the time it was measured over")
+  X(WINDOW_MS, "window_ms", INT, "the time it was measured over")                                  \
+  X(OFFSET_MS, "offset_ms", INT, "a faked clock's offset from the real one after the jump")
 
 typedef enum {
 #define FL_ATTR_ENUM(id, key, type, doc) FL_ATTR_##id,
@@ -167,6 +168,8 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
   X(RELEASE, "release", FL_FROM_RUNNER, FL_A(PEER) | FL_A(INDEX),                                  \
     "the runner opened a barrier (or ended a dump step)")                                          \
   X(FIRE, "fire", FL_FROM_RUNNER, FL_A(INDEX), "the runner saw a fault's peer-event trigger hold") \
+  X(CLOCK_JUMP, "clock_jump", FL_FROM_RUNNER, FL_A(PEER) | FL_A(INDEX) | FL_A(OFFSET_MS),          \
+    "the runner stepped a side's faked clock (its `clock: jump` number `index`)")                  \
   X(HANG, "hang", FL_FROM_RUNNER, FL_A(QUIET_MS), "nothing happened for hang_after")               \
   X(BUSY, "busy", FL_FROM_RUNNER,                                                                  \
     FL_A(PEER) | FL_A(TID) | FL_A(NAME) | FL_A(CPU_MS) | FL_A(WINDOW_MS),                          \

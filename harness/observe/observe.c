@@ -107,8 +107,11 @@ static void op_event(fl_observe *o, fl_side_obs *st, fl_call_obs *c, const fl_ev
   if (k < 0) return;
   fl_op_obs *op = &c->ops[k];
   if (start) {
-    *op = (fl_op_obs){
-        .pending = true, .since_ns = t, .sent_bytes_at_start = st->sent_bytes, .step = c->step};
+    *op = (fl_op_obs){.pending = true,
+                      .since_ns = t,
+                      .sent_bytes_at_start = st->sent_bytes,
+                      .step = c->step,
+                      .bytes = fl_event_int(ev, FL_ATTR_BYTES, 0)};
     if (k == FL_OP_SEND && fl_event_int(ev, FL_ATTR_BYTES, 0) > st->largest_send)
       st->largest_send = fl_event_int(ev, FL_ATTR_BYTES, 0);
     if (k == FL_OP_CLOSE_SEND) st->close_send_issued = true;
@@ -315,6 +318,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   case FL_EV_CAPTURE:
   case FL_EV_RELEASE:
   case FL_EV_FIRE:
+  case FL_EV_CLOCK_JUMP:
   case FL_EV_HANG:
   case FL_EV_BUSY:
   case FL_EV_TIMEOUT:

@@ -58,6 +58,7 @@ typedef struct {
   bool pending;
   int64_t since_ns;            /* when it began */
   int64_t sent_bytes_at_start; /* the side's sent_bytes then */
+  int64_t bytes;               /* send: the message's size; else 0 */
   int step;                    /* the call's script step then (-1: after the script) */
 } fl_op_obs;
 

@@ -105,6 +105,7 @@ const char *fl_near_miss(const char *word, const char *const *candidates) {
  * Parses "<digits>[.<digits>]<unit>" into a whole number of base units, where the unit is one
  * of `units` (scaled by `mult`). An empty unit name stands for a bare number, allowed only when
  * the table has one. The result must be whole: 1.5s is 1500000000 ns, 1.5ns is malformed.
+ * Returns -1 when malformed, -2 when well formed but beyond INT64_MAX base units.
  */
 typedef struct {
   const char *name;
@@ -114,10 +115,11 @@ typedef struct {
 static int parse_scaled(const char *s, const unit *units, int64_t *out) {
   const char *p = s;
   int64_t ip = 0;
+  bool too_big = false; /* reported only once the rest is known to be well formed */
   if (*p < '0' || *p > '9') return -1;
   for (; *p >= '0' && *p <= '9'; p++) {
-    if (ip > (INT64_MAX - (*p - '0')) / 10) return -1;
-    ip = ip * 10 + (*p - '0');
+    if (ip > (INT64_MAX - (*p - '0')) / 10) too_big = true;
+    if (!too_big) ip = ip * 10 + (*p - '0');
   }
   int64_t fp = 0, pow10 = 1;
   bool has_frac = false;
@@ -138,14 +140,16 @@ static int parse_scaled(const char *s, const unit *units, int64_t *out) {
   for (const unit *u = units; u->name; u++) {
     if (strcmp(p, u->name)) continue;
     if (u->name[0] == '\0' && has_frac) return -1; /* a bare number must be an integer */
-    if (ip > INT64_MAX / u->mult) return -1;
+    if (fp) {
+      /* In 128 bits: fp < 10^18 times mult up to 3.6*10^12 does not fit in 64. */
+      if ((int64_t)(((__int128)fp * u->mult) % pow10) != 0) return -1;
+    }
+    if (too_big || ip > INT64_MAX / u->mult) return -2;
     int64_t v = ip * u->mult;
     if (fp) {
-      if (fp > INT64_MAX / u->mult) return -1;
-      int64_t f = fp * u->mult;
-      if (f % pow10) return -1;
-      if (v > INT64_MAX - f / pow10) return -1;
-      v += f / pow10;
+      __int128 f = (__int128)fp * u->mult / pow10;
+      if (f > INT64_MAX - v) return -2;
+      v += (int64_t)f;
     }
     *out = v;
     return 0;
@@ -436,19 +440,24 @@ static int parse_literal(pstate *ps, const fl_predicate *p, const char *field, c
   memcpy(word, ps->text + t->off, t->len);
   word[t->len] = '\0';
   int64_t n = 0;
+  int rc;
   switch (type) {
   case FL_VAL_INT:
     if (parse_int(word, &n) == 0) break;
     return perr(ps, t->off, "'%s' is a count; expected an integer like 5, not '%s'", field, word);
   case FL_VAL_DURATION:
-    if (fl_parse_duration(word, &n) == 0) break;
+    rc = fl_parse_duration(word, &n);
+    if (rc == 0) break;
+    if (rc == -2) return perr(ps, t->off, "'%s' is out of range for a duration", word);
     if (parse_int(word, &n) == 0)
       return perr(ps, t->off, "'%s' is a duration and '%s' has no unit; write e.g. %sms or %ss",
                   field, word, word, word);
     return perr(ps, t->off, "'%s' is a duration; expected e.g. 250ms, 1.5s or 2m, not '%s'", field,
                 word);
   case FL_VAL_SIZE:
-    if (fl_parse_size(word, &n) == 0) break;
+    rc = fl_parse_size(word, &n);
+    if (rc == 0) break;
+    if (rc == -2) return perr(ps, t->off, "'%s' is out of range for a size", word);
     return perr(ps, t->off, "'%s' is a size; expected e.g. 100, 100B, 16KiB or 4MiB, not '%s'",
                 field, word);
   case FL_VAL_BOOL:

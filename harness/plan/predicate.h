@@ -66,7 +66,9 @@ const char *fl_status_name(int code);
 int fl_status_from_name(const char *name);
 const char *fl_outcome_name(fl_outcome o);
 
-/* Literal parsers shared with the scenario parser. Return 0 on success, -1 if malformed.
+/* Literal parsers shared with the scenario parser. Return 0 on success, -1 if malformed, -2 if
+ * well formed but too large for int64 (more than 9223372036854775807 ns or bytes), so that a
+ * caller can say "at most ..." rather than "not a duration".
  * Durations need a unit: ns, us (or µs), ms, s, m, h; a decimal fraction is allowed when the
  * result is a whole number of nanoseconds ("1.5s", not "1.5ns"). Sizes: a bare integer is bytes;
  * units B, KB/kB, MB, GB, TB (powers of 1000) and KiB, MiB, GiB, TiB (powers of 1024); a

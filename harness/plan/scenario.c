@@ -1,12 +1,17 @@
 #include "scenario.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include "chanargs.h"
 
 const char *fl_rpc_name(fl_rpc_kind k) {
   switch (k) {
@@ -74,7 +79,7 @@ static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 static const char *const top_keys[] = {"name",    "summary",    "rpc",     "deadline",
                                        "timeout", "hang_after", "streams", "server",
                                        "client",  "capture",    "expect",  NULL};
-static const char *const side_keys[] = {"args", "script", NULL};
+static const char *const side_keys[] = {"args", "script", "clock", NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
 static const char *const recv_keys[] = {"count", "delay", NULL};
@@ -90,7 +95,42 @@ typedef struct {
   size_t len;
   yaml_document_t *doc;
   fl_error *err;
+  fl_scenario *s; /* for warnings */
 } pctx;
+
+const char *fl_printable(const char *in, char *buf, size_t len) {
+  size_t o = 0;
+  if (len == 0) return buf;
+  for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+    char esc[8] = "";
+    size_t k = 1;
+    if (*p < 0x20 || *p == 0x7F)
+      snprintf(esc, sizeof esc, "\\x%02X", *p);
+    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+      snprintf(esc, sizeof esc, "\\u00%02X", p[1]), p++;
+    if (esc[0]) k = strlen(esc);
+    if (o + k >= len) break;
+    if (esc[0])
+      memcpy(buf + o, esc, k);
+    else
+      buf[o] = (char)*p;
+    o += k;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+/* Messages quote the user's text; none of it may reach a terminal as control characters. */
+static void format_at(const pctx *c, int line, int col, const char *what, char *out,
+                      size_t outlen) {
+  char path[256], plain[700];
+  fl_printable(c->path, path, sizeof path);
+  fl_printable(what, plain, sizeof plain);
+  if (line > 0)
+    snprintf(out, outlen, "%s:%d:%d: %s", path, line, col, plain);
+  else
+    snprintf(out, outlen, "%s: %s", path, plain);
+}
 
 __attribute__((format(printf, 4, 5))) static int fail_at(pctx *c, int line, int col,
                                                          const char *fmt, ...) {
@@ -101,11 +141,27 @@ __attribute__((format(printf, 4, 5))) static int fail_at(pctx *c, int line, int 
   va_end(ap);
   c->err->line = line;
   c->err->col = col;
-  if (line > 0)
-    snprintf(c->err->msg, sizeof c->err->msg, "%s:%d:%d: %s", c->path, line, col, what);
-  else
-    snprintf(c->err->msg, sizeof c->err->msg, "%s: %s", c->path, what);
+  format_at(c, line, col, what, c->err->msg, sizeof c->err->msg);
   return -1;
+}
+
+/* A warning: the file is valid, but this is probably not what its author meant. Returns -1
+ * only when out of memory. */
+__attribute__((format(printf, 4, 5))) static int warn_at(pctx *c, int line, int col,
+                                                         const char *fmt, ...) {
+  char what[600], msg[800];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = snprintf(what, sizeof what, "warning: ");
+  vsnprintf(what + n, sizeof what - (size_t)n, fmt, ap);
+  va_end(ap);
+  format_at(c, line, col, what, msg, sizeof msg);
+  char **grown = realloc(c->s->warnings, (c->s->n_warnings + 1) * sizeof *grown);
+  if (!grown) return fail_at(c, line, col, "out of memory");
+  c->s->warnings = grown;
+  if (!(grown[c->s->n_warnings] = strdup(msg))) return fail_at(c, line, col, "out of memory");
+  c->s->n_warnings++;
+  return 0;
 }
 
 #define LINE(n) ((int)(n)->start_mark.line + 1)
@@ -175,7 +231,8 @@ static int check_key(pctx *c, yaml_node_t *map, yaml_node_pair_t *pair, const ch
 }
 
 static const char *top_misplaced(const char *key) {
-  if (!strcmp(key, "script") || !strcmp(key, "args")) return "it belongs under server: or client:";
+  if (!strcmp(key, "script") || !strcmp(key, "args") || !strcmp(key, "clock"))
+    return "it belongs under server: or client:";
   for (const char *const *s = step_names; *s; s++)
     if (!strcmp(key, *s)) return "steps belong in a side's script: list";
   return NULL;
@@ -198,34 +255,46 @@ static int want_scalar(pctx *c, yaml_node_t *n, const char *key, const char *wha
   return 0;
 }
 
-static int get_duration(pctx *c, yaml_node_t *n, const char *key, bool positive, int64_t *out) {
+/* A duration in min_ns..FL_DURATION_MAX_NS (scenario.h "Limits"). min_ns 1 reads "longer
+ * than 0". */
+static int get_duration(pctx *c, yaml_node_t *n, const char *key, int64_t min_ns, int64_t *out) {
   static const char what[] = "a duration like 500ms or 3s";
   char d[64];
   if (want_scalar(c, n, key, what) < 0) return -1;
-  if (fl_parse_duration(sval(n), out) < 0) {
+  int rc = fl_parse_duration(sval(n), out);
+  if (rc == -2 || (rc == 0 && *out > FL_DURATION_MAX_NS))
+    return fail_node(c, n, "'%s' must be at most 24h, not %s", key, describe(n, d, sizeof d));
+  if (rc < 0) {
     const char *v = sval(n);
     if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v))
       return fail_node(c, n, "'%s' must be %s; '%s' has no unit", key, what, sval(n));
     return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
   }
-  if (positive && *out <= 0) return fail_node(c, n, "'%s' must be longer than 0", key);
+  if (min_ns == 1 && *out <= 0) return fail_node(c, n, "'%s' must be longer than 0", key);
+  if (*out < min_ns)
+    return fail_node(c, n, "'%s' must be at least %lldms, not %s", key,
+                     (long long)(min_ns / 1000000), describe(n, d, sizeof d));
   return 0;
 }
 
-/* A whole number >= 1, for counts. */
-static int get_count(pctx *c, yaml_node_t *n, const char *key, uint64_t *out) {
+/* A whole number in 1..max, for counts. */
+static int get_count(pctx *c, yaml_node_t *n, const char *key, uint64_t max, uint64_t *out) {
   static const char what[] = "a whole number like 10";
   char d[64];
   if (want_scalar(c, n, key, what) < 0) return -1;
   const char *v = sval(n);
   uint64_t x = 0;
+  bool too_big = false;
   const char *p = v;
   if (*p < '0' || *p > '9') goto bad;
   for (; *p >= '0' && *p <= '9'; p++) {
-    if (x > (UINT64_MAX - 1 - (uint64_t)(*p - '0')) / 10) goto bad; /* UINT64_MAX is "all" */
-    x = x * 10 + (uint64_t)(*p - '0');
+    if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) too_big = true;
+    if (!too_big) x = x * 10 + (uint64_t)(*p - '0');
   }
   if (*p) goto bad;
+  if (too_big || x > max)
+    return fail_node(c, n, "'%s' must be at most %llu, not %s", key, (unsigned long long)max,
+                     describe(n, d, sizeof d));
   if (x == 0) return fail_node(c, n, "'%s' must be at least 1", key);
   *out = x;
   return 0;
@@ -439,14 +508,11 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
       kind = k;
     } else if (!strcmp(key, "depth")) {
       uint64_t n;
-      if (get_count(c, val, "depth", &n) < 0) return -1;
-      if (n > FL_NESTED_MAX_DEPTH)
-        return fail_node(c, val, "'depth' must be at most %d, not %s", FL_NESTED_MAX_DEPTH,
-                         sval(val));
+      if (get_count(c, val, "depth", FL_NESTED_MAX_DEPTH, &n) < 0) return -1;
       st->depth = (uint32_t)n;
       depth = k;
     } else if (!strcmp(key, "seed")) {
-      if (get_count(c, val, "seed", &st->seed) < 0) return -1;
+      if (get_count(c, val, "seed", UINT64_MAX - 1, &st->seed) < 0) return -1;
       seed = k;
     } else {
       int i;
@@ -476,7 +542,7 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
 
 static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
   char d[64];
-  if (v->type == YAML_SCALAR_NODE) return get_count(c, v, "send", &st->count);
+  if (v->type == YAML_SCALAR_NODE) return get_count(c, v, "send", FL_COUNT_MAX, &st->count);
   if (v->type != YAML_MAPPING_NODE)
     return fail_node(c, v,
                      "'send' must be a count or a map {count, size, payload, interval, "
@@ -488,18 +554,24 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
     if (check_key(c, v, pr, "send", send_keys, NULL, &key) < 0) return -1;
     yaml_node_t *val = node(c, pr->value);
     if (!strcmp(key, "count")) {
-      if (get_count(c, val, "count", &st->count) < 0) return -1;
+      if (get_count(c, val, "count", FL_COUNT_MAX, &st->count) < 0) return -1;
     } else if (!strcmp(key, "size")) {
       static const char what[] = "a size like 100, 16KiB or 4MiB";
       int64_t size;
       if (want_scalar(c, val, "size", what) < 0) return -1;
-      if (fl_parse_size(sval(val), &size) < 0)
+      int rc = fl_parse_size(sval(val), &size);
+      if (rc == -2 || (rc == 0 && size > FL_SIZE_MAX))
+        return fail_node(c, val,
+                         "'size' must be at most 2147483647 bytes (2 GiB - 1, the largest "
+                         "message C core's limits allow), not %s",
+                         describe(val, d, sizeof d));
+      if (rc < 0)
         return fail_node(c, val, "'size' must be %s, not %s", what, describe(val, d, sizeof d));
       st->size = (uint64_t)size;
       st->size_set = true;
       size_key = node(c, pr->key);
     } else if (!strcmp(key, "interval")) {
-      if (get_duration(c, val, "interval", false, &st->interval_ns) < 0) return -1;
+      if (get_duration(c, val, "interval", 0, &st->interval_ns) < 0) return -1;
     } else if (!strcmp(key, "background")) {
       if (get_bool(c, val, "background", &st->background) < 0) return -1;
     } else {
@@ -526,7 +598,7 @@ static int get_recv_count(pctx *c, yaml_node_t *v, const char *key, uint64_t *ou
   if (v->type == YAML_SCALAR_NODE && !is_null(v) && (sval(v)[0] < '0' || sval(v)[0] > '9'))
     return fail_node(c, v, "'%s' must be a count like 3 or 'all', not %s", key,
                      describe(v, d, sizeof d));
-  return get_count(c, v, key, out);
+  return get_count(c, v, key, FL_COUNT_MAX, out);
 }
 
 static int parse_recv(pctx *c, yaml_node_t *v, fl_step *st) {
@@ -544,7 +616,7 @@ static int parse_recv(pctx *c, yaml_node_t *v, fl_step *st) {
     if (!strcmp(key, "count")) {
       if (get_recv_count(c, val, "count", &st->count) < 0) return -1;
     } else {
-      if (get_duration(c, val, "delay", false, &st->delay_ns) < 0) return -1;
+      if (get_duration(c, val, "delay", 0, &st->delay_ns) < 0) return -1;
     }
   }
   return 0;
@@ -572,7 +644,7 @@ static int parse_shutdown(pctx *c, yaml_node_t *v, fl_step *st) {
       if (get_choice(c, val, "mode", shutdown_names, modes, &mode) < 0) return -1;
       st->shutdown_mode = (fl_shutdown_mode)mode;
     } else {
-      if (get_duration(c, val, "deadline", true, &st->shutdown_deadline_ns) < 0) return -1;
+      if (get_duration(c, val, "deadline", 1, &st->shutdown_deadline_ns) < 0) return -1;
       deadline = node(c, pr->key);
     }
   }
@@ -695,7 +767,7 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
   case FL_STEP_SEND: return parse_send(c, v, st);
   case FL_STEP_RECV: return parse_recv(c, v, st);
   case FL_STEP_SHUTDOWN: return parse_shutdown(c, v, st);
-  case FL_STEP_SLEEP: return get_duration(c, v, "sleep", false, &st->duration_ns);
+  case FL_STEP_SLEEP: return get_duration(c, v, "sleep", 0, &st->duration_ns);
   case FL_STEP_STATUS: return parse_status(c, v, st);
   case FL_STEP_WAIT:
     if (parse_predicate(c, v, "wait", &st->predicate, &st->text) < 0) return -1;
@@ -735,23 +807,23 @@ static int parse_args(pctx *c, yaml_node_t *n, fl_side_plan *sp, const char *sid
     a->key = strdup(key);
     a->value = strdup(sval(v));
     if (!a->key || !a->value) return fail_node(c, v, "out of memory");
-    if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-      const char *s = sval(v);
-      char *end;
-      errno = 0;
-      long long x = strtoll(s, &end, 10);
-      bool digits = (s[0] >= '0' && s[0] <= '9') ||
-                    ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9');
-      if (digits && !*end) {
-        /* C core's integer arguments are ints; a larger number would be cut silently. */
-        if (errno || x < INT_MIN || x > INT_MAX)
-          return fail_node(c, v,
-                           "channel argument '%s' is out of range for an integer "
-                           "argument (%d..%d)",
-                           key, INT_MIN, INT_MAX);
-        a->is_int = true;
-        a->int_value = x;
-      }
+    /* The value becomes what C core reads for that argument (chanargs.h states the rule). */
+    const fl_chanarg_info *info = fl_chanarg_find(key);
+    char why[300];
+    if (fl_chanarg_convert(info, sval(v), v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE,
+                           &a->is_int, &a->int_value, why, sizeof why) < 0) {
+      return fail_node(c, v, "channel argument '%s': %s", key, why);
+    }
+    if (!info) {
+      yaml_node_t *k = node(c, pr->key);
+      const char *near = fl_near_miss(key, fl_chanarg_names());
+      char hint[160] = "";
+      if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+      if (warn_at(c, LINE(k), COL(k),
+                  "'%s' is not a channel argument gRPC C core 1.51 declares%s (passed to C core "
+                  "as written)",
+                  key, hint) < 0)
+        return -1;
     }
   }
   return 0;
@@ -772,6 +844,13 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
     if (!strcmp(key, "args")) {
       if (is_null(v)) continue;
       if (parse_args(c, v, sp, side) < 0) return -1;
+      continue;
+    }
+    if (!strcmp(key, "clock")) {
+      char msg[600];
+      int line = 0, col = 0;
+      if (fl_clock_parse(c->doc, v, side, &sp->clock, msg, sizeof msg, &line, &col) < 0)
+        return fail_at(c, line, col, "%s", msg);
       continue;
     }
     if (is_null(v)) continue; /* an empty script */
@@ -815,15 +894,10 @@ static int parse_capture(pctx *c, yaml_node_t *n, fl_capture_plan *cp) {
         return fail_node(c, v, "'pcap' must be true or false, not %s", describe(v, d, sizeof d));
     } else if (!strcmp(key, "snaplen")) {
       uint64_t snaplen;
-      if (get_count(c, v, "snaplen", &snaplen) < 0) return -1;
-      /* libpcap and tcpdump cap a snapshot at 262144 bytes (MAXIMUM_SNAPLEN). */
-      if (snaplen > 262144)
-        return fail_node(c, v, "'snaplen' must be at most 262144 (whole packets), not %s", sval(v));
+      if (get_count(c, v, "snaplen", FL_SNAPLEN_MAX, &snaplen) < 0) return -1;
       cp->snaplen = (int)snaplen;
     } else if (!strcmp(key, "samples")) {
-      if (get_duration(c, v, "samples", true, &cp->sample_interval_ns) < 0) return -1;
-      if (cp->sample_interval_ns < 10000000)
-        return fail_node(c, v, "'samples' must be at least 10ms, not %s", sval(v));
+      if (get_duration(c, v, "samples", FL_SAMPLES_MIN_NS, &cp->sample_interval_ns) < 0) return -1;
     } else {
       static const char what[] = "one of on_hang, on_failure, at_end, never";
       if (want_scalar(c, v, "threads", what) < 0) return -1;
@@ -862,18 +936,39 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
     yaml_node_t *v = node(c, pr->value);
     if (!strcmp(key, "name")) {
       if (want_scalar(c, v, "name", "a name like my-scenario") < 0) return -1;
+      /* It names the run directory (runs/<stamp>-NAME) and the file: refused here rather
+       * than by the file system at run time. */
+      if (strlen(sval(v)) > FL_NAME_MAX)
+        return fail_node(c, v, "'name' must be at most %d characters, not %zu", FL_NAME_MAX,
+                         strlen(sval(v)));
       if (!valid_name(sval(v)))
         return fail_node(c, v,
                          "'name' must be lowercase letters, digits and '-', starting with a "
                          "letter or digit, not %s",
                          describe(v, d, sizeof d));
       if (get_string(c, v, "name", &s->name) < 0) return -1;
+      s->name_line = LINE(v);
+      s->name_col = COL(v);
       name = v;
     } else if (!strcmp(key, "summary")) {
       if (want_scalar(c, v, "summary", "a line of text") < 0) return -1;
       free(s->summary);
       s->summary = NULL;
       if (get_string(c, v, "summary", &s->summary) < 0) return -1;
+      /* `faultline list` prints it on a terminal, one line a scenario. */
+      size_t chars = 0;
+      for (const unsigned char *p = (const unsigned char *)s->summary; *p; p++) {
+        bool c1 = *p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
+        if (*p < 0x20 || *p == 0x7F || c1) {
+          int line, col;
+          value_pos(c, v, (int)chars, &line, &col);
+          return fail_at(c, line, col,
+                         "'summary' holds a control character (U+%04X); a summary is one line "
+                         "of plain text",
+                         c1 ? p[1] : *p);
+        }
+        if ((*p & 0xC0) != 0x80) chars++;
+      }
     } else if (!strcmp(key, "rpc")) {
       static const char what[] = "one of unary, server_stream, client_stream, bidi";
       if (want_scalar(c, v, "rpc", what) < 0) return -1;
@@ -889,16 +984,14 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       }
       s->rpc = (fl_rpc_kind)k; /* rpc_names is in fl_rpc_kind order */
     } else if (!strcmp(key, "deadline")) {
-      if (get_duration(c, v, "deadline", true, &s->deadline_ns) < 0) return -1;
+      if (get_duration(c, v, "deadline", 1, &s->deadline_ns) < 0) return -1;
     } else if (!strcmp(key, "timeout")) {
-      if (get_duration(c, v, "timeout", true, &s->timeout_ns) < 0) return -1;
+      if (get_duration(c, v, "timeout", 1, &s->timeout_ns) < 0) return -1;
     } else if (!strcmp(key, "hang_after")) {
-      if (get_duration(c, v, "hang_after", true, &s->hang_after_ns) < 0) return -1;
+      if (get_duration(c, v, "hang_after", 1, &s->hang_after_ns) < 0) return -1;
     } else if (!strcmp(key, "streams")) {
       uint64_t n;
-      if (get_count(c, v, "streams", &n) < 0) return -1;
-      if (n > FL_STREAMS_MAX)
-        return fail_node(c, v, "'streams' must be at most %d, not %s", FL_STREAMS_MAX, sval(v));
+      if (get_count(c, v, "streams", FL_STREAMS_MAX, &n) < 0) return -1;
       s->streams = (uint32_t)n;
     } else if (!strcmp(key, "capture")) {
       if (parse_capture(c, v, &s->capture) < 0) return -1;
@@ -943,7 +1036,15 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
   const fl_side_plan *sp = server ? &s->server : &s->client;
   const fl_side_plan *other = server ? &s->client : &s->server;
   const char *receiver = server ? "client" : "server";
-  int stopped_at = 0; /* the line of the stop_reading in force, 0 while reading */
+  int stopped_at = 0;    /* the line of the stop_reading in force, 0 while reading */
+  uint64_t messages = 0; /* what this side sends in the run, over every stream */
+  uint64_t streams = s->streams ? s->streams : 1;
+  for (size_t i = 0; i < sp->n_args; i++) {
+    char msg[600];
+    if (fl_clock_check_arg(&sp->clock, sp->args[i].key, msg, sizeof msg) < 0)
+      return fail_at(c, sp->clock.line, sp->clock.col, "%s clock: %s", server ? "server" : "client",
+                     msg);
+  }
   for (size_t i = 0; i < sp->n_steps; i++) {
     fl_step *st = &sp->steps[i];
     switch (st->kind) {
@@ -966,6 +1067,14 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
                        stopped_at);
       break;
     case FL_STEP_SEND:
+      messages += st->count * streams;
+      if (messages > FL_SIDE_MESSAGES_MAX)
+        return fail_at(c, st->line, st->col,
+                       "with this step the %s sends %llu messages (counts x %llu streams), more "
+                       "than %d, the most a side may send in a run (each is about 0.5 KB of "
+                       "events.jsonl)",
+                       server ? "server" : "client", (unsigned long long)messages,
+                       (unsigned long long)streams, FL_SIDE_MESSAGES_MAX);
       if (st->payload == FL_PAYLOAD_OVERSIZE) {
         long long limit = recv_limit_of(other);
         if (limit < 0)
@@ -990,7 +1099,9 @@ static int yaml_failure(pctx *c, yaml_parser_t *p) {
     /* Reader errors carry a byte offset, not a mark. */
     int line = 1, col = 1;
     for (size_t i = 0; i < p->problem_offset && i < c->len; i++) {
-      if (c->text[i] == '\n')
+      /* libyaml's marks break lines at CR too; so do we, to agree with them */
+      bool cr = c->text[i] == '\r' && (i + 1 >= c->len || c->text[i + 1] != '\n');
+      if (c->text[i] == '\n' || cr)
         line++, col = 1;
       else if (((unsigned char)c->text[i] & 0xC0) != 0x80)
         col++;
@@ -1004,11 +1115,29 @@ static int yaml_failure(pctx *c, yaml_parser_t *p) {
   return fail_at(c, line, col, "%s", p->problem ? p->problem : "YAML syntax error");
 }
 
+/* A value holding a NUL would be cut short by every C string that carries it. */
+static int check_no_nul(pctx *c, yaml_document_t *doc) {
+  for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
+    if (n->type != YAML_SCALAR_NODE || strlen(sval(n)) == n->data.scalar.length) continue;
+    int chars = 0, line, col;
+    for (const char *p = sval(n); *p; p++)
+      if (((unsigned char)*p & 0xC0) != 0x80) chars++;
+    value_pos(c, n, chars, &line, &col);
+    return fail_at(c, line, col,
+                   "a NUL character (\\0) inside a value; scenario text cannot hold one");
+  }
+  return 0;
+}
+
 int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenario **out,
                       fl_error *err) {
   fl_error scratch;
-  pctx c = {path ? path : "(scenario)", text ? text : "", text ? len : 0, NULL,
-            err ? err : &scratch};
+  pctx c = {path ? path : "(scenario)",
+            text ? text : "",
+            text ? len : 0,
+            NULL,
+            err ? err : &scratch,
+            NULL};
   yaml_parser_t parser;
   yaml_document_t doc, extra;
   bool have_doc = false;
@@ -1017,8 +1146,11 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
   c.err->line = c.err->col = 0;
   c.err->msg[0] = '\0';
 
+  if (c.len > FL_SCENARIO_MAX_BYTES)
+    return fail_at(&c, 0, 0, "larger than 16 MiB, the most a scenario file may hold");
   fl_scenario *s = calloc(1, sizeof *s);
   if (!s) return fail_at(&c, 0, 0, "out of memory");
+  c.s = s;
   s->rpc = FL_RPC_BIDI;
   s->timeout_ns = INT64_C(30000000000);
   s->hang_after_ns = INT64_C(2000000000);
@@ -1029,7 +1161,13 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
   s->capture.sample_interval_ns = 100000000;
   s->path = strdup(c.path);
   s->summary = strdup("");
-  if (!s->path || !s->summary) {
+  s->source = malloc(c.len + 1);
+  if (s->source) {
+    memcpy(s->source, c.text, c.len);
+    s->source[c.len] = '\0';
+    s->source_len = c.len;
+  }
+  if (!s->path || !s->summary || !s->source) {
     fail_at(&c, 0, 0, "out of memory");
     goto fail_scenario;
   }
@@ -1064,6 +1202,7 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
               describe(root, d, sizeof d));
     goto fail_parser;
   }
+  if (check_no_nul(&c, &doc) < 0) goto fail_parser;
   if (parse_top(&c, root, s) < 0) goto fail_parser;
   if (check_side(&c, s, true) < 0 || check_side(&c, s, false) < 0) goto fail_parser;
 
@@ -1091,41 +1230,108 @@ fail_scenario:
   return rc;
 }
 
-int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err) {
+static const char *file_kind(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a fifo";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a plain file";
+}
+
+int fl_scenario_read(const char *path, char **text, size_t *len, fl_error *err) {
   fl_error scratch;
-  pctx c = {path, "", 0, NULL, err ? err : &scratch};
-  *out = NULL;
+  pctx c = {path, "", 0, NULL, err ? err : &scratch, NULL};
+  *text = NULL;
+  *len = 0;
   c.err->line = c.err->col = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail_at(&c, 0, 0, "cannot open: %s", strerror(errno));
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
+  /* O_NONBLOCK: opening a fifo for reading would otherwise wait for a writer, for ever. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return fail_at(&c, 0, 0, "cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    int e = errno;
+    close(fd);
+    return fail_at(&c, 0, 0, "cannot open: %s", strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail_at(&c, 0, 0, "not a regular file (%s); a scenario is a YAML file",
+                   file_kind(st.st_mode));
+  }
+  if (st.st_size > FL_SCENARIO_MAX_BYTES) {
+    close(fd);
+    return fail_at(&c, 0, 0, "larger than 16 MiB, the most a scenario file may hold");
+  }
+  /* The size may change while we read: read up to one byte past the cap to know. */
+  size_t cap = (size_t)st.st_size + 1;
+  if (cap > FL_SCENARIO_MAX_BYTES + 1) cap = FL_SCENARIO_MAX_BYTES + 1;
+  char *buf = malloc(cap + 1);
+  if (!buf) {
+    close(fd);
+    return fail_at(&c, 0, 0, "out of memory");
+  }
+  size_t n = 0;
   for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 8192;
-      char *nb = realloc(buf, cap + 1);
+    if (n == cap) {
+      if (cap > FL_SCENARIO_MAX_BYTES) break;
+      size_t ncap = cap * 2 > FL_SCENARIO_MAX_BYTES + 1 ? FL_SCENARIO_MAX_BYTES + 1 : cap * 2;
+      char *nb = realloc(buf, ncap + 1);
       if (!nb) {
         free(buf);
-        fclose(f);
+        close(fd);
         return fail_at(&c, 0, 0, "out of memory");
       }
       buf = nb;
+      cap = ncap;
     }
-    size_t n = fread(buf + len, 1, cap - len, f);
-    len += n;
-    if (n == 0) break;
+    ssize_t k = read(fd, buf + n, cap - n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return fail_at(&c, 0, 0, "cannot read: %s", strerror(e));
+    }
+    if (k == 0) break;
+    n += (size_t)k;
   }
-  if (ferror(f)) {
-    int e = errno;
+  close(fd);
+  if (n > FL_SCENARIO_MAX_BYTES) {
     free(buf);
-    fclose(f);
-    return fail_at(&c, 0, 0, "cannot read: %s", strerror(e ? e : EIO));
+    return fail_at(&c, 0, 0, "larger than 16 MiB, the most a scenario file may hold");
   }
-  fclose(f);
-  buf[len] = '\0';
-  int rc = fl_scenario_parse(path, buf, len, out, err);
-  free(buf);
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return 0;
+}
+
+int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err) {
+  char *text;
+  size_t len;
+  *out = NULL;
+  if (fl_scenario_read(path, &text, &len, err) < 0) return -1;
+  int rc = fl_scenario_parse(path, text, len, out, err);
+  free(text);
   return rc;
+}
+
+int fl_scenario_check_file_name(const fl_scenario *s, fl_error *err) {
+  fl_error scratch;
+  pctx c = {s->path, "", 0, NULL, err ? err : &scratch, NULL};
+  const char *base = strrchr(s->path, '/') ? strrchr(s->path, '/') + 1 : s->path;
+  if (!strcmp(base, "scenario.yaml")) return 0;
+  size_t n = strlen(base);
+  size_t stem = n > 5 && !strcmp(base + n - 5, ".yaml")  ? n - 5
+                : n > 4 && !strcmp(base + n - 4, ".yml") ? n - 4
+                                                         : n;
+  if (stem == strlen(s->name) && !strncmp(base, s->name, stem)) return 0;
+  return fail_at(&c, s->name_line, s->name_col,
+                 "the file is named '%s' but its scenario is named '%s'; a scenario file is "
+                 "named after its scenario: rename the file to %s.yaml, or change 'name' to "
+                 "'%.*s'",
+                 base, s->name, s->name, (int)stem, base);
 }
 
 static void free_side(fl_side_plan *sp) {
@@ -1140,11 +1346,15 @@ static void free_side(fl_side_plan *sp) {
     free(sp->steps[i].text);
   }
   free(sp->steps);
+  fl_clock_plan_free(&sp->clock);
 }
 
 void fl_scenario_free(fl_scenario *s) {
   if (!s) return;
   free(s->path);
+  free(s->source);
+  for (size_t i = 0; i < s->n_warnings; i++) free(s->warnings[i]);
+  free(s->warnings);
   free(s->name);
   free(s->summary);
   free_side(&s->server);

@@ -11,11 +11,14 @@
  *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
  *   predicates).
- * Side keys: args (map of channel arguments), script (list of steps).
+ * Side keys: args (map of channel arguments), script (list of steps), clock (libfaketime;
+ * harness/plan/clock.h).
  *
  * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
  * on the server), no recv between stop_reading and resume_reading, payload parameters only
- * with their kind, and an oversize payload only towards a side with a receive limit.
+ * with their kind, an oversize payload only towards a side with a receive limit, every number
+ * inside its range (Limits, below), channel argument values as C core reads them
+ * (chanargs.h), no NUL in any value, no control character in the summary.
  */
 #ifndef FL_SCENARIO_H
 #define FL_SCENARIO_H
@@ -24,7 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "predicate.h"
+#include "util.h"
 
 typedef enum {
   FL_RPC_UNARY,
@@ -73,11 +78,50 @@ typedef enum {
 
 /* C core's receive limit when grpc.max_receive_message_length is not set (4 MiB). */
 #define FL_DEFAULT_RECV_LIMIT (4 * 1024 * 1024)
+
+/*
+ * Limits: every number a scenario holds has a range, checked when the file is loaded (an
+ * error at the value's file:line:col), so that nothing downstream overflows or fills a disk.
+ * This table is the one place they are stated; the README quotes it.
+ *
+ *   what                              range                      why
+ *   a scenario file                   at most 16 MiB, a regular  it is read whole into memory
+ *                                     file (no fifo, no device)
+ *   name                              1..100 characters,         it names files and folders
+ *                                     [a-z0-9-], the file's name
+ *   summary                           one line, no control       printed on terminals
+ *                                     characters
+ *   deadline, timeout, hang_after,    0..24h (deadline, timeout, sums of them with a clock
+ *   sleep, interval, delay,           hang_after and a shutdown  reading stay far from int64's
+ *   shutdown deadline                 deadline: more than 0)     end
+ *   capture.samples                   10ms..24h
+ *   size (send), payload bytes size   0..2147483647 bytes        C core's message limits are
+ *                                     (2 GiB - 1)                ints (INT_MAX)
+ *   count (send, recv)                1..1000000                 each message makes ~0.5 KB of
+ *   messages a side sends in a run,   at most 1000000            events.jsonl: at most ~1 GB
+ *   over its steps x streams
+ *   streams                           1..10000
+ *   payload depth (nested)            1..2000                    protobuf-c recurses on the
+ *                                                                peer's stack
+ *   payload seed (bytes)              1..2^64-2
+ *   capture.snaplen                   1..262144                  libpcap's MAXIMUM_SNAPLEN
+ *   channel argument values           C core's int, after units  (see chanargs.h)
+ *   wait:, expect: literals           int64 (durations in ns,
+ *                                     sizes in bytes)
+ */
+#define FL_SCENARIO_MAX_BYTES (16 * 1024 * 1024)
+#define FL_NAME_MAX 100
+#define FL_DURATION_MAX_NS (INT64_C(24) * 3600 * 1000000000)
+#define FL_SAMPLES_MIN_NS INT64_C(10000000)
+#define FL_SIZE_MAX INT64_C(2147483647)
+#define FL_COUNT_MAX 1000000
+#define FL_SIDE_MESSAGES_MAX 1000000
+#define FL_STREAMS_MAX 10000
 /* The deepest `nested` payload: protobuf-c packs and unpacks recursively, three frames per
  * level, on the peer's main stack. */
 #define FL_NESTED_MAX_DEPTH 2000
-/* The most concurrent calls `streams:` may ask for. */
-#define FL_STREAMS_MAX 10000
+/* libpcap and tcpdump cap a snapshot at 262144 bytes (MAXIMUM_SNAPLEN). */
+#define FL_SNAPLEN_MAX 262144
 
 #define FL_RECV_ALL UINT64_MAX
 
@@ -120,6 +164,7 @@ typedef struct {
   size_t n_args;
   fl_step *steps;
   size_t n_steps;
+  fl_clock_plan clock; /* clock: (present false without one) */
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */
@@ -147,8 +192,18 @@ typedef struct {
 
 typedef struct {
   char *path; /* the file it came from */
+  /* The bytes parsed, exactly as read (terminated by a NUL beyond source_len): the run
+   * directory's scenario.yaml is written from these, never by reopening `path`. */
+  char *source;
+  size_t source_len;
+  /* What was accepted but is probably not what the user meant, each one line
+   * "FILE:LINE:COL: warning: ..." (an argument name C core does not declare, say). The
+   * commands print them to stderr; they never make a file invalid. */
+  char **warnings;
+  size_t n_warnings;
   char *name;
-  char *summary; /* "" when absent */
+  int name_line, name_col; /* where `name`'s value stands */
+  char *summary;           /* "" when absent */
   fl_rpc_kind rpc;
   int64_t deadline_ns;   /* 0: no deadline */
   int64_t timeout_ns;    /* default 30 s */
@@ -166,12 +221,36 @@ typedef struct {
   char msg[768]; /* full message: "FILE:LINE:COL: what is wrong" */
 } fl_error;
 
-/* Loads and validates a file. Returns 0 and sets *out, or -1 with *err filled. */
-int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err);
+/*
+ * Reads a scenario file whole, refusing before reading what could not be one: it opens with
+ * O_NONBLOCK|O_NOCTTY (a fifo does not block the open), and refuses anything but a regular
+ * file and anything larger than FL_SCENARIO_MAX_BYTES. Returns 0 with *text (malloc'd, NUL
+ * terminated) and *len, or -1 with err->msg one of:
+ *   "FILE: cannot open: <strerror>"
+ *   "FILE: not a regular file (a fifo|a character device|a directory|...); a scenario is a
+ *    YAML file"
+ *   "FILE: larger than 16 MiB, the most a scenario file may hold"
+ *   "FILE: cannot read: <strerror>"
+ */
+int fl_scenario_read(const char *path, char **text, size_t *len, fl_error *err) FL_MUST_USE;
 
-/* The same from memory; `path` is used only in messages. */
+/* Loads and validates a file (fl_scenario_read, then fl_scenario_parse). Returns 0 and sets
+ * *out, or -1 with *err filled. */
+int fl_scenario_load(const char *path, fl_scenario **out, fl_error *err) FL_MUST_USE;
+
+/*
+ * The rule of scenario files a user names (every command of the CLI applies it; a peer given
+ * a file by the runner does not): the file's name is the scenario's, NAME.yaml or NAME.yml
+ * holding `name: NAME`, so that `faultline list` and `show NAME` agree. The one exception is
+ * scenario.yaml, the name of a run directory's copy. Returns 0, or -1 with err->msg
+ * "FILE:L:C: the file is named 'fail.yaml' but its scenario is named 'fail-me'; ...".
+ */
+int fl_scenario_check_file_name(const fl_scenario *s, fl_error *err) FL_MUST_USE;
+
+/* The same from memory; `path` is used only in messages. Text longer than
+ * FL_SCENARIO_MAX_BYTES is refused as fl_scenario_read does. */
 int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenario **out,
-                      fl_error *err);
+                      fl_error *err) FL_MUST_USE;
 
 void fl_scenario_free(fl_scenario *s);
 
@@ -179,5 +258,10 @@ void fl_scenario_free(fl_scenario *s);
 const char *fl_rpc_name(fl_rpc_kind k);
 const char *fl_rpc_method(fl_rpc_kind k);
 const char *fl_step_name(fl_step_kind k);
+
+/* Copies `s` into buf (len bytes, always terminated, cut if need be) with every control
+ * character (C0, DEL, and the C1 range U+0080..U+009F) written as \xHH or \u00HH, so that
+ * text from a user's file or folder cannot drive a terminal. Returns buf. */
+const char *fl_printable(const char *s, char *buf, size_t len);
 
 #endif

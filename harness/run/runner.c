@@ -17,10 +17,16 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "faketime.h"
 #include "samples.h"
+#include "dump_go.h"
+#include "dump_pprof.h"
+#include "dump_text.h"
 #include "threads.h"
 #include "timeline.h"
 #include "util.h"
+
+extern char **environ;
 
 /* How long a peer gets to exit after the end of the run is announced (its control pipe
  * closed), and again after SIGTERM, before its group is killed. */
@@ -56,6 +62,10 @@ typedef struct {
   bool *released; /* [plan->n_steps]: barriers and dump steps the runner released */
   char buf[2 * FL_EVENT_MAX_LINE];
   size_t len;
+  fl_clock_env clock;      /* the environment its clock: plan starts it with */
+  char stamp[PATH_MAX];    /* clock: the timestamp file its jumps rewrite */
+  int64_t clock_offset_ns; /* clock: its offset now (jumps add to it) */
+  bool jumped[64];         /* clock: jumps that fired */
 } source;
 
 typedef struct {
@@ -130,6 +140,27 @@ static void release_barriers(run *rn) {
   }
 }
 
+/* Fires every clock jump whose trigger holds (injectors/clock.h, step 5). */
+static void fire_jumps(run *rn, int64_t now) {
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    const fl_clock_plan *cp = &p->plan->clock;
+    for (size_t k = 0; k < cp->n_jumps && k < 64; k++) {
+      if (p->jumped[k] || !p->spawned) continue;
+      const fl_clock_jump *j = &cp->jumps[k];
+      bool due =
+          j->on ? fl_predicate_eval(j->on, fl_observe_lookup, rn->obs, NULL) : now >= j->after_ns;
+      if (!due) continue;
+      char err[512];
+      p->jumped[k] = true;
+      if (fl_clock_fire_jump(cp, k, &p->clock_offset_ns, p->stamp, err, sizeof err) < 0)
+        fail(rn, "clock jump: %s", err);
+      runner_event(rn, FL_EV_CLOCK_JUMP, FL_KV_S(PEER, name_of(p)), FL_KV_I(INDEX, k),
+                   FL_KV_I(OFFSET_MS, p->clock_offset_ns / 1000000));
+    }
+  }
+}
+
 static void handle_line(run *rn, source *p, char *line) {
   char copy[512], why[256];
   snprintf(copy, sizeof copy, "%s", line);
@@ -161,6 +192,7 @@ static void handle_line(run *rn, source *p, char *line) {
   if (ev.id == FL_EV_CALL_START && fl_observe_side(rn->obs, p->side)->calls_started == 1)
     sample_peer(rn, p, true);
   release_barriers(rn);
+  fire_jumps(rn, now_rel(rn));
 }
 
 /* Reads what the peer wrote; handles whole lines. On EOF closes the pipe. */
@@ -213,21 +245,28 @@ static int move_fd(int fd, int target) {
 static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
                       size_t errlen) {
   int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, report[2] = {-1, -1}, errfd = -1;
-  char errpath[PATH_MAX];
-  snprintf(errpath, sizeof errpath, "%s/%s.stderr", rn->o->run_dir, name_of(p));
+  char errname[32];
+  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
   if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
     fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
     goto fail;
   }
-  errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (errfd < 0) {
-    fl_set_err(err, errlen, "cannot write %s: %s", errpath, strerror(errno));
+  errfd = fl_rundir_open(rn->o->rd, errname, err, errlen);
+  if (errfd < 0) goto fail;
+  /* The side's environment, made before the fork (injectors/clock.h, step 3). */
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  char **envp = calloc(n_env + FL_CLOCK_MAX_VARS + 1, sizeof *envp);
+  if (!envp || fl_clock_envp(&p->clock, environ, envp, n_env + FL_CLOCK_MAX_VARS + 1) < 0) {
+    free(envp);
+    fl_set_err(err, errlen, "out of memory");
     goto fail;
   }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     fl_set_err(err, errlen, "cannot fork: %s", strerror(errno));
+    free(envp);
     goto fail;
   }
   if (pid == 0) {
@@ -254,15 +293,16 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
       argv[9] = "--target";
       argv[10] = target;
     }
-    execv(rn->o->peer_path, (char *const *)argv);
+    execve(rn->o->peer_path, (char *const *)argv, envp);
     int e = errno;
     (void)!write(report[1], &e, sizeof e);
     _exit(127);
   }
+  free(envp);
   close(ev[1]);
   close(ctl[0]);
   close(report[1]);
-  close(errfd);
+  (void)fl_rundir_close_fd(rn->o->rd, errfd);
   ev[1] = ctl[0] = report[1] = errfd = -1;
   setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
   p->pid = pid;
@@ -292,12 +332,13 @@ fail:
     if (ctl[i] >= 0) close(ctl[i]);
     if (report[i] >= 0) close(report[i]);
   }
-  if (errfd >= 0) close(errfd);
+  if (errfd >= 0) (void)fl_rundir_close_fd(rn->o->rd, errfd);
   return -1;
 }
 
 static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
   p->exited = true;
+  if (p->clock.faked) fl_clock_cleanup(p->pid); /* libfaketime's /dev/shm files */
   if (WIFSIGNALED(status)) {
     fl_observe_exited(rn->obs, p->side, 0, WTERMSIG(status), ru->ru_maxrss);
     char sig[32];
@@ -381,10 +422,13 @@ static void open_capture(run *rn) {
   fl_capture_record *c = &rn->r->capture;
   c->requested = rn->s->capture.pcap;
   if (!c->requested) return;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/capture.pcap", rn->o->run_dir);
   int snaplen = rn->s->capture.snaplen > 0 ? rn->s->capture.snaplen : FL_CAPTURE_SNAPLEN_DEFAULT;
-  if (fl_capture_open("lo", path, snaplen, &rn->capture, c->error, sizeof c->error) < 0) {
+  /* The file only once the socket works: a run without the privilege leaves none. */
+  int fd = -1;
+  if (fl_capture_prepare("lo", snaplen, &rn->capture, c->error, sizeof c->error) < 0 ||
+      (fd = fl_rundir_open(rn->o->rd, "capture.pcap", c->error, sizeof c->error)) < 0 ||
+      fl_capture_attach(rn->capture, fd, "capture.pcap", c->error, sizeof c->error) < 0) {
+    if (rn->capture) (void)fl_capture_stop(rn->capture, NULL);
     rn->capture = NULL;
     runner_event(rn, FL_EV_CAPTURE, FL_KV_S(ERROR, c->error));
     if (rn->o->progress) fprintf(stderr, "  %s; the run goes on without it\n", c->error);
@@ -413,8 +457,14 @@ static void stop_capture(run *rn) {
   if (rn->capture) {
     /* A capture that ended early or could not write its file is evidence that lost data:
      * the run says so in its verdict. */
-    if (fl_capture_stop(rn->capture, c->running ? &c->stats : NULL) < 0 && c->running)
-      fail(rn, "capture.pcap is incomplete: %s", c->stats.error);
+    if (fl_capture_stop(rn->capture, c->running ? &c->stats : NULL) < 0 && c->running) {
+      /* A write that failed goes to the run directory's record (the verdict names it); a
+       * capture that ended early for another reason is incomplete evidence too. */
+      if (c->stats.write_errno)
+        fl_rundir_note(rn->o->rd, "capture.pcap", c->stats.write_errno);
+      else
+        fail(rn, "capture.pcap is incomplete: %s", c->stats.error);
+    }
     rn->capture = NULL;
   }
   fl_observe_capture(rn->obs, c->running, c->stats.packets_written, c->stats.dropped);
@@ -434,6 +484,46 @@ static void sample_peer(run *rn, source *p, bool baseline) {
 static void sample_all(run *rn) {
   for (int i = 0; i < FL_N_SIDES; i++) sample_peer(rn, &rn->src[i], false);
   if (rn->samples) fflush(rn->samples);
+}
+
+/* A built-in peer's pending gRPC ops, from the model, for its thread dump: C core's threads all
+ * wait in the completion queue; what they wait for is these ops (Go's goroutine blocked in
+ * CloseSend is a pending close_send). Returns how many were written to out. */
+static size_t pending_ops(run *rn, source *p, int64_t now, fl_pending_op *out, size_t max) {
+  const fl_side_obs *st = fl_observe_side(rn->obs, p->side);
+  size_t n = 0;
+  for (uint32_t c = 0; c < st->n_calls; c++) {
+    const fl_op_obs *ops = st->calls[c].ops;
+    for (int k = 0; k < FL_N_OPS && n < max; k++) {
+      if (!ops[k].pending) continue;
+      bool step = ops[k].step >= 0 && (size_t)ops[k].step < p->plan->n_steps;
+      /* What waits behind it: a send's own message; a half-close waits behind the send in
+       * flight on its call. */
+      int64_t queued = -1;
+      if (k == FL_OP_SEND) queued = ops[k].bytes;
+      if (k == FL_OP_CLOSE_SEND) queued = ops[FL_OP_SEND].pending ? ops[FL_OP_SEND].bytes : 0;
+      out[n++] = (fl_pending_op){.op = fl_op_name((fl_op_kind)k),
+                                 .call = (int)c + 1,
+                                 .step_file = rn->s->path,
+                                 .step_line = step ? p->plan->steps[ops[k].step].line : 0,
+                                 .pending_ns = now - ops[k].since_ns,
+                                 .queued_bytes = queued};
+    }
+  }
+  return n;
+}
+
+/* One form of a dump into the run directory; a file that cannot be made or written is recorded
+ * there (the verdict names it) and the record says so. */
+static void write_dump(run *rn, fl_dump_record *d, const char *name, const fl_dump *dump,
+                       int (*writer)(const fl_dump *, FILE *, char *, size_t)) {
+  char err[256];
+  FILE *f = fl_rundir_fopen(rn->o->rd, name, err, sizeof err);
+  if (!f || writer(dump, f, err, sizeof err) < 0) {
+    if (!d->error[0]) snprintf(d->error, sizeof d->error, "%s: %s", name, err);
+  }
+  if (f && fclose(f) != 0 && !d->error[0])
+    snprintf(d->error, sizeof d->error, "%s: %s", name, strerror(errno));
 }
 
 /*
@@ -465,24 +555,38 @@ static void snapshot(run *rn, const char *why) {
     d->side = p->side;
     d->at_ns = now_rel(rn);
     snprintf(d->why, sizeof d->why, "%s", why);
-    snprintf(d->file, sizeof d->file, "threads-%s-%d.txt", name_of(p), ++rn->dumps_per_side[i]);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", rn->o->run_dir, d->file);
-    FILE *f = fopen(path, "w");
-    fl_dump_info info = {0};
-    if (!f) {
-      snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
-    } else {
-      fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
-      size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
-      if (fl_threads_dump_idle(p->pid, name_of(p), why, idle, n_idle, f, &info, d->error,
-                               sizeof d->error) < 0)
+    char stem[48];
+    snprintf(stem, sizeof stem, "threads-%s-%d", name_of(p), ++rn->dumps_per_side[i]);
+    snprintf(d->file, sizeof d->file, "%s" FL_DUMP_SUFFIX_TEXT, stem);
+    snprintf(d->go_file, sizeof d->go_file, "%s" FL_DUMP_SUFFIX_GO, stem);
+    snprintf(d->pprof_file, sizeof d->pprof_file, "%s" FL_DUMP_SUFFIX_PPROF, stem);
+    fl_thread_idle idle[FL_MAX_TRACKED_THREADS];
+    size_t n_idle = fl_activity_idle(&rn->activity[i], d->at_ns, idle, FL_MAX_TRACKED_THREADS);
+    fl_pending_op pending[64];
+    size_t n_pending = pending_ops(rn, p, d->at_ns, pending, 64);
+    fl_dump_opts opts = {.label = name_of(p),
+                         .why = why,
+                         .idle = idle,
+                         .n_idle = n_idle,
+                         .pending = pending,
+                         .n_pending = n_pending};
+    fl_dump *dump = NULL;
+    if (fl_dump_take(p->pid, &opts, &dump, d->error, sizeof d->error) < 0) {
+      /* Nothing was taken: the human file says why, and only it exists. */
+      d->go_file[0] = d->pprof_file[0] = '\0';
+      FILE *f = fl_rundir_fopen(rn->o->rd, d->file, NULL, 0);
+      if (f) {
         fprintf(f, "thread dump of %s (pid %d) failed: %s\n", name_of(p), (int)p->pid, d->error);
-      if (fclose(f) != 0 && !d->error[0])
-        snprintf(d->error, sizeof d->error, "cannot write %s: %s", path, strerror(errno));
+        fclose(f);
+      }
+    } else {
+      d->threads = dump->nthreads;
+      d->elapsed_ms = dump->elapsed_ms;
+      write_dump(rn, d, d->file, dump, fl_dump_write_text);
+      write_dump(rn, d, d->go_file, dump, fl_dump_write_go);
+      write_dump(rn, d, d->pprof_file, dump, fl_dump_write_pprof);
+      fl_dump_free(dump);
     }
-    d->threads = info.threads;
-    d->elapsed_ms = info.elapsed_ms;
     runner_event(rn, FL_EV_DUMP, FL_KV_S(PEER, name_of(p)), FL_KV_S(FILE, d->file),
                  FL_KV_I(THREADS, d->threads));
   }
@@ -504,25 +608,6 @@ static void dump_step(run *rn, source *p, const fl_event *ev) {
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
-
-static int copy_file(const char *from, const char *to) {
-  FILE *in = fopen(from, "rb");
-  if (!in) return -1;
-  FILE *out = fopen(to, "wb");
-  if (!out) {
-    fclose(in);
-    return -1;
-  }
-  char buf[8192];
-  size_t n;
-  int rc = 0;
-  while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-    if (fwrite(buf, 1, n, out) != n) rc = -1;
-  if (ferror(in)) rc = -1;
-  fclose(in);
-  if (fclose(out) != 0) rc = -1;
-  return rc;
-}
 
 static int fail(run *rn, const char *fmt, const char *arg) {
   if (rn->r->harness_error) return -1;
@@ -608,7 +693,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
       break;
     }
     if (server->proc.exited && !server->ready) {
-      fail(rn, "the server peer exited before it was ready; see %s/server.stderr", rn->o->run_dir);
+      fail(rn, "the server peer exited before it was ready; see %s/server.stderr",
+           fl_rundir_path(rn->o->rd));
       break;
     }
     if (rn->state == RUN_STARTING_SERVER && server->ready) {
@@ -622,6 +708,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       }
       set_state(rn, RUN_RUNNING);
     }
+    fire_jumps(rn, now);
     int64_t hang = fl_observe_hang_at(rn->obs);
     if (hang <= now && found_busy(rn, now)) continue;
     if (hang <= now) {
@@ -640,6 +727,11 @@ static void run_loop(run *rn, const char *scenario_copy) {
     }
     int64_t wake = hang < s->timeout_ns ? hang : s->timeout_ns;
     if (rn->next_sample_ns < wake) wake = rn->next_sample_ns;
+    for (int i = 0; i < FL_N_SIDES; i++)
+      for (size_t k = 0; k < rn->src[i].plan->clock.n_jumps && k < 64; k++)
+        if (!rn->src[i].jumped[k] && rn->src[i].plan->clock.jumps[k].after_ns >= 0 &&
+            rn->src[i].plan->clock.jumps[k].after_ns < wake)
+          wake = rn->src[i].plan->clock.jumps[k].after_ns;
     int timeout_ms = (int)((wake - now + 999999) / 1000000);
 
     struct pollfd pfds[1 + FL_N_SIDES] = {{.fd = rn->sigfd, .events = POLLIN}};
@@ -661,6 +753,31 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   run rn = {.s = s, .o = o, .r = r, .sigfd = -1, .state = RUN_STARTING_SERVER};
   rn.t0 = fl_mono_ns();
   fl_observe_config cfg = {.scenario = s, .clock_shared = {true, true}, .t0_ns = rn.t0};
+  char clock_err[600] = "";
+  char lib[PATH_MAX] = "";
+  bool clocks = s->server.clock.present || s->client.clock.present;
+  if (clocks && (fl_clock_runner_check(clock_err, sizeof clock_err) < 0 ||
+                 fl_clock_library(lib, sizeof lib, clock_err, sizeof clock_err) < 0))
+    clocks = false;
+  for (int i = 0; i < FL_N_SIDES && !clock_err[0]; i++) {
+    source *p = &rn.src[i];
+    const fl_side_plan *sp = i == FL_SIDE_SERVER ? &s->server : &s->client;
+    /* libfaketime reads the side's timestamp file by path; it lives in the run directory,
+     * which faultline made new, so nobody else can have put a link there. */
+    char stamp_name[32];
+    snprintf(stamp_name, sizeof stamp_name, "clock-%s.rc", fl_side_name((fl_side)i));
+    snprintf(p->stamp, sizeof p->stamp, "%s/%s", fl_rundir_path(o->rd), stamp_name);
+    if (sp->clock.present && fl_rundir_claim(o->rd, stamp_name, clock_err, sizeof clock_err) < 0)
+      break;
+    if (fl_clock_env_build(&sp->clock, lib, p->stamp, getenv("LD_PRELOAD"), &p->clock, clock_err,
+                           sizeof clock_err) < 0)
+      break;
+    if (p->clock.uses_stamp_file &&
+        fl_clock_stamp_write(p->stamp, p->clock.stamp_text, clock_err, sizeof clock_err) < 0)
+      break;
+    p->clock_offset_ns = p->clock.offset_ns;
+    cfg.clock_shared[i] = !p->clock.monotonic_faked;
+  }
   r->obs = rn.obs = fl_observe_new(&cfg);
   for (int i = 0; i < FL_N_SIDES; i++) {
     source *p = &rn.src[i];
@@ -693,23 +810,27 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe;
   sigaction(SIGPIPE, &ignore, &old_pipe);
 
-  char scenario_copy[PATH_MAX], path[PATH_MAX], err[512];
-  snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", o->run_dir);
-  snprintf(path, sizeof path, "%s/events.jsonl", o->run_dir);
+  /* The peers read the scenario from the run directory's copy: the bytes this plan was parsed
+   * from, so both sides run exactly what the runner judges. */
+  char scenario_copy[PATH_MAX], err[512];
+  snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", fl_rundir_path(o->rd));
+  FILE *live = NULL;
   bool ready = rn.obs && rn.src[0].released && rn.src[1].released;
   if (!ready) {
     fail(&rn, "%s", "out of memory");
+  } else if (clock_err[0]) {
+    fail(&rn, "%s", clock_err);
   } else if (rn.sigfd < 0) {
     fail(&rn, "cannot create a signalfd: %s", strerror(errno));
-  } else if (copy_file(o->scenario_path, scenario_copy) < 0) {
-    fail(&rn, "cannot copy the scenario into the run directory %s", o->run_dir);
-  } else if (fl_timeline_open(path, &rn.timeline, err, sizeof err) < 0) {
+  } else if (fl_rundir_write_file(o->rd, "scenario.yaml", s->source, s->source_len, err,
+                                  sizeof err) < 0 ||
+             !(live = fl_rundir_fopen(o->rd, "events.jsonl", err, sizeof err)) ||
+             fl_timeline_new(live, &rn.timeline, err, sizeof err) < 0) {
     fail(&rn, "%s", err);
   } else {
-    snprintf(path, sizeof path, "%s/samples.csv", o->run_dir);
-    rn.samples = fopen(path, "w");
+    rn.samples = fl_rundir_fopen(o->rd, "samples.csv", err, sizeof err);
     if (!rn.samples) {
-      fail(&rn, "cannot write %s", path);
+      fail(&rn, "%s", err);
     } else {
       fl_sample_write_header(rn.samples);
       if (spawn_peer(&rn, &rn.src[FL_SIDE_SERVER], scenario_copy, NULL, err, sizeof err) < 0) {
@@ -756,13 +877,22 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     if (rn.src[i].ctl_fd >= 0) close(rn.src[i].ctl_fd);
     free(rn.src[i].released);
   }
+  /* events.jsonl was written live, in arrival order; now it is rewritten in causal order. Write
+   * errors of either go to the run directory's record, and so to the verdict. */
   if (rn.timeline) {
     r->n_events = fl_timeline_count(rn.timeline);
-    if (fl_timeline_finish(rn.timeline, err, sizeof err) < 0)
-      fail(&rn, "the timeline could not be written whole: %s", err);
+    fl_timeline_detach(rn.timeline);
   }
-  if (rn.samples && fclose(rn.samples) != 0)
-    fail(&rn, "samples.csv could not be written whole: %s", strerror(errno));
+  if (live) fclose(live);
+  if (rn.timeline) {
+    FILE *sorted = fl_rundir_rewrite(o->rd, "events.jsonl", err, sizeof err);
+    if (!sorted || fl_timeline_write_sorted(rn.timeline, sorted, err, sizeof err) < 0)
+      fl_rundir_note(o->rd, "events.jsonl", errno ? errno : EIO);
+    if (sorted && fl_rundir_commit(o->rd, sorted, err, sizeof err) < 0)
+      fl_rundir_note(o->rd, "events.jsonl", errno ? errno : EIO);
+    fl_timeline_free(rn.timeline);
+  }
+  if (rn.samples) fclose(rn.samples); /* its write errors are the run directory's record */
   if (rn.sigfd >= 0) {
     /* Consume signals that arrived during cleanup so unblocking does not deliver them. */
     struct signalfd_siginfo si;

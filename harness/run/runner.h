@@ -12,9 +12,11 @@
  * The runner holds no observations of its own: what happened is in result->obs; the caller
  * judges it (verdict) and writes the reports.
  *
- * It writes into the run directory: scenario.yaml (the file as run), events.jsonl (the merged
- * timeline, see reports/evidence/timeline.h), samples.csv, server.stderr and client.stderr,
- * thread dumps and capture.pcap.
+ * It writes into the run directory, every file through rundir.h (so none can follow a link or
+ * open an existing file, and every write error is recorded there for the verdict):
+ * scenario.yaml (the bytes the plan was parsed from; the user's file is never opened again),
+ * events.jsonl (the merged timeline, see reports/evidence/timeline.h), samples.csv,
+ * server.stderr and client.stderr, thread dumps and capture.pcap.
  *
  * Debugging faultline itself: with FAULTLINE_TRACE set (or `faultline run --trace`), the runner
  * prints every change of its state to stderr, and the peers print theirs to their stderr files.
@@ -28,6 +30,7 @@
 
 #include "capture.h"
 #include "observe.h"
+#include "rundir.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -35,7 +38,9 @@
 
 /* One thread dump the runner took: threads-<side>-<n>.txt in the run directory. */
 typedef struct {
-  char file[64];
+  char file[64];       /* the human form; the Go-grammar and pprof forms beside it: */
+  char go_file[64];    /* threads-<side>-<n>.go.txt (panicparse reads it) */
+  char pprof_file[64]; /* threads-<side>-<n>.pb.gz (go tool pprof reads it) */
   fl_side side;
   char why[160];
   int64_t at_ns;
@@ -77,10 +82,10 @@ typedef struct {
 } fl_run_result;
 
 typedef struct {
-  const char *scenario_path; /* the file, copied into the run directory */
-  const char *run_dir;       /* must exist */
-  const char *peer_path;     /* the faultline-peer executable */
-  bool progress;             /* print progress lines to stderr */
+  fl_rundir *rd;         /* the run directory (rundir.h): every file of the run is made
+                            through it, and its write errors recorded there */
+  const char *peer_path; /* the faultline-peer executable */
+  bool progress;         /* print progress lines to stderr */
 } fl_run_options;
 
 /*

@@ -125,9 +125,14 @@ void fl_activity_update(fl_activity *a, pid_t pid, int64_t now_ns) {
     char stat[96];
     snprintf(stat, sizeof stat, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
     t->cpu_ns = t->prev_cpu_ns = stat_cpu(stat, t->comm, sizeof t->comm);
+    t->read_at_ns = t->prev_at_ns = now_ns;
     for (int i = 0; i < a->n; i++) {
-      if (a->threads[i].tid != tid) continue;
-      t->prev_cpu_ns = a->threads[i].cpu_ns;
+      const fl_thread_activity *old = &a->threads[i];
+      if (old->tid != tid) continue;
+      /* The earlier reading moves up to the last one only once that is a window old. */
+      bool roll = now_ns - old->read_at_ns >= FL_ACTIVITY_WINDOW_NS;
+      t->prev_cpu_ns = roll ? old->cpu_ns : old->prev_cpu_ns;
+      t->prev_at_ns = roll ? old->read_at_ns : old->prev_at_ns;
       if (a->threads[i].switches == sw) t->active_at_ns = a->threads[i].active_at_ns;
     }
   }

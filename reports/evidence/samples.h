@@ -39,8 +39,9 @@ typedef struct {
   pid_t tid;
   char comm[16]; /* the thread's name */
   int64_t switches;
-  int64_t active_at_ns;        /* when its count last moved, on the caller's clock */
-  int64_t cpu_ns, prev_cpu_ns; /* its CPU time at this update and at the one before */
+  int64_t active_at_ns;            /* when its count last moved, on the caller's clock */
+  int64_t cpu_ns, read_at_ns;      /* its CPU time, and when it was read (this update) */
+  int64_t prev_cpu_ns, prev_at_ns; /* an earlier reading, FL_ACTIVITY_WINDOW_NS old or more */
 } fl_thread_activity;
 
 typedef struct {
@@ -50,7 +51,12 @@ typedef struct {
 
 void fl_activity_update(fl_activity *a, pid_t pid, int64_t now_ns);
 
-/* The thread that used the most CPU between the last two updates; false if none used any. */
+/* The span CPU use is compared over: the kernel counts CPU time in 10 ms ticks, so two updates
+ * a few milliseconds apart say nothing. */
+#define FL_ACTIVITY_WINDOW_NS (100 * 1000000LL)
+
+/* The thread that used the most CPU over the last FL_ACTIVITY_WINDOW_NS or more (between its
+ * prev and its current reading); false if none used any. */
 bool fl_activity_busiest(const fl_activity *a, fl_thread_activity *out);
 
 /* Writes each tracked thread's idle time as of now_ns into idle (at most max); returns how many. */

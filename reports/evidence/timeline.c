@@ -16,32 +16,25 @@ typedef struct {
 } entry;
 
 struct fl_timeline {
-  char path[PATH_MAX];
   FILE *live;
   entry *entries;
   size_t n, cap;
   char error[256]; /* the first write error */
 };
 
-int fl_timeline_open(const char *path, fl_timeline **out, char *err, size_t errlen) {
+int fl_timeline_new(FILE *live, fl_timeline **out, char *err, size_t errlen) {
   fl_timeline *tl = calloc(1, sizeof *tl);
   if (!tl) {
     fl_set_err(err, errlen, "out of memory");
     return -1;
   }
-  snprintf(tl->path, sizeof tl->path, "%s", path);
-  tl->live = fopen(path, "w");
-  if (!tl->live) {
-    fl_set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    free(tl);
-    return -1;
-  }
+  tl->live = live;
   *out = tl;
   return 0;
 }
 
 static void note_error(fl_timeline *tl, const char *what) {
-  if (!tl->error[0]) snprintf(tl->error, sizeof tl->error, "%s: %s", tl->path, what);
+  if (!tl->error[0]) snprintf(tl->error, sizeof tl->error, "events.jsonl: %s", what);
 }
 
 static json_t *begin(int64_t t_ns, int64_t arrival_ns, const char *side, fl_event_id id) {
@@ -128,30 +121,22 @@ static int by_time(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-int fl_timeline_finish(fl_timeline *tl, char *err, size_t errlen) {
-  if (tl->live && fclose(tl->live) != 0) note_error(tl, strerror(errno));
-  tl->live = NULL;
+void fl_timeline_detach(fl_timeline *tl) { tl->live = NULL; }
+
+int fl_timeline_write_sorted(fl_timeline *tl, FILE *out, char *err, size_t errlen) {
   qsort(tl->entries, tl->n, sizeof *tl->entries, by_time);
-  char tmp[PATH_MAX + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", tl->path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    note_error(tl, strerror(errno));
-  } else {
-    for (size_t i = 0; i < tl->n; i++)
-      if (fputs(tl->entries[i].line, f) == EOF || fputc('\n', f) == EOF) break;
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad) {
+  for (size_t i = 0; i < tl->n && !tl->error[0]; i++)
+    if (fputs(tl->entries[i].line, out) == EOF || fputc('\n', out) == EOF)
       note_error(tl, strerror(errno ? errno : EIO));
-      unlink(tmp);
-    } else if (rename(tmp, tl->path) != 0) {
-      note_error(tl, strerror(errno));
-    }
-  }
+  if (!tl->error[0] && fflush(out) == EOF) note_error(tl, strerror(errno ? errno : EIO));
+  if (!tl->error[0]) return 0;
+  fl_set_err(err, errlen, "%s", tl->error);
+  return -1;
+}
+
+void fl_timeline_free(fl_timeline *tl) {
+  if (!tl) return;
   for (size_t i = 0; i < tl->n; i++) free(tl->entries[i].line);
   free(tl->entries);
-  int rc = tl->error[0] ? -1 : 0;
-  if (rc < 0) fl_set_err(err, errlen, "%s", tl->error);
   free(tl);
-  return rc;
 }

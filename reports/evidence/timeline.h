@@ -11,23 +11,27 @@
  *   after_end   true: reported while the runner was ending the run (kept, not judged)
  *   ...         the event's attributes, integers as numbers, strings through jsonout
  *
- * While the run goes on, each line is appended as it arrives (so a runner that dies leaves a
- * usable file, in arrival order). fl_timeline_finish then rewrites the file in causal order
- * (stable: equal times keep their arrival order) through a temporary file and a rename.
+ * While the run goes on, each line is appended to the live stream as it arrives (so a runner
+ * that dies leaves a usable file, in arrival order); at the end fl_timeline_write_sorted writes
+ * them all again in causal order (stable: equal times keep their arrival order), for the
+ * caller to put in the live file's place (the runner: rundir.h's fl_rundir_rewrite). Write
+ * errors are the streams' own to record (a run directory's streams do).
  */
 #ifndef FL_TIMELINE_H
 #define FL_TIMELINE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "event.h"
 #include "util.h"
 
 typedef struct fl_timeline fl_timeline;
 
-/* Opens `path` for the live lines. Returns 0 and *out, or -1 with the reason. */
-FL_MUST_USE int fl_timeline_open(const char *path, fl_timeline **out, char *err, size_t errlen);
+/* A timeline whose lines also go, as they come, to `live` (NULL: none); the stream stays the
+ * caller's. Returns 0 and *out, or -1 (out of memory). */
+FL_MUST_USE int fl_timeline_new(FILE *live, fl_timeline **out, char *err, size_t errlen);
 
 /* Adds an event a source sent (`side`: "server", "client", "proxy"). */
 void fl_timeline_add(fl_timeline *tl, int64_t t_ns, int64_t arrival_ns, const char *side,
@@ -40,8 +44,13 @@ void fl_timeline_add_runner(fl_timeline *tl, int64_t t_ns, fl_event_id id, const
 /* Events added so far. */
 int fl_timeline_count(const fl_timeline *tl);
 
-/* Rewrites the file in causal order and closes it; frees tl. Returns 0, or -1 with the first
- * write error of the whole timeline (a live line that could not be written included). */
-FL_MUST_USE int fl_timeline_finish(fl_timeline *tl, char *err, size_t errlen);
+/* Stops the live lines (the caller may close that stream now). */
+void fl_timeline_detach(fl_timeline *tl);
+
+/* Writes every line, in causal order, to `out`. Returns 0, or -1 with err: a line that could
+ * not be kept (out of memory) or a write error of `out`. */
+FL_MUST_USE int fl_timeline_write_sorted(fl_timeline *tl, FILE *out, char *err, size_t errlen);
+
+void fl_timeline_free(fl_timeline *tl);
 
 #endif

@@ -86,7 +86,8 @@ static category category_of(int id) {
   case FL_EV_RELEASE:
   case FL_EV_DUMP: return CAT_BARRIER;
   case FL_EV_FAULT:
-  case FL_EV_FIRE: return CAT_FAULT;
+  case FL_EV_FIRE:
+  case FL_EV_CLOCK_JUMP: return CAT_FAULT;
   case FL_EV_READY:
   case FL_EV_SPAWN:
   case FL_EV_EXIT:

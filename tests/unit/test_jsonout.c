@@ -89,8 +89,13 @@ static void test_timeline_causal_order(void **state) {
   char dir[] = "/tmp/fl-timeline-XXXXXX", path[64], err[256];
   assert_non_null(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/events.jsonl", dir);
+  /* Live lines in arrival order to one file, the sorted ones to another. */
+  char live_path[80];
+  snprintf(live_path, sizeof live_path, "%s/live.jsonl", dir);
+  FILE *live = fopen(live_path, "w");
+  assert_non_null(live);
   fl_timeline *tl;
-  assert_int_equal(fl_timeline_open(path, &tl, err, sizeof err), 0);
+  assert_int_equal(fl_timeline_new(live, &tl, err, sizeof err), 0);
   const char *lines[] = {"30 cancelled value=1", "10 cancel", "20 status code=1 message=%FFx"};
   unsigned from[] = {FL_FROM_SERVER, FL_FROM_CLIENT, FL_FROM_CLIENT};
   for (int i = 0; i < 3; i++) {
@@ -103,7 +108,19 @@ static void test_timeline_causal_order(void **state) {
   }
   fl_timeline_add_runner(tl, 25, FL_EV_END, NULL, 0);
   assert_int_equal(fl_timeline_count(tl), 4);
-  assert_int_equal(fl_timeline_finish(tl, err, sizeof err), 0);
+  fl_timeline_detach(tl);
+  fclose(live);
+  FILE *sorted = fopen(path, "w");
+  assert_int_equal(fl_timeline_write_sorted(tl, sorted, err, sizeof err), 0);
+  fclose(sorted);
+  fl_timeline_free(tl);
+  /* The live file kept the arrival order. */
+  FILE *lf = fopen(live_path, "r");
+  char first[512];
+  assert_non_null(fgets(first, sizeof first, lf));
+  assert_non_null(strstr(first, "\"cancelled\""));
+  fclose(lf);
+  unlink(live_path);
   FILE *f = fopen(path, "r");
   char line[512];
   const char *want[] = {"cancel", "status", "end", "cancelled"};

@@ -386,13 +386,22 @@ static void test_parse_duration(void **state) {
       "2d",
       "1..5s",
       "0.0000000001s",
-      "9223372036854775808ns",
-      "9999999999999h",
+      "99999999999999999999.5ns",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t ns = 42;
     if (fl_parse_duration(bad[i], &ns) != -1)
       fail_msg("'%s' parsed as %lld", bad[i], (long long)ns);
+  }
+  /* Well formed but beyond int64: -2, so that a scenario error can say "at most". */
+  static const char *const too_large[] = {
+      "9223372036854775808ns", "9999999999999h", "99999999999999999999999s",
+      "2562047.8h", /* 9.22e18 ns and a bit: the fraction pushes it over */
+  };
+  for (size_t i = 0; i < sizeof too_large / sizeof too_large[0]; i++) {
+    int64_t ns = 42;
+    if (fl_parse_duration(too_large[i], &ns) != -2)
+      fail_msg("'%s' did not come back as too large (%lld)", too_large[i], (long long)ns);
   }
   int64_t ns;
   assert_int_equal(fl_parse_duration(NULL, &ns), -1);
@@ -424,13 +433,16 @@ static void test_parse_size(void **state) {
     assert_int_equal(b, good[i].b);
   }
   static const char *const bad[] = {
-      "",       "B",  "1.5",       "1.5B",   "16K", "16kib",
-      "16 KiB", "-1", "1.0001KiB", "16KiBs", "1e3", "99999999999999999999",
+      "", "B", "1.5", "1.5B", "16K", "16kib", "16 KiB", "-1", "1.0001KiB", "16KiBs", "1e3",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t b = 42;
     if (fl_parse_size(bad[i], &b) != -1) fail_msg("'%s' parsed as %lld", bad[i], (long long)b);
   }
+  int64_t b;
+  assert_int_equal(fl_parse_size("99999999999999999999", &b), -2);
+  assert_int_equal(fl_parse_size("9000000TiB", &b), -2);
+  assert_int_equal(fl_parse_size("8388607TiB", &b), 0); /* the last whole TiB below 2^63 */
 }
 
 /* ---- names ------------------------------------------------------------------------------ */
