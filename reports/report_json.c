@@ -211,6 +211,8 @@ static json_t *expectations(const fl_verdict *v) {
   for (size_t i = 0; a && i < v->n_clauses; i++) {
     json_t *o = item(a);
     if (!o || fl_json_set_bytes(o, "clause", v->clauses[i].expect->text, SIZE_MAX) < 0 ||
+        fl_json_set(o, "field",
+                    json_string(fl_predicate_field_text(v->clauses[i].expect->predicate))) < 0 ||
         fl_json_set(o, "line", json_integer(v->clauses[i].expect->line)) < 0 ||
         fl_json_set(o, "held", json_boolean(v->clauses[i].held)) < 0 ||
         fl_json_set_bytes(o, "seen", v->clauses[i].seen, SIZE_MAX) < 0)
@@ -277,6 +279,7 @@ static json_t *waiting(const fl_scenario *s, const fl_run_result *r) {
         fl_json_set(o, "step", json_integer(b[i].step)) < 0 ||
         fl_json_set(o, "line", json_integer(b[i].line)) < 0 ||
         fl_json_set_bytes(o, "predicate", b[i].expr, SIZE_MAX) < 0 ||
+        fl_json_set(o, "field", json_string(b[i].field)) < 0 ||
         fl_json_set_bytes(o, "seen", b[i].seen, SIZE_MAX) < 0 ||
         fl_json_set(o, "calls", json_integer(b[i].calls)) < 0)
       goto fail;

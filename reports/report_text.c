@@ -23,8 +23,12 @@ size_t fl_report_waiting_barriers(const fl_scenario *s, fl_observe *obs, fl_wait
       const fl_step *step = &plan->steps[idx];
       fl_value seen;
       fl_predicate_eval(step->predicate, fl_observe_lookup, obs, &seen);
-      out[n] = (fl_waiting_barrier){
-          .side = (fl_side)i, .step = idx, .line = step->line, .expr = step->text, .calls = 1};
+      out[n] = (fl_waiting_barrier){.side = (fl_side)i,
+                                    .step = idx,
+                                    .line = step->line,
+                                    .expr = step->text,
+                                    .field = fl_predicate_field_text(step->predicate),
+                                    .calls = 1};
       fl_value_format(&seen, out[n].seen, sizeof out[n].seen);
       n++;
     }
@@ -32,67 +36,105 @@ size_t fl_report_waiting_barriers(const fl_scenario *s, fl_observe *obs, fl_wait
   return n;
 }
 
-void fl_report_print_summary(FILE *out, const char *run_dir, const fl_scenario *s,
-                             const fl_run_result *r, const fl_verdict *v, bool color) {
+/* obj[key] as text with its control bytes as \xNN (and \t \n \r as such), cut to the buffer;
+ * "" when absent or not a string. */
+static const char *text(const json_t *obj, const char *key, char *buf, size_t len) {
+  const json_t *v = json_object_get(obj, key);
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v), k = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; s && i < n && k + 5 < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != 0x7f) {
+      buf[k++] = (char)c;
+      continue;
+    }
+    const char *named = c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+    k += (size_t)(named ? snprintf(buf + k, len - k, "%s", named)
+                        : snprintf(buf + k, len - k, "\\x%02x", c));
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
+static double num(const json_t *obj, const char *key) {
+  return json_number_value(json_object_get(obj, key));
+}
+
+void fl_report_print_summary(FILE *out, const json_t *doc, const char *run_dir, bool color) {
   const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "",
              *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-  const char *vc = v->kind == FL_VERDICT_REPRODUCED ? green : red;
-  fl_outcome outcome = r->obs ? fl_observe_outcome(r->obs) : FL_OUTCOME_COMPLETED;
-  double elapsed = r->obs ? (double)fl_observe_elapsed(r->obs) / 1e9 : 0;
+  char a[2048], b[2048], c[512];
+  const char *verdict = json_string_value(json_object_get(doc, "verdict"));
+  const json_t *capture = json_object_get(doc, "capture");
   /* Evidence that lost packets is said on the verdict's own line, so no reader misses it. */
   char lost[96] = "";
-  if (r->capture.running && r->capture.stats.dropped > 0)
-    snprintf(lost, sizeof lost, " %s— capture dropped %llu of %llu packets%s", red,
-             (unsigned long long)r->capture.stats.dropped,
-             (unsigned long long)r->capture.stats.received, reset);
-  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)%s\n", bold, s->name, reset, vc,
-          fl_verdict_name(v->kind), reset, fl_outcome_name(outcome), elapsed, lost);
-  if (v->kind == FL_VERDICT_ERROR) fprintf(out, "  error: %s\n", v->why);
-  for (size_t i = 0; i < v->n_clauses; i++) {
-    const fl_clause_result *c = &v->clauses[i];
-    fprintf(out, "  %s%-4s%s %-44s seen %s\n", c->held ? green : red, c->held ? "ok" : "FAIL",
-            reset, c->expect->text, c->seen);
+  if (json_is_string(json_object_get(capture, "file")) && num(capture, "dropped") > 0)
+    snprintf(lost, sizeof lost, " %s\xE2\x80\x94 capture dropped %.0f of %.0f packets%s", red,
+             num(capture, "dropped"), num(capture, "received"), reset);
+  fprintf(out, "%s%s%s: %s%s%s (outcome %s, %.2fs)%s\n", bold,
+          text(json_object_get(doc, "scenario"), "name", a, sizeof a), reset,
+          verdict && !strcmp(verdict, "reproduced") ? green : red,
+          text(doc, "verdict", b, sizeof b), reset, text(doc, "outcome", c, sizeof c),
+          num(doc, "elapsed_ms") / 1e3, lost);
+  if (json_is_string(json_object_get(doc, "error")))
+    fprintf(out, "  error: %s\n", text(doc, "error", a, sizeof a));
+
+  size_t i;
+  const json_t *e;
+  json_array_foreach(json_object_get(doc, "expectations"), i, e) {
+    bool held = json_is_true(json_object_get(e, "held"));
+    fprintf(out, "  %s%-4s%s %-44s seen %s\n", held ? green : red, held ? "ok" : "FAIL", reset,
+            text(e, "clause", a, sizeof a), text(e, "seen", b, sizeof b));
   }
-  fl_waiting_barrier waiting[16];
-  size_t n_waiting = r->obs ? fl_report_waiting_barriers(s, r->obs, waiting, 16) : 0;
-  for (size_t i = 0; i < n_waiting; i++) {
-    const fl_waiting_barrier *b = &waiting[i];
-    char calls[32] = "";
-    if (b->calls > 1) snprintf(calls, sizeof calls, " (%d calls)", b->calls);
+
+  json_array_foreach(json_object_get(doc, "waiting_barriers"), i, e) {
+    int calls = (int)num(e, "calls");
+    char n_calls[32] = "";
+    if (calls > 1) snprintf(n_calls, sizeof n_calls, " (%d calls)", calls);
+    char side[32], seen[256];
     fprintf(out, "  waiting at end: %s at `wait: %s` (line %d)%s; %s is %s\n",
-            fl_side_name(b->side), b->expr, b->line, calls,
-            fl_predicate_field_text(
-                (b->side == FL_SIDE_SERVER ? &s->server : &s->client)->steps[b->step].predicate),
-            b->seen);
+            text(e, "side", side, sizeof side), text(e, "predicate", a, sizeof a),
+            (int)num(e, "line"), n_calls, text(e, "field", b, sizeof b),
+            text(e, "seen", seen, sizeof seen));
   }
-  for (int i = 0; r->obs && i < FL_N_SIDES; i++) {
-    const fl_side_obs *st = fl_observe_side(r->obs, (fl_side)i);
-    for (uint32_t c = 0; c < st->n_calls; c++)
-      for (int k = 0; k < FL_N_OPS; k++) {
-        const fl_op_obs *op = &st->calls[c].ops[k];
-        if (!op->pending) continue;
-        char call[24] = "";
-        if (st->n_calls > 1) snprintf(call, sizeof call, " (call %u)", c + 1);
-        fprintf(out, "  pending at end: %s %s%s for %.0fms\n", fl_side_name((fl_side)i),
-                fl_op_name((fl_op_kind)k), call,
-                (double)(fl_observe_elapsed(r->obs) - op->since_ns) / 1e6);
-      }
+
+  /* Pending ops, server first as the JSON lists them; "(call N)" only when a side ran
+   * several calls. */
+  const json_t *peers = json_object_get(doc, "peers");
+  static const char *const sides[] = {"server", "client"};
+  for (size_t s = 0; s < sizeof sides / sizeof sides[0]; s++) {
+    const json_t *p = json_object_get(peers, sides[s]);
+    bool several = json_array_size(json_object_get(p, "calls")) > 1;
+    json_array_foreach(json_object_get(p, "pending_ops"), i, e) {
+      char call[32] = "";
+      if (several) snprintf(call, sizeof call, " (call %d)", (int)num(e, "call"));
+      fprintf(out, "  pending at end: %s %s%s for %.0fms\n", sides[s], text(e, "op", a, sizeof a),
+              call, num(e, "pending_ms"));
+    }
   }
-  if (r->busy.seen)
+
+  const json_t *busy = json_object_get(doc, "busy");
+  if (json_is_object(busy))
     fprintf(out,
             "  busy: %s thread %d \"%s\" used %.2fs of CPU from %.2fs to %.2fs without an "
             "event (not counted as a hang)\n",
-            fl_side_name(r->busy.side), (int)r->busy.tid, r->busy.thread,
-            (double)r->busy.cpu_ns / 1e9, (double)r->busy.since_ns / 1e9,
-            (double)r->busy.at_ns / 1e9);
-  if (r->capture.running)
-    fprintf(out, "  capture: capture.pcap, %llu packets, %llu dropped\n",
-            (unsigned long long)r->capture.stats.packets_written,
-            (unsigned long long)r->capture.stats.dropped);
-  else if (r->capture.error[0])
-    fprintf(out, "  capture: none: %s\n", r->capture.error);
-  for (int i = 0; i < r->n_dumps; i++)
-    fprintf(out, "  thread dump: %s (%s, %d threads)%s%s\n", r->dumps[i].file, r->dumps[i].why,
-            r->dumps[i].threads, r->dumps[i].error[0] ? ": " : "", r->dumps[i].error);
+            text(busy, "side", c, sizeof c), (int)num(busy, "tid"),
+            text(busy, "thread", a, sizeof a), num(busy, "cpu_ms") / 1e3,
+            num(busy, "since_ms") / 1e3, num(busy, "at_ms") / 1e3);
+
+  if (json_is_string(json_object_get(capture, "file")))
+    fprintf(out, "  capture: %s, %.0f packets, %.0f dropped\n", text(capture, "file", a, sizeof a),
+            num(capture, "packets"), num(capture, "dropped"));
+  else if (json_is_string(json_object_get(capture, "error")))
+    fprintf(out, "  capture: none: %s\n", text(capture, "error", a, sizeof a));
+
+  json_array_foreach(json_object_get(doc, "thread_dumps"), i, e) {
+    const json_t *error = json_object_get(e, "error");
+    char err[1024];
+    fprintf(out, "  thread dump: %s (%s, %d threads)%s%s\n", text(e, "file", a, sizeof a),
+            text(e, "why", b, sizeof b), (int)num(e, "threads"), json_is_string(error) ? ": " : "",
+            text(e, "error", err, sizeof err));
+  }
   fprintf(out, "  run directory: %s\n", run_dir);
 }

@@ -31,6 +31,8 @@
 #include "library.h"
 #include "netns.h"
 #include "report.h"
+#include "report_cmd.h"
+#include "report_html.h"
 #include "rundir.h"
 #include "runner.h"
 #include "scenario.h"
@@ -104,6 +106,7 @@ static void usage_main(FILE *out) {
           "  run NAME|FILE...     run scenarios and write a run directory for each\n"
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
           "  decode FILE.pcap     the HTTP/2 frame ladder of a capture, and its findings\n"
+          "  report RUNDIR        render a run directory again: report.html, text or json\n"
           "  help [COMMAND]       this text, or a command's\n"
           "\n"
           "Options for every command: --help, --version; list, show, validate and run take\n"
@@ -308,19 +311,19 @@ static bool use_color(void) {
   return isatty(STDOUT_FILENO);
 }
 
-/* The summary as report.c prints it, or with --quiet its verdict lines only (the first line
- * and, for an error, the reason), so that the verdict line has one definition. */
-static void print_summary(const char *dir, const fl_scenario *s, const fl_run_result *r,
-                          const fl_verdict *v, bool quiet, bool color) {
+/* The summary as report_text.c prints it from report.json, or with --quiet its verdict lines
+ * only (the first line and, for an error, the reason), so that the verdict line has one
+ * definition. */
+static void print_summary(const char *dir, const json_t *doc, bool quiet, bool color) {
   if (!quiet) {
-    fl_report_print_summary(stdout, dir, s, r, v, color);
+    fl_report_print_summary(stdout, doc, dir, color);
     return;
   }
   char *text = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&text, &len);
   if (!m) return;
-  fl_report_print_summary(m, dir, s, r, v, color);
+  fl_report_print_summary(m, doc, dir, color);
   fclose(m);
   bool first = true;
   for (char *line = text, *next; line && *line; line = next) {
@@ -379,7 +382,32 @@ static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const 
     fl_rundir_failures(rd, err, sizeof err);
     verdict_error(&v, err);
   }
-  print_summary(dir, s, &r, &v, ro->quiet, color);
+  /* The summary and report.html are rendered from report.json as written, so that
+   * `faultline report` shows exactly what this run showed. */
+  json_t *doc = NULL;
+  if (report_ok && fl_report_load(dir, &doc, err, sizeof err) < 0) {
+    verdict_error(&v, err);
+    report_ok = false;
+  }
+  if (doc) {
+    char why[512] = "";
+    FILE *html = fl_rundir_begin(rd, "report.html", why, sizeof why);
+    bool html_ok = html != NULL;
+    if (html) {
+      int rc = fl_report_html(html, dir, doc, why, sizeof why);
+      /* The commit closes the stream either way, and renames only a page written whole. */
+      if (fl_rundir_commit(rd, html, why, sizeof why) < 0 || rc < 0) html_ok = false;
+    }
+    if (!html_ok) {
+      fprintf(stderr, "faultline run: report.html: %s\n", why);
+      v.kind = FL_VERDICT_ERROR;
+    }
+    print_summary(dir, doc, ro->quiet, color);
+  } else {
+    /* No document to render: the verdict line alone, with why. */
+    printf("%s: %s (report.json: %s)\n", s->name, fl_verdict_name(v.kind), v.why);
+  }
+  json_decref(doc);
   fflush(stdout);
   *kind = v.kind;
   int interrupted = fl_observe_outcome(r.obs) == FL_OUTCOME_INTERRUPTED;
@@ -530,15 +558,20 @@ static int cmd_decode(int argc, char **argv) {
   return fl_cmd_decode(argc, argv);
 }
 
+/* `report` parses its own options (report_cmd.c); colour follows the rule of every command. */
+static int cmd_report(int argc, char **argv) { return fl_cmd_report(argc, argv, use_color()); }
+
 static int dispatch(const char *name, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } table[] = {{"list", cmd_list}, {"show", cmd_show}, {"validate", cmd_validate},
-               {"run", cmd_run},   {"dump", cmd_dump}, {"decode", cmd_decode}};
+  } table[] = {{"list", cmd_list},    {"show", cmd_show}, {"validate", cmd_validate},
+               {"run", cmd_run},      {"dump", cmd_dump}, {"decode", cmd_decode},
+               {"report", cmd_report}};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (!strcmp(name, table[i].name)) return table[i].fn(argc, argv);
-  const char *names[] = {"list", "show", "validate", "run", "dump", "decode", "help", NULL};
+  const char *names[] = {"list",   "show",   "validate", "run", "dump",
+                         "decode", "report", "help",     NULL};
   const char *near = fl_near_miss(name, names);
   char plain[128];
   if (near)
@@ -593,6 +626,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[2], "decode")) {
       char *decode_help[] = {"decode", "--help", NULL};
       return fl_cmd_decode(2, decode_help);
+    }
+    if (!strcmp(argv[2], "report")) {
+      char *report_help[] = {"report", "--help", NULL};
+      return fl_cmd_report(2, report_help, false);
     }
     if (!strcmp(argv[2], "help")) {
       usage_main(stdout);

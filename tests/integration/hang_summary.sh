@@ -16,7 +16,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 w = r["waiting_barriers"]
 assert w == [{"side": "server", "step": 1, "line": 12, "predicate": "client.sent >= 2",
-              "seen": "1", "calls": 1}], w
+              "field": "client.sent", "seen": "1", "calls": 1}], w
 ops = r["peers"]["client"]["pending_ops"]
 assert [o["op"] for o in ops] == ["recv"] and ops[0]["call"] == 1 and ops[0]["line"] == 17, ops
 PY

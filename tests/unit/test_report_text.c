@@ -14,17 +14,25 @@
 
 #include "report.h"
 
-/* The summary's first line for a run with this capture record, without colour. */
-static void first_line(const fl_capture_record *cap, char *line, size_t size) {
-  fl_scenario s = {.name = "capture-burst"};
-  fl_run_result r = {.capture = *cap};
-  fl_verdict v = {.kind = FL_VERDICT_REPRODUCED};
+/* The summary's first line for a run whose report.json has this capture object, without
+ * colour. */
+static void first_line(const char *capture, char *line, size_t size) {
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"scenario\": {\"name\": \"capture-burst\"}, \"verdict\": \"reproduced\", "
+           "\"outcome\": \"completed\", \"elapsed_ms\": 0, \"expectations\": [], "
+           "\"capture\": %s}",
+           capture);
+  json_error_t e;
+  json_t *doc = json_loads(text, 0, &e);
+  if (!doc) fail_msg("test JSON: %s", e.text);
   char *buf = NULL;
   size_t len = 0;
   FILE *out = open_memstream(&buf, &len);
   assert_non_null(out);
-  fl_report_print_summary(out, "/r/x", &s, &r, &v, false);
+  fl_report_print_summary(out, doc, "/r/x", false);
   fclose(out);
+  json_decref(doc);
   size_t n = strcspn(buf, "\n");
   snprintf(line, size, "%.*s", (int)n, buf);
   free(buf);
@@ -32,25 +40,24 @@ static void first_line(const fl_capture_record *cap, char *line, size_t size) {
 
 static void dropped_packets_are_on_the_verdict_line(void **state) {
   (void)state;
-  fl_capture_record cap = {.requested = true, .running = true};
-  cap.stats = (fl_capture_stats){.packets_written = 4019, .received = 4031, .dropped = 12};
   char line[256];
-  first_line(&cap, line, sizeof line);
+  first_line("{\"file\": \"capture.pcap\", \"packets\": 4019, \"received\": 4031, "
+             "\"dropped\": 12}",
+             line, sizeof line);
   assert_string_equal(line, "capture-burst: reproduced (outcome completed, 0.00s) — capture "
                             "dropped 12 of 4031 packets");
 }
 
 static void a_complete_capture_adds_nothing(void **state) {
   (void)state;
-  fl_capture_record cap = {.requested = true, .running = true};
-  cap.stats = (fl_capture_stats){.packets_written = 4031, .received = 4031};
   char line[256];
-  first_line(&cap, line, sizeof line);
+  first_line("{\"file\": \"capture.pcap\", \"packets\": 4031, \"received\": 4031, "
+             "\"dropped\": 0}",
+             line, sizeof line);
   assert_string_equal(line, "capture-burst: reproduced (outcome completed, 0.00s)");
 
-  fl_capture_record none = {.requested = true};
-  snprintf(none.error, sizeof none.error, "packet capture not possible on lo: ...");
-  first_line(&none, line, sizeof line);
+  first_line("{\"file\": null, \"error\": \"packet capture not possible on lo: ...\"}", line,
+             sizeof line);
   assert_string_equal(line, "capture-burst: reproduced (outcome completed, 0.00s)");
 }
 
