@@ -245,6 +245,45 @@ fail:
   return NULL;
 }
 
+/* The capture read back as frames: frames.txt and frames.jsonl, or why there are none. */
+static json_t *frames(const fl_run_result *r) {
+  if (!r->capture.running) return json_null();
+  json_t *o = json_object();
+  bool ok = r->wire && !r->capture.frames_error[0];
+  if (!o || fl_json_set(o, "file", ok ? json_string("frames.txt") : json_null()) < 0 ||
+      fl_json_set(o, "json_file", ok ? json_string("frames.jsonl") : json_null()) < 0 ||
+      fl_json_set(o, "frames",
+                  ok ? json_integer((json_int_t)fl_wire_evidence_frames(r->wire)) : json_null()) <
+          0 ||
+      fl_json_set_bytes(o, "error", r->capture.frames_error[0] ? r->capture.frames_error : NULL,
+                        SIZE_MAX) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* What the frames show, in plain words (reports/wire/findings.h); [] when the capture was
+ * decoded and showed nothing, null when there was no capture to decode. */
+static json_t *findings(const fl_run_result *r) {
+  if (!r->wire || r->capture.frames_error[0]) return json_null();
+  size_t n;
+  const fl_finding_record *f = fl_wire_evidence_findings(r->wire, &n);
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++) {
+    json_t *o = item(a);
+    if (!o || fl_json_set(o, "kind", json_string(f[i].kind)) < 0 ||
+        fl_json_set_bytes(o, "text", f[i].text, SIZE_MAX) < 0 ||
+        fl_json_set(o, "at_ms", fl_json_ms(f[i].at_ns)) < 0 ||
+        fl_json_set(o, "frame", f[i].frame ? json_integer((json_int_t)f[i].frame) : json_null()) <
+            0) {
+      json_decref(a);
+      return NULL;
+    }
+  }
+  return a;
+}
+
 static json_t *dumps(const fl_run_result *r) {
   json_t *a = json_array();
   for (int i = 0; a && i < r->n_dumps; i++) {
@@ -329,6 +368,7 @@ static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_ver
       fl_json_set(timeline, "order",
                   json_string(r->timeline_by_arrival ? "arrival" : "peer clocks")) < 0 ||
       fl_json_set(o, "capture", capture(&r->capture)) < 0 ||
+      fl_json_set(o, "frames", frames(r)) < 0 || fl_json_set(o, "findings", findings(r)) < 0 ||
       fl_json_set(o, "thread_dumps", dumps(r)) < 0)
     goto fail;
   json_t *runner = child(o, "runner");
@@ -344,6 +384,9 @@ static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_ver
   for (size_t i = 0; i < sizeof file_names / sizeof file_names[0]; i++)
     if (!files || fl_json_set(files, file_names[i][0], json_string(file_names[i][1])) < 0)
       goto fail;
+  bool proxied = fl_faults_need_proxy(&s->path_plan, s->faults, s->n_faults);
+  if (fl_json_set(files, "proxy_stderr", proxied ? json_string("proxy.stderr") : json_null()) < 0)
+    goto fail;
   return o;
 fail:
   json_decref(o);

@@ -288,9 +288,10 @@ static int cmd_validate(int argc, char **argv) {
   return status;
 }
 
-/* The peer binary sits beside this one; FAULTLINE_PEER overrides it. */
-static void peer_path(char *out, size_t len) {
-  const char *env = getenv("FAULTLINE_PEER");
+/* The peer and proxy programs sit beside this one (in the build root and when installed);
+ * FAULTLINE_PEER and FAULTLINE_PROXY override them. */
+static void sibling_path(const char *program, const char *env_name, char *out, size_t len) {
+  const char *env = getenv(env_name);
   if (env && *env) {
     snprintf(out, len, "%s", env);
     return;
@@ -300,7 +301,7 @@ static void peer_path(char *out, size_t len) {
   self[n > 0 ? n : 0] = '\0';
   char *slash = strrchr(self, '/');
   if (slash) *slash = '\0';
-  snprintf(out, len, "%s/faultline-peer", n > 0 ? self : ".");
+  snprintf(out, len, "%s/%s", n > 0 ? self : ".", program);
 }
 
 /* no-color.org: NO_COLOR set and not empty; and never for a terminal that cannot show it. */
@@ -347,14 +348,14 @@ static void verdict_error(fl_verdict *v, const char *why) {
 }
 
 /* Runs one scenario in rd and reports it; returns its verdict (-1: interrupted). */
-static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const run_opts *ro,
-                   int index, int n, bool color, fl_verdict_kind *kind) {
+static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const char *proxy,
+                   const run_opts *ro, int index, int n, bool color, fl_verdict_kind *kind) {
   const char *dir = fl_rundir_path(rd);
   char err[1024];
   if (!ro->quiet)
     fprintf(stderr, "running %s (%d/%d, timeout %.0fs) ...\n", s->name, index + 1, n,
             (double)s->timeout_ns / 1e9);
-  fl_run_options o = {.rd = rd, .peer_path = peer, .progress = !ro->quiet};
+  fl_run_options o = {.rd = rd, .peer_path = peer, .proxy_path = proxy, .progress = !ro->quiet};
   fl_run_result r;
   if (fl_run(s, &o, &r) < 0) {
     /* The run could not take place: r.error says why, and the verdict below is `error`. */
@@ -446,13 +447,25 @@ static int cmd_run(int argc, char **argv) {
       print_warnings(scenarios[i]);
     }
   }
-  char peer[PATH_MAX];
-  peer_path(peer, sizeof peer);
+  char peer[PATH_MAX], proxy[PATH_MAX];
+  sibling_path("faultline-peer", "FAULTLINE_PEER", peer, sizeof peer);
+  sibling_path("faultline-proxy", "FAULTLINE_PROXY", proxy, sizeof proxy);
+  bool need_proxy = false;
+  for (int i = 0; i < n; i++)
+    if (scenarios[i] && fl_faults_need_proxy(&scenarios[i]->path_plan, scenarios[i]->faults,
+                                             scenarios[i]->n_faults))
+      need_proxy = true;
   if (status == FL_EXIT_OK && access(peer, X_OK) != 0) {
     fprintf(stderr,
             "faultline run: the peer program %s is missing (%s); build it, or set "
             "FAULTLINE_PEER\n",
             peer, strerror(errno));
+    status = FL_EXIT_HARNESS;
+  } else if (status == FL_EXIT_OK && need_proxy && access(proxy, X_OK) != 0) {
+    fprintf(stderr,
+            "faultline run: the proxy program %s is missing (%s); build it, or set "
+            "FAULTLINE_PROXY\n",
+            proxy, strerror(errno));
     status = FL_EXIT_HARNESS;
   }
 
@@ -511,7 +524,7 @@ static int cmd_run(int argc, char **argv) {
       }
     }
     fl_verdict_kind kind;
-    interrupted = run_one(s, rd, peer, &ro, i, n, color, &kind) < 0;
+    interrupted = run_one(s, rd, peer, proxy, &ro, i, n, color, &kind) < 0;
     ran++;
     if (kind == FL_VERDICT_REPRODUCED) reproduced++;
     if (kind == FL_VERDICT_NOT_REPRODUCED) not_reproduced++;

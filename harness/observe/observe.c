@@ -136,7 +136,7 @@ static void frame_event(fl_observe *o, const fl_event *ev, int64_t t) {
   int ty = type ? fl_h2_frame_type_from_name(type) : -1;
   if (ty < 0 || !from) return;
   const char *debug = fl_event_str(ev, FL_ATTR_DEBUG);
-  fl_wire_frame f = {
+  fl_observed_frame f = {
       .t_ns = t,
       .from = !strcmp(from, "server") ? FL_SIDE_SERVER : FL_SIDE_CLIENT,
       .conn = (uint32_t)fl_event_int(ev, FL_ATTR_CONN, 1),
@@ -349,7 +349,7 @@ int64_t fl_observe_event(fl_observe *o, unsigned source, const fl_event *ev, int
 
 void fl_observe_wire_source(fl_observe *o) { o->wire_source = true; }
 
-void fl_observe_frame(fl_observe *o, const fl_wire_frame *f) {
+void fl_observe_frame(fl_observe *o, const fl_observed_frame *f) {
   o->wire_source = true;
   if (f->conn > o->wire_connections) o->wire_connections = f->conn;
   fl_wire_obs *w = &o->sides[f->from].wire;

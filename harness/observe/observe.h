@@ -219,9 +219,9 @@ typedef struct {
   int grpc_status;
   bool has_window; /* the sender's send window on this stream after the frame */
   int64_t window;
-} fl_wire_frame;
+} fl_observed_frame;
 
-void fl_observe_frame(fl_observe *o, const fl_wire_frame *f);
+void fl_observe_frame(fl_observe *o, const fl_observed_frame *f);
 
 /* A source of wire facts exists (a proxy, or the capture's decoder): from now on wire counts
  * are known, zero until frames say otherwise. Without one every wire field is unknown. */

@@ -25,6 +25,7 @@
 #include "threads.h"
 #include "timeline.h"
 #include "util.h"
+#include "wire_evidence.h"
 
 extern char **environ;
 
@@ -35,14 +36,16 @@ extern char **environ;
 /* The run's states, changed only through set_state (traced with FAULTLINE_TRACE). */
 typedef enum {
   RUN_STARTING_SERVER, /* the server peer is starting; the capture opens meanwhile */
-  RUN_STARTING_CLIENT, /* the server is ready: the capture begins, the client starts */
+  RUN_STARTING_PROXY,  /* the server is ready; the path proxy starts in front of it */
+  RUN_STARTING_CLIENT, /* the server (and proxy) are ready: the capture begins, the client
+                          starts */
   RUN_RUNNING,         /* both peers run their scripts */
   RUN_ENDING,          /* the run is over: evidence is taken, the peers are ended */
   RUN_ENDED,
 } run_state;
 
-static const char *const run_state_names[] = {"starting_server", "starting_client", "running",
-                                              "ending", "ended"};
+static const char *const run_state_names[] = {
+    "starting_server", "starting_proxy", "starting_client", "running", "ending", "ended"};
 
 static const char *const end_names[] = {[FL_END_FINISHED] = "finished",
                                         [FL_END_HANG] = "hang",
@@ -50,10 +53,15 @@ static const char *const end_names[] = {[FL_END_FINISHED] = "finished",
                                         [FL_END_INTERRUPTED] = "interrupted",
                                         [FL_END_ERROR] = "error"};
 
+/* The processes of a run: the two sides, indexed by fl_side, then the path proxy. */
+enum { SRC_PROXY = FL_N_SIDES, N_SOURCES };
+
 /* One process the runner started and reads events from. */
 typedef struct {
-  fl_side side;
+  fl_side side;  /* a peer's side (not meaningful for the proxy) */
+  bool is_proxy; /* the path proxy: it has no side, plan or script */
   unsigned from; /* its FL_FROM_* bit */
+  const char *name;
   const fl_side_plan *plan;
   pid_t pid;
   bool spawned, exited;
@@ -79,7 +87,13 @@ typedef struct {
   int64_t t0;
   fl_timeline *timeline;
   int sigfd;
-  source src[FL_N_SIDES];
+  source src[N_SOURCES];
+  bool proxied;          /* the client dials the path proxy (faults.h: fl_faults_need_proxy) */
+  int proxy_port;        /* its `ready port=N` */
+  char proxy_error[400]; /* its own `error` event */
+  bool *fired;           /* [s->n_faults]: faults whose trigger the runner saw hold */
+  int64_t wall_t0;       /* CLOCK_REALTIME beside t0: the capture's stamps are realtime */
+  fl_wire_evidence *wire;
   fl_capture *capture;
   FILE *samples;
   int64_t next_sample_ns;
@@ -109,7 +123,7 @@ static void end_run(run *rn, fl_end_reason reason) {
   fl_timeline_add_runner((rn)->timeline, now_rel(rn), (id), (fl_event_kv[]){__VA_ARGS__},          \
                          sizeof((fl_event_kv[]){__VA_ARGS__}) / sizeof(fl_event_kv))
 
-static const char *name_of(const source *p) { return fl_side_name(p->side); }
+static const char *name_of(const source *p) { return p->name; }
 
 static int fail(run *rn, const char *fmt, const char *arg);
 
@@ -161,6 +175,32 @@ static void fire_jumps(run *rn, int64_t now) {
   }
 }
 
+/* Fires every fault whose trigger is the runner's to judge (a predicate on the peers' fields,
+ * faults.h) the first time it holds: the proxy is told `fire K` and acts at once. Called after
+ * each event, like release_barriers. */
+static void fire_faults(run *rn) {
+  source *px = &rn->src[SRC_PROXY];
+  for (size_t k = 0; k < rn->s->n_faults && rn->fired; k++) {
+    const fl_fault *f = &rn->s->faults[k];
+    if (rn->fired[k] || !fl_fault_fired_by_runner(f)) continue;
+    if (!fl_predicate_eval(f->trigger.predicate, fl_observe_lookup, rn->obs, NULL)) continue;
+    rn->fired[k] = true;
+    if (px->ctl_fd >= 0 && fl_control_write(px->ctl_fd, FL_CONTROL_FIRE, (uint64_t)k) == 0)
+      runner_event(rn, FL_EV_FIRE, FL_KV_I(INDEX, k));
+  }
+}
+
+/* What the runner itself takes from the proxy's events: its port, its error, and the frames
+ * it acted on (marked in frames.txt). */
+static void proxy_event(run *rn, const fl_event *ev) {
+  if (ev->id == FL_EV_READY) rn->proxy_port = (int)fl_event_int(ev, FL_ATTR_PORT, 0);
+  if (ev->id == FL_EV_ERROR && !rn->proxy_error[0])
+    snprintf(rn->proxy_error, sizeof rn->proxy_error, "the path proxy failed: %.*s",
+             (int)ev->str_len[FL_ATTR_MESSAGE],
+             fl_event_str(ev, FL_ATTR_MESSAGE) ? fl_event_str(ev, FL_ATTR_MESSAGE) : "");
+  if (rn->wire) fl_wire_evidence_proxy_event(rn->wire, ev);
+}
+
 static void handle_line(run *rn, source *p, char *line) {
   char copy[512], why[256];
   snprintf(copy, sizeof copy, "%s", line);
@@ -186,12 +226,15 @@ static void handle_line(run *rn, source *p, char *line) {
   fl_observe_set_now(rn->obs, arrival);
   int64_t t = fl_observe_event(rn->obs, p->from, &ev, arrival);
   fl_timeline_add(rn->timeline, t, arrival, name_of(p), &ev, false);
-  if (ev.id == FL_EV_DUMP) dump_step(rn, p, &ev);
+  if (p->is_proxy) proxy_event(rn, &ev);
+  if (ev.id == FL_EV_DUMP && !p->is_proxy) dump_step(rn, p, &ev);
   /* The RSS baseline is taken when the side's first call starts (later calls must not move
    * it). */
-  if (ev.id == FL_EV_CALL_START && fl_observe_side(rn->obs, p->side)->calls_started == 1)
+  if (!p->is_proxy && ev.id == FL_EV_CALL_START &&
+      fl_observe_side(rn->obs, p->side)->calls_started == 1)
     sample_peer(rn, p, true);
   release_barriers(rn);
+  fire_faults(rn);
   fire_jumps(rn, now_rel(rn));
 }
 
@@ -204,7 +247,7 @@ static void read_events(run *rn, source *p) {
     if (n <= 0) {
       close(p->ev_fd);
       p->ev_fd = -1;
-      fl_observe_events_closed(rn->obs, p->side);
+      if (!p->is_proxy) fl_observe_events_closed(rn->obs, p->side);
       return;
     }
     p->len += (size_t)n;
@@ -238,13 +281,16 @@ static int move_fd(int fd, int target) {
 }
 
 /*
- * Starts the peer for `p`. Returns 0, or -1 with the reason in err: a pipe or fork that failed,
- * or the child's own start-up failure (its errno comes back through a close-on-exec pipe, as
- * libuv's uv_spawn does, so "cannot execute ...: No such file or directory" is known at once).
+ * Starts the process for `p`: a built-in peer (`target`: the address its client dials), or the
+ * path proxy (`target`: the server it forwards to). Returns 0, or -1 with the reason in err: a pipe
+ * or fork that failed, or the child's own start-up failure (its errno comes back through a
+ * close-on-exec pipe, as libuv's uv_spawn does, so "cannot execute ...: No such file or directory"
+ * is known at once).
  */
 static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
                       size_t errlen) {
   int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, report[2] = {-1, -1}, errfd = -1;
+  const char *program = p->is_proxy ? rn->o->proxy_path : rn->o->peer_path;
   char errname[32];
   snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
   if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
@@ -287,13 +333,19 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
       (void)!write(report[1], &e, sizeof e);
       _exit(127);
     }
-    const char *argv[12] = {rn->o->peer_path, "--side", name_of(p),     "--scenario", scenario_copy,
-                            "--events-fd",    "3",      "--control-fd", "4",          NULL};
-    if (target) {
-      argv[9] = "--target";
-      argv[10] = target;
+    const char *argv[12] = {program, "--scenario",   scenario_copy, "--events-fd",
+                            "3",     "--control-fd", "4",           NULL};
+    int argc = 7;
+    if (!p->is_proxy) {
+      argv[argc++] = "--side";
+      argv[argc++] = name_of(p);
     }
-    execve(rn->o->peer_path, (char *const *)argv, envp);
+    if (target) {
+      argv[argc++] = p->is_proxy ? "--upstream" : "--target";
+      argv[argc++] = target;
+    }
+    argv[argc] = NULL;
+    execve(program, (char *const *)argv, envp);
     int e = errno;
     (void)!write(report[1], &e, sizeof e);
     _exit(127);
@@ -307,7 +359,7 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
   setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
   p->pid = pid;
   p->spawned = true;
-  fl_observe_spawned(rn->obs, p->side, pid);
+  if (!p->is_proxy) fl_observe_spawned(rn->obs, p->side, pid);
   int child_errno = 0;
   ssize_t n;
   while ((n = read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
@@ -315,7 +367,7 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
   close(report[0]);
   if (n == sizeof child_errno) {
     /* The child never became the peer; it exits 127 and is reaped with the others. */
-    fl_set_err(err, errlen, "cannot execute %s: %s", rn->o->peer_path, strerror(child_errno));
+    fl_set_err(err, errlen, "cannot execute %s: %s", program, strerror(child_errno));
     close(ev[0]);
     close(ctl[1]);
     return -1;
@@ -340,12 +392,12 @@ static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
   p->exited = true;
   if (p->clock.faked) fl_clock_cleanup(p->pid); /* libfaketime's /dev/shm files */
   if (WIFSIGNALED(status)) {
-    fl_observe_exited(rn->obs, p->side, 0, WTERMSIG(status), ru->ru_maxrss);
+    if (!p->is_proxy) fl_observe_exited(rn->obs, p->side, 0, WTERMSIG(status), ru->ru_maxrss);
     char sig[32];
     snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(WTERMSIG(status)));
     runner_event(rn, FL_EV_EXIT, FL_KV_S(PEER, name_of(p)), FL_KV_S(SIGNAL, sig));
   } else {
-    fl_observe_exited(rn->obs, p->side, WEXITSTATUS(status), 0, ru->ru_maxrss);
+    if (!p->is_proxy) fl_observe_exited(rn->obs, p->side, WEXITSTATUS(status), 0, ru->ru_maxrss);
     runner_event(rn, FL_EV_EXIT, FL_KV_S(PEER, name_of(p)), FL_KV_I(CODE, WEXITSTATUS(status)));
   }
   read_events(rn, p); /* everything it wrote is in the pipe now */
@@ -356,7 +408,7 @@ static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
 }
 
 static void reap(run *rn, bool block) {
-  for (int i = 0; i < FL_N_SIDES; i++) {
+  for (int i = 0; i < N_SOURCES; i++) {
     source *p = &rn->src[i];
     if (!p->spawned || p->exited) continue;
     int status;
@@ -367,7 +419,7 @@ static void reap(run *rn, bool block) {
 }
 
 static bool all_exited(const run *rn) {
-  for (int i = 0; i < FL_N_SIDES; i++)
+  for (int i = 0; i < N_SOURCES; i++)
     if (rn->src[i].spawned && !rn->src[i].exited) return false;
   return true;
 }
@@ -397,19 +449,19 @@ static void await_exits(run *rn, int64_t grace_ns) {
  */
 static void end_peers(run *rn) {
   set_state(rn, RUN_ENDING);
-  for (int i = 0; i < FL_N_SIDES; i++) {
+  for (int i = 0; i < N_SOURCES; i++) {
     source *p = &rn->src[i];
-    fl_observe_ending(rn->obs, p->side);
+    if (!p->is_proxy) fl_observe_ending(rn->obs, p->side);
     if (p->ctl_fd >= 0) {
       close(p->ctl_fd);
       p->ctl_fd = -1;
     }
   }
   await_exits(rn, TERM_GRACE_NS);
-  for (int i = 0; i < FL_N_SIDES; i++)
+  for (int i = 0; i < N_SOURCES; i++)
     if (rn->src[i].spawned && !rn->src[i].exited) kill(-rn->src[i].pid, SIGTERM);
   await_exits(rn, TERM_GRACE_NS);
-  for (int i = 0; i < FL_N_SIDES; i++)
+  for (int i = 0; i < N_SOURCES; i++)
     if (rn->src[i].spawned) kill(-rn->src[i].pid, SIGKILL);
   reap(rn, true);
 }
@@ -440,8 +492,12 @@ static void open_capture(run *rn) {
 static void begin_capture(run *rn) {
   fl_capture_record *c = &rn->r->capture;
   if (!rn->capture) return;
-  snprintf(c->filter, sizeof c->filter, "tcp port %d",
-           fl_observe_side(rn->obs, FL_SIDE_SERVER)->port);
+  int server_port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
+  if (rn->proxied)
+    snprintf(c->filter, sizeof c->filter, "tcp port %d or tcp port %d", rn->proxy_port,
+             server_port);
+  else
+    snprintf(c->filter, sizeof c->filter, "tcp port %d", server_port);
   if (fl_capture_begin(rn->capture, c->filter, c->error, sizeof c->error) < 0) {
     (void)fl_capture_stop(rn->capture, NULL);
     rn->capture = NULL;
@@ -450,6 +506,20 @@ static void begin_capture(run *rn) {
   }
   c->running = true;
   runner_event(rn, FL_EV_CAPTURE, FL_KV_S(FILTER, c->filter));
+  rn->wire = rn->r->wire =
+      fl_wire_evidence_new(rn->s, server_port, rn->proxied, rn->proxy_port, rn->wall_t0);
+}
+
+/* The capture read back as frames (wire_evidence.h): frames.txt, frames.jsonl, the findings,
+ * and the wire fields of a run without the proxy. A capture that cannot be decoded leaves the
+ * run as it is and says why in report.json. */
+static void decode_capture(run *rn) {
+  if (!rn->wire || !rn->r->capture.running) return;
+  fl_capture_record *c = &rn->r->capture;
+  if (fl_wire_evidence_write(rn->wire, rn->o->rd, rn->obs, c->frames_error,
+                             sizeof c->frames_error) < 0 &&
+      rn->o->progress)
+    fprintf(stderr, "  frames.txt: %s\n", c->frames_error);
 }
 
 static void stop_capture(run *rn) {
@@ -697,11 +767,26 @@ static void run_loop(run *rn, const char *scenario_copy) {
            fl_rundir_path(rn->o->rd));
       break;
     }
+    source *proxy = &rn->src[SRC_PROXY];
+    if (proxy->exited && !rn->proxy_port) {
+      fail(rn, "the path proxy exited before it was ready; see %s/proxy.stderr",
+           fl_rundir_path(rn->o->rd));
+      break;
+    }
     if (rn->state == RUN_STARTING_SERVER && server->ready) {
-      set_state(rn, RUN_STARTING_CLIENT);
+      char upstream[64];
+      snprintf(upstream, sizeof upstream, "127.0.0.1:%d", server->port);
+      set_state(rn, rn->proxied ? RUN_STARTING_PROXY : RUN_STARTING_CLIENT);
+      if (rn->proxied && spawn_peer(rn, proxy, scenario_copy, upstream, err, sizeof err) < 0) {
+        fail(rn, "cannot start the path proxy: %s", err);
+        break;
+      }
+    }
+    if (rn->state == RUN_STARTING_PROXY && rn->proxy_port) set_state(rn, RUN_STARTING_CLIENT);
+    if (rn->state == RUN_STARTING_CLIENT) {
       begin_capture(rn);
       char target[64];
-      snprintf(target, sizeof target, "127.0.0.1:%d", server->port);
+      snprintf(target, sizeof target, "127.0.0.1:%d", rn->proxied ? rn->proxy_port : server->port);
       if (spawn_peer(rn, &rn->src[FL_SIDE_CLIENT], scenario_copy, target, err, sizeof err) < 0) {
         fail(rn, "cannot start the client peer: %s", err);
         break;
@@ -734,15 +819,15 @@ static void run_loop(run *rn, const char *scenario_copy) {
           wake = rn->src[i].plan->clock.jumps[k].after_ns;
     int timeout_ms = (int)((wake - now + 999999) / 1000000);
 
-    struct pollfd pfds[1 + FL_N_SIDES] = {{.fd = rn->sigfd, .events = POLLIN}};
-    for (int i = 0; i < FL_N_SIDES; i++)
+    struct pollfd pfds[1 + N_SOURCES] = {{.fd = rn->sigfd, .events = POLLIN}};
+    for (int i = 0; i < N_SOURCES; i++)
       pfds[1 + i] = (struct pollfd){.fd = rn->src[i].ev_fd, .events = POLLIN};
-    int n = poll(pfds, 1 + FL_N_SIDES, timeout_ms);
+    int n = poll(pfds, 1 + N_SOURCES, timeout_ms);
     if (n < 0 && errno != EINTR) {
       fail(rn, "poll failed: %s", strerror(errno));
       break;
     }
-    for (int i = 0; i < FL_N_SIDES; i++)
+    for (int i = 0; i < N_SOURCES; i++)
       if (pfds[1 + i].revents) read_events(rn, &rn->src[i]);
     if (pfds[0].revents) handle_signals(rn);
   }
@@ -752,6 +837,11 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   memset(r, 0, sizeof *r);
   run rn = {.s = s, .o = o, .r = r, .sigfd = -1, .state = RUN_STARTING_SERVER};
   rn.t0 = fl_mono_ns();
+  struct timespec wall_ts;
+  clock_gettime(CLOCK_REALTIME, &wall_ts);
+  rn.wall_t0 = (int64_t)wall_ts.tv_sec * 1000000000LL + wall_ts.tv_nsec;
+  rn.proxied = fl_faults_need_proxy(&s->path_plan, s->faults, s->n_faults);
+  rn.fired = calloc(s->n_faults + 1, sizeof *rn.fired);
   fl_observe_config cfg = {.scenario = s, .clock_shared = {true, true}, .t0_ns = rn.t0};
   char clock_err[600] = "";
   char lib[PATH_MAX] = "";
@@ -782,11 +872,14 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   for (int i = 0; i < FL_N_SIDES; i++) {
     source *p = &rn.src[i];
     p->side = (fl_side)i;
+    p->name = fl_side_name((fl_side)i);
     p->from = i == FL_SIDE_SERVER ? FL_FROM_SERVER : FL_FROM_CLIENT;
     p->plan = i == FL_SIDE_SERVER ? &s->server : &s->client;
     p->ev_fd = p->ctl_fd = -1;
     p->released = calloc(p->plan->n_steps + 1, sizeof *p->released);
   }
+  rn.src[SRC_PROXY] =
+      (source){.is_proxy = true, .name = "proxy", .from = FL_FROM_PROXY, .ev_fd = -1, .ctl_fd = -1};
   r->timeline_by_arrival = !cfg.clock_shared[0] || !cfg.clock_shared[1];
 
   time_t wall = time(NULL);
@@ -815,7 +908,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   char scenario_copy[PATH_MAX], err[512];
   snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", fl_rundir_path(o->rd));
   FILE *live = NULL;
-  bool ready = rn.obs && rn.src[0].released && rn.src[1].released;
+  bool ready = rn.obs && rn.src[0].released && rn.src[1].released && rn.fired;
   if (!ready) {
     fail(&rn, "%s", "out of memory");
   } else if (clock_err[0]) {
@@ -852,6 +945,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   }
   end_peers(&rn);
   stop_capture(&rn);
+  decode_capture(&rn);
   if (rn.timeline) runner_event(&rn, FL_EV_END);
   if (rn.obs) fl_observe_end(rn.obs, rn.ended ? rn.end : FL_END_FINISHED, now_rel(&rn));
   set_state(&rn, RUN_ENDED);
@@ -866,17 +960,19 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       fail(&rn, "%s", why);
     }
   }
+  if (rn.proxy_error[0]) fail(&rn, "%s", rn.proxy_error);
   if (rn.protocol_error[0]) fail(&rn, "%s", rn.protocol_error);
 
   struct rusage self;
   getrusage(RUSAGE_SELF, &self);
   r->runner_peak_rss_kib = self.ru_maxrss;
 
-  for (int i = 0; i < FL_N_SIDES; i++) {
+  for (int i = 0; i < N_SOURCES; i++) {
     if (rn.src[i].ev_fd >= 0) close(rn.src[i].ev_fd);
     if (rn.src[i].ctl_fd >= 0) close(rn.src[i].ctl_fd);
     free(rn.src[i].released);
   }
+  free(rn.fired);
   /* events.jsonl was written live, in arrival order; now it is rewritten in causal order. Write
    * errors of either go to the run directory's record, and so to the verdict. */
   if (rn.timeline) {
@@ -912,4 +1008,6 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
 void fl_run_result_free(fl_run_result *r) {
   fl_observe_free(r->obs);
   r->obs = NULL;
+  fl_wire_evidence_free(r->wire);
+  r->wire = NULL;
 }

@@ -33,6 +33,7 @@
 #include "rundir.h"
 #include "scenario.h"
 #include "util.h"
+#include "wire_evidence.h"
 
 #define FL_MAX_DUMPS 16
 
@@ -55,6 +56,7 @@ typedef struct {
   char error[320]; /* why there is no capture, in plain words */
   char filter[64];
   fl_capture_stats stats;
+  char frames_error[320]; /* why frames.txt could not be made from the capture; empty if it was */
 } fl_capture_record;
 
 /* The busy rule's last finding (observe.h): who burned CPU while nothing happened, from
@@ -68,7 +70,8 @@ typedef struct {
 } fl_busy_record;
 
 typedef struct {
-  fl_observe *obs; /* what the run observed; owned */
+  fl_observe *obs;        /* what the run observed; owned */
+  fl_wire_evidence *wire; /* the capture's frames and findings; NULL without a capture; owned */
   fl_busy_record busy;
   bool harness_error; /* the scenario could not be run, or its evidence not written; see error */
   char error[512];
@@ -82,10 +85,12 @@ typedef struct {
 } fl_run_result;
 
 typedef struct {
-  fl_rundir *rd;         /* the run directory (rundir.h): every file of the run is made
-                            through it, and its write errors recorded there */
-  const char *peer_path; /* the faultline-peer executable */
-  bool progress;         /* print progress lines to stderr */
+  fl_rundir *rd;          /* the run directory (rundir.h): every file of the run is made
+                             through it, and its write errors recorded there */
+  const char *peer_path;  /* the faultline-peer executable */
+  const char *proxy_path; /* the faultline-proxy executable, started when the scenario has
+                             `path:` or a fault that acts on the path */
+  bool progress;          /* print progress lines to stderr */
 } fl_run_options;
 
 /*

@@ -164,6 +164,7 @@ typedef struct {
 typedef struct {
   uint32_t id;
   bool ended[2], reset;
+  bool cut[2];    /* the proxy reset it toward direction i's receiver: it is over for that peer */
   int64_t win[2]; /* each side's send window on the stream */
   /* gRPC message framing in each direction: body bytes still to come, or a prefix being
    * gathered. */
@@ -493,9 +494,9 @@ static bool toward_dir(fl_toward t, int idx) {
 static fl_side side_of(int idx) { return idx == C2S ? FL_SIDE_CLIENT : FL_SIDE_SERVER; }
 
 /* A frame as the observation model takes it. */
-static fl_wire_frame wire_frame(const fl_proxy *p, const conn *c, int idx, const frec *r) {
+static fl_observed_frame wire_frame(const fl_proxy *p, const conn *c, int idx, const frec *r) {
   bool code = r->h.type == FL_H2_RST_STREAM || r->h.type == FL_H2_GOAWAY;
-  return (fl_wire_frame){
+  return (fl_observed_frame){
       .t_ns = p->now - p->t0_ns,
       .from = side_of(idx),
       .conn = (uint32_t)c->id,
@@ -519,13 +520,13 @@ static fl_wire_frame wire_frame(const fl_proxy *p, const conn *c, int idx, const
  * it fires at as delivered, before it is (and before a fault may yet drop it). */
 typedef struct {
   const fl_proxy *p;
-  const fl_wire_frame *f;
+  const fl_observed_frame *f;
 } preview;
 
 static bool preview_lookup(void *ctx, fl_scope scope, const fl_field_info *field, fl_value *out) {
   const preview *pv = ctx;
   bool known = fl_observe_lookup(pv->p->obs, scope, field, out);
-  const fl_wire_frame *f = pv->f;
+  const fl_observed_frame *f = pv->f;
   if (field->id == FL_FIELD_WIRE_CONNECTIONS) {
     if (!out->known || out->i < (int64_t)f->conn) *out = (fl_value){FL_VAL_INT, true, f->conn, 0};
     return true;
@@ -590,7 +591,7 @@ static void fire_fault(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h,
  * model). Returns -1 when a fault took the connection away.
  */
 static int wire_triggers(fl_proxy *p, conn *c, int idx, const frec *r) {
-  fl_wire_frame wf = wire_frame(p, c, idx, r);
+  fl_observed_frame wf = wire_frame(p, c, idx, r);
   preview pv = {p, &wf};
   for (size_t k = 0; k < p->nf; k++) {
     const fl_fault *f = &p->s->faults[k];
@@ -741,6 +742,7 @@ static void inject(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
   fl_h2_header_parse(bytes, &r.h);
   const uint8_t *pl = bytes + FL_H2_FRAME_HEADER_LEN;
   if (r.h.type == FL_H2_RST_STREAM) r.code = fl_be32(pl);
+  if (r.h.type == FL_H2_WINDOW_UPDATE) r.increment = fl_be32(pl) & FL_H2_STREAM_ID_MASK;
   if (r.h.type == FL_H2_GOAWAY) {
     r.last_stream_id = fl_be32(pl) & FL_H2_STREAM_ID_MASK;
     r.code = fl_be32(pl + 4);
@@ -756,7 +758,7 @@ static void inject(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
   }
   if (r.h.type == FL_H2_RST_STREAM) {
     stream *st = stream_get(c, r.h.stream_id, false);
-    if (st) st->reset = true; /* for the receiver it is over */
+    if (st) st->reset = st->cut[idx] = true; /* for the receiver it is over */
   }
   if (must_wait(d)) {
     if (pbuf_append(&d->pend, bytes, len) < 0 || frecq_push(&d->pend_recs, &r) < 0)
@@ -953,7 +955,7 @@ static int deliver(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t l
   r->at = ++d->n_out;
   r->end = d->sh.added;
   account(c, idx, r);
-  fl_wire_frame wf = wire_frame(p, c, idx, r);
+  fl_observed_frame wf = wire_frame(p, c, idx, r);
   fl_observe_frame(p->obs, &wf);
   if (r->h.type == FL_H2_SETTINGS && !(r->h.flags & FL_H2_FLAG_ACK)) {
     if (d->sq_count < sizeof d->sq / sizeof d->sq[0])
@@ -1075,6 +1077,22 @@ static int frame_head(fl_proxy *p, conn *c, int idx, const uint8_t *frame, frec 
 
 static void flush_pend(fl_proxy *p, conn *c, int idx);
 
+/* Whether the proxy reset stream `id` toward direction idx's receiver (see take_frame). */
+static bool stream_cut(conn *c, int idx, uint32_t id) {
+  const stream *st = id ? stream_get(c, id, false) : NULL;
+  return st && st->cut[idx];
+}
+
+/* Gives the sender of direction idx back `n` bytes of connection window with a WINDOW_UPDATE
+ * as from the receiver, for DATA the proxy did not forward (the receiver would have). */
+static void credit_sender(fl_proxy *p, conn *c, int idx, uint32_t n, int k) {
+  uint8_t b[FL_H2_FRAME_HEADER_LEN + 4];
+  fl_h2_frame_header fh = {4, FL_H2_WINDOW_UPDATE, 0, 0};
+  fl_h2_header_pack(&fh, b);
+  fl_put_be32(b + FL_H2_FRAME_HEADER_LEN, n);
+  inject(p, c, 1 - idx, b, sizeof b, k);
+}
+
 /* One whole frame from side idx. Returns -1 when the connection went away under it. */
 static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
   dir *d = &c->d[idx];
@@ -1113,6 +1131,17 @@ static int take_frame(fl_proxy *p, conn *c, int idx, uint8_t *frame) {
   }
   if (absorbed >= 0) {
     emit_fault(p, absorbed, "dropped", c, 0, h->type, r.n);
+    return 0;
+  }
+
+  /* A stream the proxy reset toward this receiver is closed for it: the sender's later DATA,
+   * RST_STREAM and WINDOW_UPDATE on it are not forwarded (RFC 9113 5.1: the receiver would
+   * have to treat them as a stream error), and DATA's bytes are credited back to the sender
+   * on the connection, as the receiver would have. Header blocks still go: the receiver's
+   * HPACK state needs them. */
+  if ((h->type == FL_H2_DATA || h->type == FL_H2_RST_STREAM || h->type == FL_H2_WINDOW_UPDATE) &&
+      stream_cut(c, idx, h->stream_id)) {
+    if (h->type == FL_H2_DATA && h->length) credit_sender(p, c, idx, h->length, -1);
     return 0;
   }
 
@@ -1242,7 +1271,7 @@ static int cut_start(fl_proxy *p, conn *c, int idx, uint8_t *b, size_t n, frec *
   r->at = ++d->n_out;
   r->end = d->sh.added + FL_H2_FRAME_HEADER_LEN + h->length;
   account(c, idx, r);
-  fl_wire_frame wf = wire_frame(p, c, idx, r);
+  fl_observed_frame wf = wire_frame(p, c, idx, r);
   fl_observe_frame(p->obs, &wf);
   if (frecq_push(&d->recs, r) < 0 || deliver(p, c, idx, b, FL_H2_FRAME_HEADER_LEN, NULL) < 0)
     return -1;
@@ -1321,7 +1350,7 @@ static int parse_input(fl_proxy *p, conn *c, int idx) {
         frec r;
         if (frame_head(p, c, idx, b, &r) < 0) return -1;
         if (d->fin_pending) continue; /* the frame goes with the rest of `in` */
-        if (may_cut(p, idx)) {
+        if (may_cut(p, idx) && !stream_cut(c, idx, r.h.stream_id)) {
           pbuf_consume(&d->in, n);
           if (cut_start(p, c, idx, b, n, &r) < 0) return -1;
           continue;

@@ -711,40 +711,29 @@ void fl_wire_tee_visitor(fl_wire_tee *t, fl_wire_visitor *v) {
 
 /* ---- a run directory ---- */
 
-int fl_wire_write_run(const char *run_dir, const fl_wire_options *opt, fl_wire_findings *findings,
-                      fl_wire_stats *stats, char *err, size_t errlen) {
-  char pcap[PATH_MAX], txt[PATH_MAX], jsonl[PATH_MAX];
-  snprintf(pcap, sizeof pcap, "%s/capture.pcap", run_dir);
-  snprintf(txt, sizeof txt, "%s/frames.txt", run_dir);
-  snprintf(jsonl, sizeof jsonl, "%s/frames.jsonl", run_dir);
+int fl_wire_write_run(const char *pcap, FILE *txt, FILE *jsonl, const fl_wire_options *opt,
+                      fl_wire_findings *findings, const fl_wire_visitor *also, fl_wire_stats *stats,
+                      char *err, size_t errlen) {
   fl_wire_stats local;
   if (!stats) stats = &local;
   int rv = -1;
-  FILE *ft = fopen(txt, "w");
-  if (!ft) {
-    fl_set_err(err, errlen, "cannot write %s: %s", txt, strerror(errno));
-    return -1;
-  }
-  FILE *fj = fopen(jsonl, "w");
-  if (!fj) {
-    fl_set_err(err, errlen, "cannot write %s: %s", jsonl, strerror(errno));
-    fclose(ft);
-    return -1;
-  }
-  fl_wire_ladder *lt = fl_wire_ladder_new(ft, txt, FL_LADDER_TEXT);
-  fl_wire_ladder *lj = fl_wire_ladder_new(fj, jsonl, FL_LADDER_JSON);
+  fl_wire_ladder *lt = fl_wire_ladder_new(txt, "frames.txt", FL_LADDER_TEXT);
+  fl_wire_ladder *lj = fl_wire_ladder_new(jsonl, "frames.jsonl", FL_LADDER_JSON);
   if (!lt || !lj) {
     fl_set_err(err, errlen, "out of memory");
     goto out;
   }
-  fl_wire_visitor vt, vj, vf = {0}, v1, v;
+  fl_wire_visitor vt, vj, vf = {0}, v1, v2, v;
   fl_wire_ladder_visitor(lt, &vt);
   fl_wire_ladder_visitor(lj, &vj);
   if (findings) fl_wire_findings_visitor(findings, &vf);
   fl_wire_tee t1 = {&vt, &vj};
   fl_wire_tee_visitor(&t1, &v1);
   fl_wire_tee t2 = {&v1, &vf};
-  fl_wire_tee_visitor(&t2, &v);
+  fl_wire_tee_visitor(&t2, &v2);
+  fl_wire_visitor none = {0};
+  fl_wire_tee t3 = {&v2, also ? also : &none};
+  fl_wire_tee_visitor(&t3, &v);
   if (fl_wire_decode_file(pcap, opt, &v, stats, err, errlen) < 0) goto out;
   if (findings && fl_wire_findings_end(findings, stats->last_ts_ns) < 0) {
     fl_set_err(err, errlen, "out of memory");
@@ -756,13 +745,5 @@ int fl_wire_write_run(const char *run_dir, const fl_wire_options *opt, fl_wire_f
 out:
   fl_wire_ladder_free(lt);
   fl_wire_ladder_free(lj);
-  if (fclose(ft) != 0 && rv == 0) {
-    fl_set_err(err, errlen, "cannot write %s: %s", txt, strerror(errno));
-    rv = -1;
-  }
-  if (fclose(fj) != 0 && rv == 0) {
-    fl_set_err(err, errlen, "cannot write %s: %s", jsonl, strerror(errno));
-    rv = -1;
-  }
   return rv;
 }

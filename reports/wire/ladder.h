@@ -52,15 +52,18 @@ typedef struct {
 void fl_wire_tee_visitor(fl_wire_tee *t, fl_wire_visitor *v);
 
 /*
- * What the runner calls once a run's capture has stopped: decodes RUN_DIR/capture.pcap and
- * writes RUN_DIR/frames.txt (the ladder, then the findings) and RUN_DIR/frames.jsonl, feeding
+ * What the runner calls once a run's capture has stopped: decodes the capture file `pcap` and
+ * writes the ladder (then the findings) to `txt` (frames.txt) and the frames as JSON lines to
+ * `jsonl` (frames.jsonl), both streams the caller made and closes. Every record also goes to
  * `findings` (may be NULL; give it the peers' statuses with fl_wire_findings_peer_status
- * before) and ending it (fl_wire_findings_end) at the capture's last packet. stats may be NULL.
- * Returns 0, or -1 with err set (the capture cannot be read or decoded, a file cannot be
- * written, out of memory); files written so far are left in place.
+ * before), which is ended (fl_wire_findings_end) at the capture's last packet, and to `also`
+ * (may be NULL: the runner's own reader, which gives the frames to the observation model).
+ * stats may be NULL. Returns 0, or -1 with err set (the capture cannot be read or decoded, a
+ * stream cannot be written, out of memory).
  */
-FL_MUST_USE int fl_wire_write_run(const char *run_dir, const fl_wire_options *opt,
-                                  fl_wire_findings *findings, fl_wire_stats *stats, char *err,
+FL_MUST_USE int fl_wire_write_run(const char *pcap, FILE *txt, FILE *jsonl,
+                                  const fl_wire_options *opt, fl_wire_findings *findings,
+                                  const fl_wire_visitor *also, fl_wire_stats *stats, char *err,
                                   size_t errlen);
 
 #endif

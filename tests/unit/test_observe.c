@@ -160,9 +160,9 @@ static void test_every_field_resolves(void **state) {
            "grpc_status=2");
   feed(&f, "proxy 24 frame conn=1 from=client type=window_update stream=1 len=4 increment=9");
   feed(&f, "proxy 25 frame conn=1 from=server type=data stream=1 len=1 window=10");
-  fl_wire_frame ping = {.t_ns = 26 * MS, .from = FL_SIDE_CLIENT, .conn = 1, .type = FL_H2_PING};
+  fl_observed_frame ping = {.t_ns = 26 * MS, .from = FL_SIDE_CLIENT, .conn = 1, .type = FL_H2_PING};
   fl_observe_frame(f.o, &ping);
-  fl_wire_frame settings = {
+  fl_observed_frame settings = {
       .t_ns = 27 * MS, .from = FL_SIDE_CLIENT, .conn = 1, .type = FL_H2_SETTINGS};
   fl_observe_frame(f.o, &settings);
   fl_observe_socket(f.o, FL_SIDE_SERVER, 4096, 512);
