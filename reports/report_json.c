@@ -245,6 +245,24 @@ fail:
   return NULL;
 }
 
+/* The path proxy: where the client dialled it, and how it ended. */
+static json_t *proxy(const fl_proxy_record *p) {
+  if (!p->used) return json_null();
+  json_t *o = json_object();
+  char sig[32] = "";
+  if (p->term_signal) snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(p->term_signal));
+  if (!o || fl_json_set(o, "pid", json_integer(p->pid)) < 0 ||
+      fl_json_set(o, "port", p->port ? json_integer(p->port) : json_null()) < 0 ||
+      fl_json_set(o, "exit_code",
+                  p->exited && !p->term_signal ? json_integer(p->exit_code) : json_null()) < 0 ||
+      fl_json_set(o, "signal", p->term_signal ? json_string(sig) : json_null()) < 0 ||
+      fl_json_set(o, "stderr", json_string("proxy.stderr")) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 /* The capture read back as frames: frames.txt and frames.jsonl, or why there are none. */
 static json_t *frames(const fl_run_result *r) {
   if (!r->capture.running) return json_null();
@@ -367,6 +385,7 @@ static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_ver
       fl_json_set(timeline, "events", json_integer(r->n_events)) < 0 ||
       fl_json_set(timeline, "order",
                   json_string(r->timeline_by_arrival ? "arrival" : "peer clocks")) < 0 ||
+      fl_json_set(o, "proxy", proxy(&r->proxy)) < 0 ||
       fl_json_set(o, "capture", capture(&r->capture)) < 0 ||
       fl_json_set(o, "frames", frames(r)) < 0 || fl_json_set(o, "findings", findings(r)) < 0 ||
       fl_json_set(o, "thread_dumps", dumps(r)) < 0)

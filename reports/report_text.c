@@ -129,6 +129,25 @@ void fl_report_print_summary(FILE *out, const json_t *doc, const char *run_dir, 
   else if (json_is_string(json_object_get(capture, "error")))
     fprintf(out, "  capture: none: %s\n", text(capture, "error", a, sizeof a));
 
+  /* The frames read back from the capture, and what they show: the first few findings here,
+   * all of them in frames.txt and report.json. */
+  const json_t *frames = json_object_get(doc, "frames");
+  if (json_is_string(json_object_get(frames, "file")))
+    fprintf(out, "  frames: %s, %.0f frames\n", text(frames, "file", a, sizeof a),
+            num(frames, "frames"));
+  else if (json_is_string(json_object_get(frames, "error")))
+    fprintf(out, "  frames: none: %s\n", text(frames, "error", a, sizeof a));
+  const json_t *findings = json_object_get(doc, "findings");
+  enum { SHOWN_FINDINGS = 6 };
+  json_array_foreach(findings, i, e) {
+    if (i == SHOWN_FINDINGS) {
+      fprintf(out, "  ... %zu more findings in frames.txt\n", json_array_size(findings) - i);
+      break;
+    }
+    char finding[1024];
+    fprintf(out, "  finding: %s\n", text(e, "text", finding, sizeof finding));
+  }
+
   json_array_foreach(json_object_get(doc, "thread_dumps"), i, e) {
     const json_t *error = json_object_get(e, "error");
     char err[1024];

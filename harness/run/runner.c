@@ -193,7 +193,8 @@ static void fire_faults(run *rn) {
 /* What the runner itself takes from the proxy's events: its port, its error, and the frames
  * it acted on (marked in frames.txt). */
 static void proxy_event(run *rn, const fl_event *ev) {
-  if (ev->id == FL_EV_READY) rn->proxy_port = (int)fl_event_int(ev, FL_ATTR_PORT, 0);
+  if (ev->id == FL_EV_READY)
+    rn->r->proxy.port = rn->proxy_port = (int)fl_event_int(ev, FL_ATTR_PORT, 0);
   if (ev->id == FL_EV_ERROR && !rn->proxy_error[0])
     snprintf(rn->proxy_error, sizeof rn->proxy_error, "the path proxy failed: %.*s",
              (int)ev->str_len[FL_ATTR_MESSAGE],
@@ -359,6 +360,7 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
   setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
   p->pid = pid;
   p->spawned = true;
+  if (p->is_proxy) rn->r->proxy = (fl_proxy_record){.used = true, .pid = pid};
   if (!p->is_proxy) fl_observe_spawned(rn->obs, p->side, pid);
   int child_errno = 0;
   ssize_t n;
@@ -390,6 +392,11 @@ fail:
 
 static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
   p->exited = true;
+  if (p->is_proxy) {
+    rn->r->proxy.exited = true;
+    rn->r->proxy.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    rn->r->proxy.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  }
   if (p->clock.faked) fl_clock_cleanup(p->pid); /* libfaketime's /dev/shm files */
   if (WIFSIGNALED(status)) {
     if (!p->is_proxy) fl_observe_exited(rn->obs, p->side, 0, WTERMSIG(status), ru->ru_maxrss);

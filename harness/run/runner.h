@@ -69,8 +69,19 @@ typedef struct {
   int64_t cpu_ns, since_ns, at_ns;
 } fl_busy_record;
 
+/* The path proxy, when the scenario put one between client and server. */
 typedef struct {
-  fl_observe *obs;        /* what the run observed; owned */
+  bool used;
+  pid_t pid;
+  int port;        /* where the client dialled it */
+  int exit_code;   /* valid once exited, with term_signal 0 */
+  int term_signal; /* the signal that ended it, 0 if it exited */
+  bool exited;
+} fl_proxy_record;
+
+typedef struct {
+  fl_observe *obs; /* what the run observed; owned */
+  fl_proxy_record proxy;
   fl_wire_evidence *wire; /* the capture's frames and findings; NULL without a capture; owned */
   fl_busy_record busy;
   bool harness_error; /* the scenario could not be run, or its evidence not written; see error */

@@ -18,6 +18,7 @@ struct fl_wire_evidence {
   int server_port, proxy_port;
   bool proxied;
   int64_t wall_t0_ns;
+  bool withheld_toward[2]; /* a withhold_window_update fault acted toward that fl_wire_side */
   fl_wire_mark marks[MAX_MARKS];
   size_t n_marks;
   fl_finding_record *findings;
@@ -69,6 +70,12 @@ void fl_wire_evidence_proxy_event(fl_wire_evidence *w, const fl_event *ev) {
       add_mark(w, leg, conn, sender, ordinal, FL_WIRE_MARK_INJECTED);
     else if (!strcmp(action, "delayed"))
       add_mark(w, leg, conn, sender, ordinal, FL_WIRE_MARK_DELAYED);
+  } else if (ev->id == FL_EV_FAULT && !strcmp(action, "withheld")) {
+    int64_t k = fl_event_int(ev, FL_ATTR_INDEX, -1);
+    if (k < 0 || (size_t)k >= w->s->n_faults) return;
+    fl_toward t = w->s->faults[k].toward;
+    if (t != FL_TOWARD_SERVER) w->withheld_toward[FL_WIRE_CLIENT] = true;
+    if (t != FL_TOWARD_CLIENT) w->withheld_toward[FL_WIRE_SERVER] = true;
   } else if (ev->id == FL_EV_FAULT && !strcmp(action, "dropped")) {
     /* A dropped frame is numbered among its sender's frames, on the sender's leg. The fault
      * says who: drop_frame drops what flows toward its `toward` side; the other drops are the
@@ -170,6 +177,10 @@ int fl_wire_evidence_write(fl_wire_evidence *w, fl_rundir *rd, fl_observe *obs, 
     fl_wire_findings_peer_status(findings, w->proxied ? 1 : 0, FL_WIRE_SERVER, 0,
                                  server->status_code);
 
+  /* WINDOW_UPDATEs withheld toward a side keep its window shut on the leg it sends on: the
+   * server's on proxy <-> server, the client's on client <-> proxy. */
+  if (w->withheld_toward[FL_WIRE_SERVER]) fl_wire_findings_withheld(findings, 1, FL_WIRE_SERVER);
+  if (w->withheld_toward[FL_WIRE_CLIENT]) fl_wire_findings_withheld(findings, 0, FL_WIRE_CLIENT);
   w->obs = w->proxied ? NULL : obs;
   if (w->obs) fl_observe_wire_source(obs);
   fl_wire_visitor model = {.user = w, .frame = to_model};

@@ -20,6 +20,8 @@ int fl_verdict_judge(const fl_scenario *s, fl_observe *obs, const char *harness_
   if (!v->clauses) return -1;
   v->n_clauses = s->n_expect;
   bool all_held = true;
+  size_t unobserved = 0; /* clauses that failed only because the run saw no wire */
+  const char *first_unobserved = NULL;
   for (size_t i = 0; i < s->n_expect; i++) {
     fl_clause_result *c = &v->clauses[i];
     fl_value seen = {0};
@@ -27,10 +29,23 @@ int fl_verdict_judge(const fl_scenario *s, fl_observe *obs, const char *harness_
     c->held = fl_predicate_eval(s->expect[i].predicate, fl_observe_lookup, obs, &seen);
     fl_value_format(&seen, c->seen, sizeof c->seen);
     all_held = all_held && c->held;
+    const fl_field_info *field = fl_predicate_field(s->expect[i].predicate);
+    if (!c->held && !seen.known && field && field->cls == FL_CLASS_WIRE) {
+      if (!unobserved++) first_unobserved = fl_predicate_field_text(s->expect[i].predicate);
+    }
   }
   if (harness_error) {
     v->kind = FL_VERDICT_ERROR;
     snprintf(v->why, sizeof v->why, "%s", harness_error);
+  } else if (unobserved) {
+    /* Not a failure to reproduce: faultline could not look (no capture, e.g. without
+     * CAP_NET_RAW, and no path proxy), so it cannot say. */
+    v->kind = FL_VERDICT_ERROR;
+    snprintf(v->why, sizeof v->why,
+             "%zu expect clause%s read%s the wire (%s%s), which this run did not observe: it "
+             "had no capture and no path proxy",
+             unobserved, unobserved == 1 ? "" : "s", unobserved == 1 ? "s" : "",
+             first_unobserved ? first_unobserved : "wire.*", unobserved > 1 ? ", ..." : "");
   } else {
     v->kind = all_held ? FL_VERDICT_REPRODUCED : FL_VERDICT_NOT_REPRODUCED;
   }

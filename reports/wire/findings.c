@@ -71,6 +71,9 @@ struct fl_wire_findings {
   size_t nv, capv;
   peer_status *ps;
   size_t nps;
+  /* Legs on which the path proxy withheld WINDOW_UPDATEs, by the side that would have got
+   * them (bit 0: the client, bit 1: the server), from fl_wire_findings_withheld. */
+  uint8_t withheld[FL_WIRE_FINDINGS_MAX_LEGS];
 };
 
 const char *fl_wire_finding_kind_name(fl_wire_finding_kind k) {
@@ -241,11 +244,18 @@ static void stall_found(fl_wire_findings *f, rec *r, fl_wire_side o, int64_t unt
     snprintf(end, sizeof end, "for %.3fs, until its %s at %.3fs (frame %llu) reopened it",
              (double)dur / 1e9, w->cause == FL_WIRE_WIN_UPDATE ? "WINDOW_UPDATE" : "SETTINGS",
              rel(r, w->ts_ns), (unsigned long long)w->frame_index);
+  /* Who held the window shut: the peer, which stopped reading, or the path between. */
+  bool path = r->leg < FL_WIRE_FINDINGS_MAX_LEGS && (f->withheld[r->leg] & (1u << o));
+  char why[96], who[48];
+  snprintf(who, sizeof who, path ? "the path passed" : "the %s sent", peer);
+  if (path)
+    snprintf(why, sizeof why, "the path proxy withheld the %s's WINDOW_UPDATEs", peer);
+  else
+    snprintf(why, sizeof why, "the %s stopped reading", peer);
   add(f, FL_WIRE_FINDING_WINDOW_EXHAUSTED, r, o, r->zero_since[o], r->zero_frame[o],
       r->zero_packet[o], dur,
-      "window exhausted: %s fell to %lld (%s); the %s sent no WINDOW_UPDATE for it %s: the %s "
-      "stopped reading",
-      win, (long long)r->zero_value[o], cause_words(r->zero_cause[o], o), peer, end, peer);
+      "window exhausted: %s fell to %lld (%s); %s no WINDOW_UPDATE for it %s: %s", win,
+      (long long)r->zero_value[o], cause_words(r->zero_cause[o], o), who, end, why);
 }
 
 static void on_window(fl_wire_findings *f, const fl_wire_window *w) {
@@ -496,6 +506,10 @@ void fl_wire_findings_peer_status(fl_wire_findings *f, unsigned leg, fl_wire_sid
   }
   f->ps = v;
   f->ps[f->nps++] = (peer_status){leg, side, stream_id, code};
+}
+
+void fl_wire_findings_withheld(fl_wire_findings *f, unsigned leg, fl_wire_side toward) {
+  if (leg < FL_WIRE_FINDINGS_MAX_LEGS) f->withheld[leg] |= (uint8_t)(1u << toward);
 }
 
 static int by_time(const void *a, const void *b) {

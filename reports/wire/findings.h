@@ -78,6 +78,12 @@ void fl_wire_findings_notice(fl_wire_findings *f, const fl_wire_notice *n);
 void fl_wire_findings_peer_status(fl_wire_findings *f, unsigned leg, fl_wire_side side,
                                   uint32_t stream_id, int code);
 
+/* The hook for the runner: the path proxy withheld WINDOW_UPDATEs on leg `leg` toward `toward`
+ * (the side whose frames they are not, the sender of DATA whose window stays shut), so a
+ * window exhaustion there is the path's doing, not a reader that stopped. */
+#define FL_WIRE_FINDINGS_MAX_LEGS 8
+void fl_wire_findings_withheld(fl_wire_findings *f, unsigned leg, fl_wire_side toward);
+
 /* The capture ended at end_ns (its last packet): windows still at zero, streams still open. */
 FL_MUST_USE int fl_wire_findings_end(fl_wire_findings *f, int64_t end_ns);
 

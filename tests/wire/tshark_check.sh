@@ -29,8 +29,8 @@ fi
 fail=0
 checked=0
 total_runs=0
-# check NAME YAML: 0 if the frame lists agree; prints one line. Sets $cut to the first
-# packet the snaplen cut (empty if none).
+# check NAME YAML: 0 if the frame lists agree (both legs when proxied); prints a line a leg.
+# Sets $cut to the first packet the snaplen cut (empty if none).
 check() {
   local name=$1 yaml=$2 out=$tmp/$1
   total_runs=$((total_runs + 1))
@@ -42,8 +42,20 @@ check() {
   if [ ! -s "$out/capture.pcap" ]; then
     echo "FAIL $name: no capture (faultline run exited $rc)"; cat "$tmp/$name.stdout"; return 1
   fi
-  local port
+  local port proxy_port
   port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['peers']['server']['port'])" "$out/report.json")
+  # A proxied run has two legs: client <-> proxy (the proxy's port) and proxy <-> server. Each
+  # is compared on its own; $cut is the server leg's.
+  proxy_port=$(python3 -c "import json,sys; p=json.load(open(sys.argv[1])).get('proxy'); print(p['port'] if p else '')" "$out/report.json")
+  if [ -n "$proxy_port" ]; then
+    compare "$name (client-proxy leg)" "$out" "$proxy_port" || return 1
+  fi
+  compare "$name" "$out" "$port"
+}
+
+# compare LABEL RUNDIR PORT: the frames of the connections to PORT, tshark against faultline.
+compare() {
+  local name=$1 out=$2 port=$3
   tshark -r "$out/capture.pcap" -o gui.max_tree_depth:100000 -d "tcp.port==$port,http2" \
     -T fields -e frame.number -e http2.streamid -e http2.type -e frame.len -e frame.cap_len \
     -e tcp.analysis.lost_segment -e tcp.analysis.out_of_order 2>"$tmp/tshark.err" >"$tmp/all.txt"
