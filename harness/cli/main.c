@@ -70,8 +70,9 @@ static const command cmd_run_def = {
     "run", "run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...", "SoRqN",
     "Runs each scenario: starts its server and client peers, drives their scripts, judges the\n"
     "expect clauses and writes a run directory with scenario.yaml, events.jsonl,\n"
-    "report.json, capture.pcap, thread dumps and each peer's stderr. Every file is loaded\n"
-    "before the first runs. A batch ends with a one-line total.\n\n"
+    "report.json, report.html, capture.pcap, samples.csv, thread dumps and each peer's\n"
+    "stderr. Every file is loaded before the first runs. A batch ends with a one-line\n"
+    "total.\n\n"
     "  --out DIR        the run directory (with several scenarios: DIR/NAME each). DIR must\n"
     "                   not exist, or be empty, or be the directory of an earlier faultline\n"
     "                   run, which is then replaced as a whole; anything else is refused\n"
