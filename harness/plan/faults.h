@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <yaml.h>
 
+#include "plan_yaml.h"
 #include "predicate.h"
 #include "util.h"
 
@@ -170,20 +171,6 @@ const char *fl_toward_name(fl_toward t);
  * (predicates on the peers' fields; it then writes `fire K` to the proxy's control fd). */
 bool fl_fault_fired_by_runner(const fl_fault *f);
 
-/*
- * What the parsers need from the scenario parser that calls them: the file (for messages and
- * positions), the document, where errors go, and its predicate parser (which knows where a
- * column inside a quoted value stands in the file). `fail` formats "FILE:LINE:COL: ..." into
- * the caller's error and returns -1.
- */
-typedef struct fl_plan_yaml {
-  const char *path;
-  yaml_document_t *doc;
-  void *parser; /* the scenario parser's own context, passed back to the functions below */
-  int (*fail)(void *parser, int line, int col, const char *msg);
-  int (*parse_predicate)(void *parser, yaml_node_t *n, const char *key, fl_predicate **out,
-                         char **text);
-} fl_plan_yaml;
 
 /* Parses the value of `path:` into *out (zeroed by the caller). Returns 0, or -1 after
  * y->fail. Partial results stay in *out for fl_path_free. */

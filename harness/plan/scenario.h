@@ -10,8 +10,9 @@
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
  *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
-#include "clock.h"
-#include "faults.h"
+ *   predicates), path and faults (faults.h). A side is the built-in peer (args, script, clock)
+ *   or an external program or address (external.h: exec or target, ready, start_timeout, env,
+ *   cwd).
  *
  * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
  * on the server), no recv between stop_reading and resume_reading, payload parameters only
@@ -27,6 +28,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "external.h"
 #include "faults.h"
 #include "predicate.h"
 #include "util.h"
@@ -164,7 +166,8 @@ typedef struct {
   size_t n_args;
   fl_step *steps;
   size_t n_steps;
-  fl_clock_plan clock; /* clock: (present false without one) */
+  fl_clock_plan clock;       /* clock: (present false without one) */
+  fl_external_plan external; /* exec: or target: (present false: the built-in peer) */
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */
