@@ -43,6 +43,7 @@ typedef struct {
   const char *runs_dir;
   bool quiet;
   bool netns;
+  bool allow_remote;
 } run_opts;
 
 typedef struct {
@@ -67,7 +68,8 @@ static const command cmd_validate_def = {
     "declare, say) go to stderr and leave the file valid.\n\n"
     "  --scenarios DIR  the scenario library for NAMEs\n"};
 static const command cmd_run_def = {
-    "run", "run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...", "SoRqN",
+    "run", "run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] [--allow-remote] NAME|FILE...",
+    "SoRqNA",
     "Runs each scenario: starts its server and client peers, drives their scripts, judges the\n"
     "expect clauses and writes a run directory with scenario.yaml, events.jsonl,\n"
     "report.json, report.html, capture.pcap, samples.csv, thread dumps and each peer's\n"
@@ -81,6 +83,8 @@ static const command cmd_run_def = {
     "  --netns          run inside a new network namespace (and user namespace when not\n"
     "                   root): packet capture without root, ports of our own\n"
     "  --quiet          print only the verdict lines (and the batch's total)\n"
+    "  --allow-remote   let a `server: { target: HOST:PORT }` be another machine (by default\n"
+    "                   only loopback addresses are reached)\n"
     "  --scenarios DIR  the scenario library for NAMEs\n"};
 
 static const command *const commands[] = {&cmd_list_def, &cmd_show_def, &cmd_validate_def,
@@ -142,6 +146,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
                                            {"runs-dir", required_argument, NULL, 'R'},
                                            {"quiet", no_argument, NULL, 'q'},
                                            {"netns", no_argument, NULL, 'N'},
+                                           {"allow-remote", no_argument, NULL, 'A'},
                                            {NULL, 0, NULL, 0}};
   char opt[64];
   optind = 0; /* glibc: start afresh */
@@ -181,6 +186,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
     case 'R': ro->runs_dir = optarg; break;
     case 'q': ro->quiet = true; break;
     case 'N': ro->netns = true; break;
+    case 'A': ro->allow_remote = true; break;
     }
   }
   return 0;
@@ -356,7 +362,11 @@ static int run_one(const fl_scenario *s, fl_rundir *rd, const char *peer, const 
   if (!ro->quiet)
     fprintf(stderr, "running %s (%d/%d, timeout %.0fs) ...\n", s->name, index + 1, n,
             (double)s->timeout_ns / 1e9);
-  fl_run_options o = {.rd = rd, .peer_path = peer, .proxy_path = proxy, .progress = !ro->quiet};
+  fl_run_options o = {.rd = rd,
+                      .peer_path = peer,
+                      .proxy_path = proxy,
+                      .progress = !ro->quiet,
+                      .allow_remote = ro->allow_remote};
   fl_run_result r;
   if (fl_run(s, &o, &r) < 0) {
     /* The run could not take place: r.error says why, and the verdict below is `error`. */

@@ -112,7 +112,8 @@ static int parse_exec(const fl_plan_yaml *y, bool server, yaml_node_t *v, fl_ext
     if (fl_external_expand(fl_yaml_str(a), server ? 1 : 0, server ? NULL : "x", out, sizeof out,
                            err, sizeof err) < 0)
       return fl_yaml_fail_node(y, a, "%s", err);
-    if (!(e->argv[e->argc] = strdup(fl_yaml_str(a)))) return fl_yaml_fail_node(y, a, "out of memory");
+    if (!(e->argv[e->argc] = strdup(fl_yaml_str(a))))
+      return fl_yaml_fail_node(y, a, "out of memory");
     e->argc++;
   }
   if (!e->argv[0][0]) return fl_yaml_fail_node(y, v, "'exec' names no program");
@@ -131,8 +132,9 @@ static int parse_env(const fl_plan_yaml *y, yaml_node_t *v, fl_external_plan *e)
     yaml_node_t *k = fl_yaml_node(y, p->key), *val = fl_yaml_node(y, p->value);
     if (fl_yaml_want_scalar(y, k, "env", "a variable name") < 0) return -1;
     const char *name = fl_yaml_str(k);
-    if (!name[0] || strchr(name, '=') || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
-                                                      "rstuvwxyz0123456789_") != strlen(name))
+    if (!name[0] || strchr(name, '=') ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
+                     "rstuvwxyz0123456789_") != strlen(name))
       return fl_yaml_fail_node(y, k, "'%s' is not an environment variable name", name);
     const char *value = fl_yaml_is_null(val) ? "" : NULL;
     if (!value) {
@@ -151,8 +153,9 @@ int fl_external_parse_key(const fl_plan_yaml *y, bool server, yaml_node_t *k, ya
   const char *key = fl_yaml_str(k);
   if (!strcmp(key, "exec") || !strcmp(key, "target")) {
     if (e->present)
-      return fl_yaml_fail_node(y, k, "'%s' and '%s' exclude each other: a side is a program "
-                                     "faultline starts or an address already serving",
+      return fl_yaml_fail_node(y, k,
+                               "'%s' and '%s' exclude each other: a side is a program "
+                               "faultline starts or an address already serving",
                                key, e->argv ? "exec" : "target");
     e->present = true;
     e->line = FL_YAML_LINE(k);
@@ -160,16 +163,18 @@ int fl_external_parse_key(const fl_plan_yaml *y, bool server, yaml_node_t *k, ya
     if (!e->start_timeout_ns) e->start_timeout_ns = FL_EXTERNAL_START_TIMEOUT_DEFAULT_NS;
     if (key[0] == 'e') return parse_exec(y, server, v, e);
     if (!server)
-      return fl_yaml_fail_node(y, k, "'target' is for the server: a client is a program "
-                                     "(client: { exec: [...] }) or the built-in peer");
+      return fl_yaml_fail_node(y, k,
+                               "'target' is for the server: a client is a program "
+                               "(client: { exec: [...] }) or the built-in peer");
     return parse_target(y, v, e);
   }
   if (!e->keys_line) {
     e->keys_line = FL_YAML_LINE(k);
     e->keys_col = FL_YAML_COL(k);
-    e->keys_first = !strcmp(key, "ready") ? "ready" : !strcmp(key, "env") ? "env"
-                                                    : !strcmp(key, "cwd") ? "cwd"
-                                                                          : "start_timeout";
+    e->keys_first = !strcmp(key, "ready") ? "ready"
+                    : !strcmp(key, "env") ? "env"
+                    : !strcmp(key, "cwd") ? "cwd"
+                                          : "start_timeout";
   }
   if (!strcmp(key, "start_timeout")) return fl_yaml_duration(y, v, key, true, &e->start_timeout_ns);
   if (!strcmp(key, "env")) return parse_env(y, v, e);
@@ -180,7 +185,8 @@ int fl_external_parse_key(const fl_plan_yaml *y, bool server, yaml_node_t *k, ya
   }
   /* ready: { log: REGEX } */
   char d[64];
-  if (!server) return fl_yaml_fail_node(y, k, "'ready' is for a server: a client is not waited for");
+  if (!server)
+    return fl_yaml_fail_node(y, k, "'ready' is for a server: a client is not waited for");
   if (v->type != YAML_MAPPING_NODE)
     return fl_yaml_fail_node(y, v, "'ready' must be a map like { log: \"listening\" }, not %s",
                              fl_yaml_describe(v, d, sizeof d));

@@ -48,8 +48,8 @@ typedef struct {
   int64_t start_timeout_ns; /* default FL_EXTERNAL_START_TIMEOUT_DEFAULT_NS */
   char **env;               /* "NAME=VALUE" */
   size_t n_env;
-  char *cwd;      /* as written; NULL: the runner's */
-  int keys_line;  /* where the first of ready/start_timeout/env/cwd stands (for errors) */
+  char *cwd;     /* as written; NULL: the runner's */
+  int keys_line; /* where the first of ready/start_timeout/env/cwd stands (for errors) */
   int keys_col;
   const char *keys_first; /* which one it was */
 } fl_external_plan;

@@ -116,7 +116,8 @@ static int get_size(const fl_plan_yaml *y, yaml_node_t *n, const char *key, cons
   }
   int64_t x;
   if (fl_parse_size(v, &x) < 0)
-    return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what, fl_yaml_describe(n, d, sizeof d));
+    return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                             fl_yaml_describe(n, d, sizeof d));
   if (x <= 0) return fl_yaml_fail_node(y, n, "'%s' must be more than 0", key);
   *out = (uint64_t)x;
   return 0;
@@ -140,10 +141,11 @@ static int get_uint(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint
   *out = x;
   return 0;
 bad:
-  return fl_yaml_fail_node(y, n, "'%s' must be a whole number, not %s", key, fl_yaml_describe(n, d, sizeof d));
+  return fl_yaml_fail_node(y, n, "'%s' must be a whole number, not %s", key,
+                           fl_yaml_describe(n, d, sizeof d));
 range:
   return fl_yaml_fail_node(y, n, "'%s' must be %llu..%llu, not %s", key, (unsigned long long)min,
-                   (unsigned long long)max, v);
+                           (unsigned long long)max, v);
 }
 
 static int get_choice(const fl_plan_yaml *y, yaml_node_t *n, const char *key,
@@ -160,8 +162,9 @@ static int get_choice(const fl_plan_yaml *y, yaml_node_t *n, const char *key,
   const char *near = fl_near_miss(fl_yaml_str(n), names);
   if (near)
     return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s; did you mean '%s'?", key, what,
-                     fl_yaml_describe(n, d, sizeof d), near);
-  return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what, fl_yaml_describe(n, d, sizeof d));
+                             fl_yaml_describe(n, d, sizeof d), near);
+  return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                           fl_yaml_describe(n, d, sizeof d));
 }
 
 /* An HTTP/2 error code: a name of RFC 9113 section 7, or any 32-bit number (unknown codes
@@ -187,8 +190,10 @@ static int get_error_code(const fl_plan_yaml *y, yaml_node_t *n, const char *key
   }
   names[N_ERROR_CODES] = NULL;
   const char *near = fl_near_miss(v, names);
-  if (near) return fl_yaml_fail_node(y, n, "unknown HTTP/2 error code '%s'; did you mean '%s'?", v, near);
-  return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what, fl_yaml_describe(n, d, sizeof d));
+  if (near)
+    return fl_yaml_fail_node(y, n, "unknown HTTP/2 error code '%s'; did you mean '%s'?", v, near);
+  return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                           fl_yaml_describe(n, d, sizeof d));
 }
 
 static int get_frame_type(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint8_t *out) {
@@ -289,7 +294,7 @@ static int parse_settings(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a
   }
   if (!a->n_settings)
     return fl_yaml_fail(y, a->line, a->col, "'settings' needs at least one parameter, like %s",
-                action_form(FL_ACTION_SETTINGS));
+                        action_form(FL_ACTION_SETTINGS));
   return 0;
 }
 
@@ -306,11 +311,11 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
   if (args && (fl_yaml_is_null(args) || is_empty_map(args))) args = NULL;
   if (args && args->type != YAML_MAPPING_NODE)
     return fl_yaml_fail_node(y, args, "'%s' takes a map of arguments, like %s; not %s", name,
-                     action_form(a->kind), fl_yaml_describe(args, d, sizeof d));
+                             action_form(a->kind), fl_yaml_describe(args, d, sizeof d));
   if (a->kind == FL_ACTION_SETTINGS) {
     if (!args)
       return fl_yaml_fail(y, a->line, a->col, "'settings' needs at least one parameter, like %s",
-                  action_form(a->kind));
+                          action_form(a->kind));
     return parse_settings(y, args, a);
   }
   bool seen[8] = {false}; /* by index into the action's key list */
@@ -351,7 +356,7 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
         } else if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE && v->type == YAML_SCALAR_NODE &&
                    !fl_yaml_is_null(v) && (fl_yaml_str(v)[0] < '0' || fl_yaml_str(v)[0] > '9')) {
           rc = fl_yaml_fail_node(y, v, "'stream' must be a stream number or 'connection', not %s",
-                         fl_yaml_describe(v, d, sizeof d));
+                                 fl_yaml_describe(v, d, sizeof d));
         } else {
           rc = get_uint(y, v, key, 1, FL_H2_STREAM_ID_MASK, &x);
           a->stream = (uint32_t)x;
@@ -364,10 +369,11 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
       } else if (!strcmp(key, "debug")) {
         /* Debug data may be empty: "" is a value, a bare key is not. */
         if (v->type != YAML_SCALAR_NODE || fl_yaml_is_null(v))
-          rc = fl_yaml_fail_node(y, v, "'debug' must be a string, not %s", fl_yaml_describe(v, d, sizeof d));
+          rc = fl_yaml_fail_node(y, v, "'debug' must be a string, not %s",
+                                 fl_yaml_describe(v, d, sizeof d));
         else if (strlen(fl_yaml_str(v)) > FL_GOAWAY_DEBUG_MAX)
-          rc = fl_yaml_fail_node(y, v, "'debug' must be at most %d bytes, not %zu", FL_GOAWAY_DEBUG_MAX,
-                         strlen(fl_yaml_str(v)));
+          rc = fl_yaml_fail_node(y, v, "'debug' must be at most %d bytes, not %zu",
+                                 FL_GOAWAY_DEBUG_MAX, strlen(fl_yaml_str(v)));
         else if (!(a->debug = strdup(fl_yaml_str(v))))
           rc = fl_yaml_fail_node(y, v, "out of memory");
       } else if (!strcmp(key, "count")) {
@@ -430,12 +436,13 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
   }
   if (missing)
     return fl_yaml_fail(y, a->line, a->col, "'%s' needs '%s', like %s", name, missing,
-                action_form(a->kind));
+                        action_form(a->kind));
   if (a->kind == FL_ACTION_LATENCY && a->jitter_ns > a->delay_ns)
     return fl_yaml_fail(y, a->line, a->col, "'latency' jitter must be at most its delay");
   if (a->kind == FL_ACTION_CORRUPT && a->length_set && a->what != FL_CORRUPT_LENGTH_PREFIX)
     return fl_yaml_fail(y, a->line, a->col, "'length' belongs to corrupt what: length_prefix");
-  if (!a->debug && !(a->debug = strdup(""))) return fl_yaml_fail(y, a->line, a->col, "out of memory");
+  if (!a->debug && !(a->debug = strdup("")))
+    return fl_yaml_fail(y, a->line, a->col, "out of memory");
   return 0;
 }
 
@@ -451,9 +458,10 @@ static int parse_action(const fl_plan_yaml *y, yaml_node_t *name_node, yaml_node
     if (!strcmp(action_names[i], name)) kind = i;
   if (kind < 0) {
     const char *near = fl_near_miss(name, action_names);
-    if (near) return fl_yaml_fail_node(y, name_node, "unknown action '%s'; did you mean '%s'?", name, near);
+    if (near)
+      return fl_yaml_fail_node(y, name_node, "unknown action '%s'; did you mean '%s'?", name, near);
     return fl_yaml_fail_node(y, name_node, "unknown action '%s'; actions are %s", name,
-                     fl_yaml_list_words(action_names, list, sizeof list));
+                             fl_yaml_list_words(action_names, list, sizeof list));
   }
   a->kind = (fl_action_kind)kind;
   return parse_args(y, args, a);
@@ -477,16 +485,18 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
   char d[64];
   if (n->type != YAML_MAPPING_NODE)
     return fl_yaml_fail_node(y, n, "'%s' must be a map of TCP faults, like { %s }, not %s", where,
-                     action_form(FL_ACTION_LATENCY), fl_yaml_describe(n, d, sizeof d));
+                             action_form(FL_ACTION_LATENCY), fl_yaml_describe(n, d, sizeof d));
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
     yaml_node_t *kn = fl_yaml_node(y, pr->key);
     for (int i = 0; i < FL_N_ACTIONS && kn->type == YAML_SCALAR_NODE; i++)
-      if (fl_action_layer((fl_action_kind)i) != FL_LAYER_TCP && !strcmp(fl_yaml_str(kn), action_names[i]))
-        return fl_yaml_fail_node(y, kn,
-                         "'%s' is a frame fault: it fires on a trigger; put it in faults: with "
-                         "on: or after:",
-                         fl_yaml_str(kn));
+      if (fl_action_layer((fl_action_kind)i) != FL_LAYER_TCP &&
+          !strcmp(fl_yaml_str(kn), action_names[i]))
+        return fl_yaml_fail_node(
+            y, kn,
+            "'%s' is a frame fault: it fires on a trigger; put it in faults: with "
+            "on: or after:",
+            fl_yaml_str(kn));
     if (fl_yaml_check_key(y, n, pr, where, path_keys, &key) < 0) return -1;
     yaml_node_t *k = fl_yaml_node(y, pr->key), *v = fl_yaml_node(y, pr->value);
     if (!strcmp(key, "toward_client") || !strcmp(key, "toward_server")) {
@@ -509,10 +519,10 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
       if (o->action.kind == pf->action.kind &&
           (o->toward == toward || o->toward == FL_TOWARD_BOTH || toward == FL_TOWARD_BOTH))
         return fl_yaml_fail_node(y, k, "'%s' is already set for %s at line %d", key,
-                         o->toward == FL_TOWARD_BOTH     ? "both directions"
-                         : o->toward == FL_TOWARD_CLIENT ? "toward_client"
-                                                         : "toward_server",
-                         o->action.line);
+                                 o->toward == FL_TOWARD_BOTH     ? "both directions"
+                                 : o->toward == FL_TOWARD_CLIENT ? "toward_client"
+                                                                 : "toward_server",
+                                 o->action.line);
     }
   }
   return 0;
@@ -561,16 +571,17 @@ static int parse_do(const fl_plan_yaml *y, yaml_node_t *v, fl_action *a) {
   if (v->type == YAML_SCALAR_NODE && !fl_yaml_is_null(v)) return parse_action(y, v, NULL, a);
   if (v->type != YAML_MAPPING_NODE || is_empty_map(v))
     return fl_yaml_fail_node(y, v, "'do' must be one action, like do: { %s }, not %s",
-                     action_form(FL_ACTION_RST_STREAM), fl_yaml_describe(v, d, sizeof d));
+                             action_form(FL_ACTION_RST_STREAM), fl_yaml_describe(v, d, sizeof d));
   yaml_node_pair_t *pairs = v->data.mapping.pairs.start;
   yaml_node_t *k = fl_yaml_node(y, pairs[0].key);
   if (k->type != YAML_SCALAR_NODE)
     return fl_yaml_fail_node(y, k, "an action's name must be a word like rst_stream, not %s",
-                     fl_yaml_describe(k, d, sizeof d));
+                             fl_yaml_describe(k, d, sizeof d));
   if (v->data.mapping.pairs.top - pairs > 1) {
     yaml_node_t *k2 = fl_yaml_node(y, pairs[1].key);
-    return fl_yaml_fail_node(y, k2, "'do' holds one action; '%s' follows '%s' (write another fault for it)",
-                     k2->type == YAML_SCALAR_NODE ? fl_yaml_str(k2) : "?", fl_yaml_str(k));
+    return fl_yaml_fail_node(
+        y, k2, "'do' holds one action; '%s' follows '%s' (write another fault for it)",
+        k2->type == YAML_SCALAR_NODE ? fl_yaml_str(k2) : "?", fl_yaml_str(k));
   }
   return parse_action(y, k, fl_yaml_node(y, pairs[0].value), a);
 }
@@ -582,10 +593,11 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
   f->col = FL_YAML_COL(n);
   f->trigger.since = -1;
   if (n->type != YAML_MAPPING_NODE)
-    return fl_yaml_fail_node(y, n,
-                     "each fault must be a map with a trigger (on: or after:), do: and toward:, "
-                     "not %s",
-                     fl_yaml_describe(n, d, sizeof d));
+    return fl_yaml_fail_node(
+        y, n,
+        "each fault must be a map with a trigger (on: or after:), do: and toward:, "
+        "not %s",
+        fl_yaml_describe(n, d, sizeof d));
   yaml_node_t *on = NULL, *after = NULL, *since = NULL, *since_v = NULL, *act = NULL,
               *toward = NULL;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
@@ -595,12 +607,13 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
     if (!strcmp(key, "name")) {
       if (fl_yaml_want_scalar(y, v, "name", "a name like cut-stream") < 0) return -1;
       if (!valid_name(fl_yaml_str(v)))
-        return fl_yaml_fail_node(y, v, "'name' must be lowercase letters, digits, '-' and '_', not %s",
-                         fl_yaml_describe(v, d, sizeof d));
+        return fl_yaml_fail_node(y, v,
+                                 "'name' must be lowercase letters, digits, '-' and '_', not %s",
+                                 fl_yaml_describe(v, d, sizeof d));
       for (size_t i = 0; i < index; i++)
         if (all[i].name && !strcmp(all[i].name, fl_yaml_str(v)))
-          return fl_yaml_fail_node(y, v, "fault name '%s' is taken by the fault at line %d", fl_yaml_str(v),
-                           all[i].line);
+          return fl_yaml_fail_node(y, v, "fault name '%s' is taken by the fault at line %d",
+                                   fl_yaml_str(v), all[i].line);
       if (!(f->name = strdup(fl_yaml_str(v)))) return fl_yaml_fail_node(y, v, "out of memory");
     } else if (!strcmp(key, "on")) {
       on = v;
@@ -621,14 +634,16 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
   }
   if (on && after) {
     yaml_node_t *second = on->start_mark.index > after->start_mark.index ? on : after;
-    return fl_yaml_fail_node(y, second,
-                     "a fault has one trigger, 'on' or 'after', not both (write two faults, the "
-                     "second with since:)");
+    return fl_yaml_fail_node(
+        y, second,
+        "a fault has one trigger, 'on' or 'after', not both (write two faults, the "
+        "second with since:)");
   }
   if (!on && !after)
-    return fl_yaml_fail_node(y, n,
-                     "a fault needs a trigger: 'on: PREDICATE' (e.g. on: wire.server.data >= 2) "
-                     "or 'after: DURATION'");
+    return fl_yaml_fail_node(
+        y, n,
+        "a fault needs a trigger: 'on: PREDICATE' (e.g. on: wire.server.data >= 2) "
+        "or 'after: DURATION'");
   if (since && !after)
     return fl_yaml_fail_node(y, since, "'since' goes with 'after': after: 500ms, since: NAME");
   if (since) {
@@ -646,22 +661,23 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
     if (found < 0) {
       const char *near = fl_near_miss(fl_yaml_str(v), names);
       if (near)
-        return fl_yaml_fail_node(y, v, "'since' names no earlier fault '%s'; did you mean '%s'?", fl_yaml_str(v),
-                         near);
+        return fl_yaml_fail_node(y, v, "'since' names no earlier fault '%s'; did you mean '%s'?",
+                                 fl_yaml_str(v), near);
       char list[300];
       if (!nn)
-        return fl_yaml_fail_node(y, v,
-                         "'since' names no earlier fault '%s'; give that fault a 'name:' and put "
-                         "it above this one",
-                         fl_yaml_str(v));
-      return fl_yaml_fail_node(y, v, "'since' names no earlier fault '%s'; earlier faults are %s", fl_yaml_str(v),
-                       fl_yaml_list_words(names, list, sizeof list));
+        return fl_yaml_fail_node(
+            y, v,
+            "'since' names no earlier fault '%s'; give that fault a 'name:' and put "
+            "it above this one",
+            fl_yaml_str(v));
+      return fl_yaml_fail_node(y, v, "'since' names no earlier fault '%s'; earlier faults are %s",
+                               fl_yaml_str(v), fl_yaml_list_words(names, list, sizeof list));
     }
     f->trigger.since = found;
   }
   if (!act)
     return fl_yaml_fail_node(y, n, "a fault needs 'do: { ACTION: ARGS }', like do: { %s }",
-                     action_form(FL_ACTION_RST_STREAM));
+                             action_form(FL_ACTION_RST_STREAM));
 
   fl_trigger *t = &f->trigger;
   if (on) {
@@ -689,10 +705,11 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
 
   if (parse_do(y, act, &f->action) < 0) return -1;
   if (!toward && fl_action_layer(f->action.kind) == FL_LAYER_FRAME)
-    return fl_yaml_fail_node(y, n,
-                     "'%s' needs 'toward: client', 'toward: server' or 'toward: both': the peer "
-                     "that receives the frame",
-                     fl_action_name(f->action.kind));
+    return fl_yaml_fail_node(
+        y, n,
+        "'%s' needs 'toward: client', 'toward: server' or 'toward: both': the peer "
+        "that receives the frame",
+        fl_action_name(f->action.kind));
   return 0;
 }
 
@@ -702,8 +719,9 @@ int fl_faults_parse(const fl_plan_yaml *y, yaml_node_t *n, fl_fault **out, size_
   *n_out = 0;
   if (fl_yaml_is_null(n)) return 0;
   if (n->type != YAML_SEQUENCE_NODE)
-    return fl_yaml_fail_node(y, n, "'faults' must be a list of faults (each starting with '- '), not %s",
-                     fl_yaml_describe(n, d, sizeof d));
+    return fl_yaml_fail_node(y, n,
+                             "'faults' must be a list of faults (each starting with '- '), not %s",
+                             fl_yaml_describe(n, d, sizeof d));
   size_t cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   *out = calloc(cap ? cap : 1, sizeof **out);
   if (!*out) return fl_yaml_fail_node(y, n, "out of memory");

@@ -171,7 +171,6 @@ const char *fl_toward_name(fl_toward t);
  * (predicates on the peers' fields; it then writes `fire K` to the proxy's control fd). */
 bool fl_fault_fired_by_runner(const fl_fault *f);
 
-
 /* Parses the value of `path:` into *out (zeroed by the caller). Returns 0, or -1 after
  * y->fail. Partial results stay in *out for fl_path_free. */
 FL_MUST_USE int fl_path_parse(const fl_plan_yaml *y, yaml_node_t *n, fl_path_plan *out);

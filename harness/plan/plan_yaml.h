@@ -35,8 +35,7 @@ typedef struct fl_plan_yaml {
 
 FL_PRINTF(4, 5)
 int fl_yaml_fail(const fl_plan_yaml *y, int line, int col, const char *fmt, ...);
-#define fl_yaml_fail_node(y, n, ...)                                                               \
-  fl_yaml_fail((y), FL_YAML_LINE(n), FL_YAML_COL(n), __VA_ARGS__)
+#define fl_yaml_fail_node(y, n, ...) fl_yaml_fail((y), FL_YAML_LINE(n), FL_YAML_COL(n), __VA_ARGS__)
 
 yaml_node_t *fl_yaml_node(const fl_plan_yaml *y, int id);
 /* A scalar's text. */

@@ -79,8 +79,8 @@ static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 static const char *const top_keys[] = {"name",       "summary", "rpc",    "deadline", "timeout",
                                        "hang_after", "streams", "server", "client",   "capture",
                                        "expect",     "path",    "faults", NULL};
-static const char *const side_keys[] = {"args",          "script", "clock", "exec", "target",
-                                         "ready", "start_timeout", "env", "cwd", NULL};
+static const char *const side_keys[] = {"args",  "script",        "clock", "exec", "target",
+                                        "ready", "start_timeout", "env",   "cwd",  NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
 static const char *const recv_keys[] = {"count", "delay", NULL};
@@ -893,8 +893,7 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       if (parse_step(c, node(c, *it), server, st) < 0) return -1;
     }
   }
-  return fl_external_check(&y, server, &sp->external, script_line, script_col, args_line,
-                           args_col);
+  return fl_external_check(&y, server, &sp->external, script_line, script_col, args_line, args_col);
 }
 
 /* ---- capture ---------------------------------------------------------------------------- */

@@ -1,10 +1,14 @@
 #include "runner.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +79,18 @@ typedef struct {
   char stamp[PATH_MAX];    /* clock: the timestamp file its jumps rewrite */
   int64_t clock_offset_ns; /* clock: its offset now (jumps add to it) */
   bool jumped[64];         /* clock: jumps that fired */
+  /* An external side (plan/external.h): its plan, its output (stdout and stderr, copied into
+   * SIDE.stderr), and its readiness. */
+  const fl_external_plan *ext;
+  char exe[PATH_MAX]; /* the program as started */
+  int out_fd;         /* the read end of its output pipe, -1 once at EOF */
+  int log_fd;         /* SIDE.stderr */
+  bool have_rx, ready_seen;
+  regex_t ready_rx;
+  char line[4096];
+  size_t line_len;
+  int port;                  /* a server's {port}, or its target's */
+  int64_t ready_deadline_ns; /* a server: its start_timeout ends then */
 } source;
 
 typedef struct {
@@ -281,40 +298,38 @@ static int move_fd(int fd, int target) {
   return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* What a child gets: its program and words, its environment, where its output goes (fd 1
+ * and 2), its event and control pipes (fd 3 and 4; -1: none) and its working directory. */
+typedef struct {
+  const char *program; /* a path; with search_path a name looked up in PATH too */
+  bool search_path;
+  const char *const *argv;
+  char *const *envp;
+  int out_fd;
+  int events_fd, control_fd;
+  const char *cwd; /* NULL: the runner's */
+} child_spec;
+
 /*
- * Starts the process for `p`: a built-in peer (`target`: the address its client dials), or the
- * path proxy (`target`: the server it forwards to). Returns 0, or -1 with the reason in err: a pipe
- * or fork that failed, or the child's own start-up failure (its errno comes back through a
- * close-on-exec pipe, as libuv's uv_spawn does, so "cannot execute ...: No such file or directory"
- * is known at once).
+ * Forks and execs `c` for `p` in its own process group with PR_SET_PDEATHSIG. Returns 0 with
+ * p->pid set, or -1 with the reason in err: a fork that failed, or the child's own start-up
+ * failure (its errno comes back through a close-on-exec pipe, as libuv's uv_spawn does, so
+ * "cannot execute ...: No such file or directory" is known at once; the child then exits 127
+ * and is reaped with the others).
  */
-static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
-                      size_t errlen) {
-  int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, report[2] = {-1, -1}, errfd = -1;
-  const char *program = p->is_proxy ? rn->o->proxy_path : rn->o->peer_path;
-  char errname[32];
-  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
-  if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t errlen) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
     fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
-    goto fail;
-  }
-  errfd = fl_rundir_open(rn->o->rd, errname, err, errlen);
-  if (errfd < 0) goto fail;
-  /* The side's environment, made before the fork (injectors/clock.h, step 3). */
-  size_t n_env = 0;
-  while (environ[n_env]) n_env++;
-  char **envp = calloc(n_env + FL_CLOCK_MAX_VARS + 1, sizeof *envp);
-  if (!envp || fl_clock_envp(&p->clock, environ, envp, n_env + FL_CLOCK_MAX_VARS + 1) < 0) {
-    free(envp);
-    fl_set_err(err, errlen, "out of memory");
-    goto fail;
+    return -1;
   }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     fl_set_err(err, errlen, "cannot fork: %s", strerror(errno));
-    free(envp);
-    goto fail;
+    close(report[0]);
+    close(report[1]);
+    return -1;
   }
   if (pid == 0) {
     sigset_t none;
@@ -324,70 +339,265 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127); /* the runner died before prctl took effect */
-    /* Lift the pipe ends above the target numbers first so dup2 cannot clobber them. */
-    int evw = fcntl(ev[1], F_DUPFD_CLOEXEC, 10), ctlr = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10);
-    int errw = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
+    /* Lift the descriptors above the target numbers first so dup2 cannot clobber them. */
+    int out = fcntl(c->out_fd, F_DUPFD_CLOEXEC, 10);
+    int evw = c->events_fd >= 0 ? fcntl(c->events_fd, F_DUPFD_CLOEXEC, 10) : -2;
+    int ctlr = c->control_fd >= 0 ? fcntl(c->control_fd, F_DUPFD_CLOEXEC, 10) : -2;
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (evw < 0 || ctlr < 0 || errw < 0 || devnull < 0 || move_fd(devnull, 0) || move_fd(errw, 1) ||
-        move_fd(errw, 2) || move_fd(evw, 3) || move_fd(ctlr, 4)) {
+    if (out < 0 || evw == -1 || ctlr == -1 || devnull < 0 || move_fd(devnull, 0) ||
+        move_fd(out, 1) || move_fd(out, 2) || (evw >= 0 && move_fd(evw, 3)) ||
+        (ctlr >= 0 && move_fd(ctlr, 4)) || (c->cwd && chdir(c->cwd) != 0)) {
       int e = errno;
       (void)!write(report[1], &e, sizeof e);
       _exit(127);
     }
-    const char *argv[12] = {program, "--scenario",   scenario_copy, "--events-fd",
-                            "3",     "--control-fd", "4",           NULL};
-    int argc = 7;
-    if (!p->is_proxy) {
-      argv[argc++] = "--side";
-      argv[argc++] = name_of(p);
-    }
-    if (target) {
-      argv[argc++] = p->is_proxy ? "--upstream" : "--target";
-      argv[argc++] = target;
-    }
-    argv[argc] = NULL;
-    execve(program, (char *const *)argv, envp);
+    if (c->search_path)
+      execvpe(c->program, (char *const *)c->argv, c->envp);
+    else
+      execve(c->program, (char *const *)c->argv, c->envp);
     int e = errno;
     (void)!write(report[1], &e, sizeof e);
     _exit(127);
   }
-  free(envp);
-  close(ev[1]);
-  close(ctl[0]);
   close(report[1]);
-  (void)fl_rundir_close_fd(rn->o->rd, errfd);
-  ev[1] = ctl[0] = report[1] = errfd = -1;
   setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
   p->pid = pid;
   p->spawned = true;
-  if (p->is_proxy) rn->r->proxy = (fl_proxy_record){.used = true, .pid = pid};
   if (!p->is_proxy) fl_observe_spawned(rn->obs, p->side, pid);
+  if (p->is_proxy) rn->r->proxy = (fl_proxy_record){.used = true, .pid = pid};
   int child_errno = 0;
   ssize_t n;
   while ((n = read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
   }
   close(report[0]);
   if (n == sizeof child_errno) {
-    /* The child never became the peer; it exits 127 and is reaped with the others. */
-    fl_set_err(err, errlen, "cannot execute %s: %s", program, strerror(child_errno));
-    close(ev[0]);
-    close(ctl[1]);
+    fl_set_err(err, errlen, "cannot execute %s: %s", c->program, strerror(child_errno));
     return -1;
   }
+  runner_event(rn, FL_EV_SPAWN, FL_KV_S(PEER, name_of(p)), FL_KV_I(PID, pid));
+  return 0;
+}
+
+/* The side's environment: the runner's, its clock's (injectors/faketime.h) and, for an
+ * external program, its env: entries. NULL when out of memory; free with free(). */
+static char **side_env(const source *p) {
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  size_t extra = p->ext ? p->ext->n_env : 0;
+  size_t cap = n_env + FL_CLOCK_MAX_VARS + extra + 1;
+  char **envp = calloc(cap, sizeof *envp);
+  if (!envp || fl_clock_envp(&p->clock, environ, envp, cap) < 0) {
+    free(envp);
+    return NULL;
+  }
+  size_t used = 0;
+  while (envp[used]) used++;
+  for (size_t i = 0; i < extra; i++) {
+    /* A variable the scenario sets replaces the inherited one. */
+    const char *e = p->ext->env[i];
+    size_t name = strcspn(e, "=");
+    size_t j = 0;
+    while (j < used && !(strncmp(envp[j], e, name) == 0 && envp[j][name] == '=')) j++;
+    envp[j] = (char *)e;
+    if (j == used) used++;
+  }
+  return envp;
+}
+
+/*
+ * Starts the process for `p`: a built-in peer (`target`: the address its client dials), or the
+ * path proxy (`target`: the server it forwards to), with event and control pipes. Returns 0,
+ * or -1 with the reason in err.
+ */
+static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
+                      size_t errlen) {
+  int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, errfd = -1;
+  const char *program = p->is_proxy ? rn->o->proxy_path : rn->o->peer_path;
+  char errname[32];
+  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
+  char **envp = NULL;
+  int rv = -1;
+  if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0) {
+    fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
+    goto out;
+  }
+  errfd = fl_rundir_open(rn->o->rd, errname, err, errlen);
+  if (errfd < 0) goto out;
+  if (!(envp = side_env(p))) {
+    fl_set_err(err, errlen, "out of memory");
+    goto out;
+  }
+  const char *argv[12] = {program,        "--scenario", scenario_copy, "--events-fd", "3",
+                          "--control-fd", "4"};
+  int argc = 7;
+  if (!p->is_proxy) {
+    argv[argc++] = "--side";
+    argv[argc++] = name_of(p);
+  }
+  if (target) {
+    argv[argc++] = p->is_proxy ? "--upstream" : "--target";
+    argv[argc++] = target;
+  }
+  argv[argc] = NULL;
+  child_spec c = {.program = program,
+                  .argv = argv,
+                  .envp = envp,
+                  .out_fd = errfd,
+                  .events_fd = ev[1],
+                  .control_fd = ctl[0]};
+  if (fork_child(rn, p, &c, err, errlen) < 0) goto out;
   fcntl(ev[0], F_SETFL, O_NONBLOCK);
   p->ev_fd = ev[0];
   p->ctl_fd = ctl[1];
-  runner_event(rn, FL_EV_SPAWN, FL_KV_S(PEER, name_of(p)), FL_KV_I(PID, pid));
-  return 0;
-
-fail:
+  ev[0] = ctl[1] = -1;
+  rv = 0;
+out:
+  free(envp);
   for (int i = 0; i < 2; i++) {
     if (ev[i] >= 0) close(ev[i]);
     if (ctl[i] >= 0) close(ctl[i]);
-    if (report[i] >= 0) close(report[i]);
   }
   if (errfd >= 0) (void)fl_rundir_close_fd(rn->o->rd, errfd);
-  return -1;
+  return rv;
+}
+
+/*
+ * Starts the external program of `p` (plan/external.h) with its placeholders filled: `port`
+ * for a server, `target` for a client. Its stdout and stderr come to the runner through a
+ * pipe (p->out_fd), which copies them into SIDE.stderr and watches them for `ready: { log }`.
+ * Returns 0, or -1 with the reason in err.
+ */
+static int spawn_external(run *rn, source *p, int port, const char *target, char *err,
+                          size_t errlen) {
+  const fl_external_plan *e = p->ext;
+  char errname[32];
+  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
+  int out[2] = {-1, -1};
+  char **envp = NULL, **argv = calloc(e->argc + 1, sizeof *argv);
+  char cwd[PATH_MAX];
+  int rv = -1;
+  if (!argv || !(envp = side_env(p))) {
+    fl_set_err(err, errlen, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < e->argc; i++) {
+    char word[PATH_MAX];
+    if (fl_external_expand(e->argv[i], port, target, word, sizeof word, err, errlen) < 0 ||
+        !(argv[i] = strdup(word))) {
+      if (!argv[i] && !err[0]) fl_set_err(err, errlen, "out of memory");
+      goto out;
+    }
+  }
+  /* A relative cwd (and a relative program) is the scenario file's directory's business, not
+   * the shell's: `exec: [./server]` beside the scenario works from anywhere. */
+  const char *dir = rn->s->path;
+  const char *slash = strrchr(dir, '/');
+  char base[PATH_MAX];
+  snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - dir) : 1, slash ? dir : ".");
+  if (e->cwd && e->cwd[0] == '/')
+    snprintf(cwd, sizeof cwd, "%s", e->cwd);
+  else
+    snprintf(cwd, sizeof cwd, "%s/%s", base, e->cwd ? e->cwd : ".");
+  /* The program: a bare name is looked up in PATH; a relative path is the scenario
+   * directory's. */
+  bool search = !strchr(argv[0], '/');
+  char program[PATH_MAX];
+  snprintf(program, sizeof program, "%s%s%s", argv[0][0] == '/' || search ? "" : base,
+           argv[0][0] == '/' || search ? "" : "/", argv[0]);
+  if (!search && !realpath(program, p->exe)) {
+    fl_set_err(err, errlen, "cannot find the %s program %s: %s", name_of(p), program,
+               strerror(errno));
+    goto out;
+  }
+  if (search) snprintf(p->exe, sizeof p->exe, "%s", program);
+  if (pipe2(out, O_CLOEXEC) < 0) {
+    fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
+    goto out;
+  }
+  if ((p->log_fd = fl_rundir_open(rn->o->rd, errname, err, errlen)) < 0) goto out;
+  child_spec c = {.program = p->exe,
+                  .search_path = search,
+                  .argv = (const char *const *)argv,
+                  .envp = envp,
+                  .out_fd = out[1],
+                  .events_fd = -1,
+                  .control_fd = -1,
+                  .cwd = cwd};
+  if (fork_child(rn, p, &c, err, errlen) < 0) goto out;
+  fl_observe_external(rn->obs, p->side);
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  p->out_fd = out[0];
+  out[0] = -1;
+  rv = 0;
+out:
+  for (int i = 0; i < 2; i++)
+    if (out[i] >= 0) close(out[i]);
+  if (argv)
+    for (size_t i = 0; i < e->argc; i++) free(argv[i]);
+  free(argv);
+  free(envp);
+  return rv;
+}
+
+/* Copies what an external program wrote into SIDE.stderr; until it is ready, matches each
+ * whole line against its `ready: { log }`. On EOF closes the pipe. */
+static void read_output(run *rn, source *p) {
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(p->out_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close(p->out_fd);
+      p->out_fd = -1;
+      return;
+    }
+    (void)!fl_rundir_write(rn->o->rd, p->log_fd, buf, (size_t)n);
+    if (!p->have_rx || p->ready_seen) continue;
+    for (ssize_t i = 0; i < n && !p->ready_seen; i++) {
+      if (buf[i] != '\n' && p->line_len < sizeof p->line - 1) {
+        p->line[p->line_len++] = buf[i];
+        continue;
+      }
+      if (buf[i] != '\n') continue; /* a line longer than the buffer: its start is judged */
+      p->line[p->line_len] = '\0';
+      p->line_len = 0;
+      if (regexec(&p->ready_rx, p->line, 0, NULL, 0) == 0) p->ready_seen = true;
+    }
+  }
+}
+
+/* Whether something accepts connections on 127.0.0.1:port (a loopback connect answers at
+ * once: accepted, or refused). */
+static bool port_accepts(const char *host, int port) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+  char service[16];
+  snprintf(service, sizeof service, "%d", port);
+  if (getaddrinfo(host, service, &hints, &ai) != 0) return false;
+  bool ok = false;
+  for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    close(fd);
+  }
+  freeaddrinfo(ai);
+  return ok;
+}
+
+/* A loopback port nobody listens on now, for an external server's {port}. */
+static int free_port(char *err, size_t errlen) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  else
+    fl_set_err(err, errlen, "cannot find a free loopback port: %s", strerror(errno));
+  if (fd >= 0) close(fd);
+  return port;
 }
 
 static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
@@ -408,6 +618,7 @@ static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
     runner_event(rn, FL_EV_EXIT, FL_KV_S(PEER, name_of(p)), FL_KV_I(CODE, WEXITSTATUS(status)));
   }
   read_events(rn, p); /* everything it wrote is in the pipe now */
+  if (p->out_fd >= 0) read_output(rn, p);
   if (p->ctl_fd >= 0) {
     close(p->ctl_fd);
     p->ctl_fd = -1;
@@ -463,6 +674,9 @@ static void end_peers(run *rn) {
       close(p->ctl_fd);
       p->ctl_fd = -1;
     }
+    /* An external program has no control pipe: SIGTERM is how it is told (a real server's
+     * own graceful stop). */
+    if (p->ext && p->spawned && !p->exited) kill(-p->pid, SIGTERM);
   }
   await_exits(rn, TERM_GRACE_NS);
   for (int i = 0; i < N_SOURCES; i++)
@@ -752,6 +966,67 @@ static bool found_busy(run *rn, int64_t now) {
   return any;
 }
 
+/* The address the server is reached at: a built-in or started server on loopback, or the
+ * target as the scenario names it. */
+static void server_address(const run *rn, char *out, size_t len) {
+  const source *srv = &rn->src[FL_SIDE_SERVER];
+  int port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
+  if (srv->ext && srv->ext->target && !srv->ext->target_loopback)
+    snprintf(out, len, "%s", srv->ext->target);
+  else
+    snprintf(out, len, "127.0.0.1:%d", port);
+}
+
+/* Whether an external server is ready yet: its port accepts, or (ready: { log }) a line of its
+ * output matched. Returns 0 (ready or not yet), or -1 having failed the run when its
+ * start_timeout passed. */
+static int external_ready(run *rn, source *p, int64_t now) {
+  const fl_external_plan *e = p->ext;
+  const char *host = e->target && !e->target_loopback ? e->target_host : "127.0.0.1";
+  if (p->have_rx ? p->ready_seen : port_accepts(host, p->port)) {
+    fl_observe_ready(rn->obs, p->side, p->port);
+    return 0;
+  }
+  if (now < p->ready_deadline_ns) return 0;
+  char why[700];
+  if (e->target)
+    snprintf(why, sizeof why, "the server target %s accepts no connection (waited %.1fs)",
+             e->target, (double)e->start_timeout_ns / 1e9);
+  else if (p->have_rx)
+    snprintf(why, sizeof why,
+             "the server program printed no line matching \"%.200s\" within %.1fs; see "
+             "%.300s/server.stderr",
+             e->ready_log, (double)e->start_timeout_ns / 1e9, fl_rundir_path(rn->o->rd));
+  else
+    snprintf(why, sizeof why,
+             "the server program did not accept connections on port %d within %.1fs; see "
+             "%.300s/server.stderr",
+             p->port, (double)e->start_timeout_ns / 1e9, fl_rundir_path(rn->o->rd));
+  return fail(rn, "%s", why);
+}
+
+/* Starts the server side: the built-in peer, an external program on a free port, or nothing
+ * for a target already serving (loopback, unless --allow-remote). Returns 0 or -1 with err. */
+static int start_server(run *rn, const char *scenario_copy, char *err, size_t errlen) {
+  source *p = &rn->src[FL_SIDE_SERVER];
+  if (!p->ext) return spawn_peer(rn, p, scenario_copy, NULL, err, errlen);
+  p->ready_deadline_ns = now_rel(rn) + p->ext->start_timeout_ns;
+  if (p->ext->target) {
+    if (!p->ext->target_loopback && !rn->o->allow_remote) {
+      fl_set_err(err, errlen,
+                 "the target %s is not on this machine; faultline reaches another host only "
+                 "with --allow-remote",
+                 p->ext->target);
+      return -1;
+    }
+    p->port = p->ext->target_port;
+    fl_observe_external(rn->obs, p->side);
+    return 0;
+  }
+  if ((p->port = free_port(err, errlen)) < 0) return -1;
+  return spawn_external(rn, p, p->port, NULL, err, errlen);
+}
+
 /* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
 static void run_loop(run *rn, const char *scenario_copy) {
   const fl_scenario *s = rn->s;
@@ -769,8 +1044,12 @@ static void run_loop(run *rn, const char *scenario_copy) {
       end_run(rn, FL_END_FINISHED);
       break;
     }
+    source *srv = &rn->src[FL_SIDE_SERVER];
+    if (rn->state == RUN_STARTING_SERVER && srv->ext && external_ready(rn, srv, now) < 0) break;
     if (server->proc.exited && !server->ready) {
-      fail(rn, "the server peer exited before it was ready; see %s/server.stderr",
+      fail(rn,
+           srv->ext ? "the server program exited before it was ready; see %s/server.stderr"
+                    : "the server peer exited before it was ready; see %s/server.stderr",
            fl_rundir_path(rn->o->rd));
       break;
     }
@@ -781,8 +1060,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
       break;
     }
     if (rn->state == RUN_STARTING_SERVER && server->ready) {
-      char upstream[64];
-      snprintf(upstream, sizeof upstream, "127.0.0.1:%d", server->port);
+      char upstream[300];
+      server_address(rn, upstream, sizeof upstream);
       set_state(rn, rn->proxied ? RUN_STARTING_PROXY : RUN_STARTING_CLIENT);
       if (rn->proxied && spawn_peer(rn, proxy, scenario_copy, upstream, err, sizeof err) < 0) {
         fail(rn, "cannot start the path proxy: %s", err);
@@ -792,9 +1071,14 @@ static void run_loop(run *rn, const char *scenario_copy) {
     if (rn->state == RUN_STARTING_PROXY && rn->proxy_port) set_state(rn, RUN_STARTING_CLIENT);
     if (rn->state == RUN_STARTING_CLIENT) {
       begin_capture(rn);
-      char target[64];
-      snprintf(target, sizeof target, "127.0.0.1:%d", rn->proxied ? rn->proxy_port : server->port);
-      if (spawn_peer(rn, &rn->src[FL_SIDE_CLIENT], scenario_copy, target, err, sizeof err) < 0) {
+      char target[300];
+      if (rn->proxied)
+        snprintf(target, sizeof target, "127.0.0.1:%d", rn->proxy_port);
+      else
+        server_address(rn, target, sizeof target);
+      source *cl = &rn->src[FL_SIDE_CLIENT];
+      if ((cl->ext ? spawn_external(rn, cl, 0, target, err, sizeof err)
+                   : spawn_peer(rn, cl, scenario_copy, target, err, sizeof err)) < 0) {
         fail(rn, "cannot start the client peer: %s", err);
         break;
       }
@@ -826,16 +1110,24 @@ static void run_loop(run *rn, const char *scenario_copy) {
           wake = rn->src[i].plan->clock.jumps[k].after_ns;
     int timeout_ms = (int)((wake - now + 999999) / 1000000);
 
-    struct pollfd pfds[1 + N_SOURCES] = {{.fd = rn->sigfd, .events = POLLIN}};
-    for (int i = 0; i < N_SOURCES; i++)
+    /* An external server proven ready by its port is looked at again shortly: nothing tells
+     * when a program starts listening. */
+    if (rn->state == RUN_STARTING_SERVER && srv->ext && !srv->have_rx && timeout_ms > 10)
+      timeout_ms = 10;
+    struct pollfd pfds[1 + 2 * N_SOURCES] = {{.fd = rn->sigfd, .events = POLLIN}};
+    for (int i = 0; i < N_SOURCES; i++) {
       pfds[1 + i] = (struct pollfd){.fd = rn->src[i].ev_fd, .events = POLLIN};
-    int n = poll(pfds, 1 + N_SOURCES, timeout_ms);
+      pfds[1 + N_SOURCES + i] = (struct pollfd){.fd = rn->src[i].out_fd, .events = POLLIN};
+    }
+    int n = poll(pfds, 1 + 2 * N_SOURCES, timeout_ms);
     if (n < 0 && errno != EINTR) {
       fail(rn, "poll failed: %s", strerror(errno));
       break;
     }
-    for (int i = 0; i < N_SOURCES; i++)
+    for (int i = 0; i < N_SOURCES; i++) {
       if (pfds[1 + i].revents) read_events(rn, &rn->src[i]);
+      if (pfds[1 + N_SOURCES + i].revents) read_output(rn, &rn->src[i]);
+    }
     if (pfds[0].revents) handle_signals(rn);
   }
 }
@@ -883,10 +1175,22 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     p->from = i == FL_SIDE_SERVER ? FL_FROM_SERVER : FL_FROM_CLIENT;
     p->plan = i == FL_SIDE_SERVER ? &s->server : &s->client;
     p->ev_fd = p->ctl_fd = -1;
+    p->out_fd = p->log_fd = -1;
     p->released = calloc(p->plan->n_steps + 1, sizeof *p->released);
+    if (p->plan->external.present) {
+      p->ext = &p->plan->external;
+      /* Checked when the scenario was loaded; compiled again here for this run. */
+      p->have_rx = p->ext->ready_log &&
+                   regcomp(&p->ready_rx, p->ext->ready_log, REG_EXTENDED | REG_NOSUB) == 0;
+    }
   }
-  rn.src[SRC_PROXY] =
-      (source){.is_proxy = true, .name = "proxy", .from = FL_FROM_PROXY, .ev_fd = -1, .ctl_fd = -1};
+  rn.src[SRC_PROXY] = (source){.is_proxy = true,
+                               .name = "proxy",
+                               .from = FL_FROM_PROXY,
+                               .ev_fd = -1,
+                               .ctl_fd = -1,
+                               .out_fd = -1,
+                               .log_fd = -1};
   r->timeline_by_arrival = !cfg.clock_shared[0] || !cfg.clock_shared[1];
 
   time_t wall = time(NULL);
@@ -933,8 +1237,11 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       fail(&rn, "%s", err);
     } else {
       fl_sample_write_header(rn.samples);
-      if (spawn_peer(&rn, &rn.src[FL_SIDE_SERVER], scenario_copy, NULL, err, sizeof err) < 0) {
-        fail(&rn, "cannot start the server peer: %s", err);
+      if (start_server(&rn, scenario_copy, err, sizeof err) < 0) {
+        fail(&rn,
+             rn.src[FL_SIDE_SERVER].ext ? "cannot start the server: %s"
+                                        : "cannot start the server peer: %s",
+             err);
       } else {
         open_capture(&rn);
         run_loop(&rn, scenario_copy);
@@ -975,9 +1282,13 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   r->runner_peak_rss_kib = self.ru_maxrss;
 
   for (int i = 0; i < N_SOURCES; i++) {
-    if (rn.src[i].ev_fd >= 0) close(rn.src[i].ev_fd);
-    if (rn.src[i].ctl_fd >= 0) close(rn.src[i].ctl_fd);
-    free(rn.src[i].released);
+    source *p = &rn.src[i];
+    if (p->ev_fd >= 0) close(p->ev_fd);
+    if (p->ctl_fd >= 0) close(p->ctl_fd);
+    if (p->out_fd >= 0) close(p->out_fd);
+    if (p->log_fd >= 0) (void)fl_rundir_close_fd(o->rd, p->log_fd);
+    if (p->have_rx) regfree(&p->ready_rx);
+    free(p->released);
   }
   free(rn.fired);
   /* events.jsonl was written live, in arrival order; now it is rewritten in causal order. Write
