@@ -23,6 +23,7 @@
 
 #include "event.h"
 #include "faketime.h"
+#include "goexe.h"
 #include "samples.h"
 #include "dump_go.h"
 #include "dump_pprof.h"
@@ -91,6 +92,9 @@ typedef struct {
   size_t line_len;
   int port;                  /* a server's {port}, or its target's */
   int64_t ready_deadline_ns; /* a server: its start_timeout ends then */
+  FILE *quit_file;           /* a Go program's goroutine dump being written (go_dumps) */
+  bool at_line_start;        /* in its output, for counting the dump's goroutines */
+  int goroutines;
 } source;
 
 typedef struct {
@@ -553,6 +557,14 @@ static void read_output(run *rn, source *p) {
       return;
     }
     (void)!fl_rundir_write(rn->o->rd, p->log_fd, buf, (size_t)n);
+    if (p->quit_file) {
+      fwrite(buf, 1, (size_t)n, p->quit_file);
+      for (ssize_t i = 0; i < n; i++) {
+        if (p->at_line_start && !strncmp(buf + i, "goroutine ", (size_t)(n - i < 10 ? n - i : 10)))
+          p->goroutines++;
+        p->at_line_start = buf[i] == '\n';
+      }
+    }
     if (!p->have_rx || p->ready_seen) continue;
     for (ssize_t i = 0; i < n && !p->ready_seen; i++) {
       if (buf[i] != '\n' && p->line_len < sizeof p->line - 1) {
@@ -822,7 +834,11 @@ static void write_dump(run *rn, fl_dump_record *d, const char *name, const fl_du
  * SIGSTOP first, dumped, then continued. The runner is their parent, so it may trace them
  * under any ptrace scope.
  */
-static void snapshot(run *rn, const char *why) {
+static void go_dumps(run *rn, const char *why);
+
+/* `final`: the run ends after it (a hang, or the end), so a Go program of the user's may be
+ * asked for its goroutines too, which ends it. */
+static void snapshot(run *rn, const char *why, bool final) {
   bool stopped[FL_N_SIDES] = {false};
   sample_all(rn); /* the state just before the stop, and fresh per-thread activity */
   for (int i = 0; i < FL_N_SIDES; i++) {
@@ -883,6 +899,55 @@ static void snapshot(run *rn, const char *why) {
   }
   for (int i = 0; i < FL_N_SIDES; i++)
     if (stopped[i]) kill(rn->src[i].pid, SIGCONT);
+  if (final) go_dumps(rn, why);
+}
+
+/* How long a Go program gets to print its goroutines and exit after SIGQUIT. */
+#define GO_DUMP_GRACE_NS (3000 * 1000000LL)
+
+/*
+ * A Go program of the user's (goexe.h), at a hang or the end: SIGQUIT makes it print every
+ * goroutine's stack to stderr and exit 2, so it comes after every other piece of evidence of
+ * it (the libdw dump above, the samples). Its output from then on is kept as
+ * goroutines-SIDE-N.txt (Go's own grammar: panicparse reads it), and its end is the runner's
+ * doing, not a crash.
+ */
+static void go_dumps(run *rn, const char *why) {
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    if (!p->ext || !p->spawned || p->exited || p->out_fd < 0 || rn->r->n_dumps == FL_MAX_DUMPS ||
+        !fl_is_go_program(p->pid))
+      continue;
+    fl_dump_record *d = &rn->r->dumps[rn->r->n_dumps++];
+    *d = (fl_dump_record){.side = p->side, .at_ns = now_rel(rn)};
+    snprintf(d->why, sizeof d->why, "%s (SIGQUIT: Go's goroutine dump)", why);
+    char file[sizeof d->file];
+    snprintf(file, sizeof file, "goroutines-%s-%d.txt", name_of(p), ++rn->dumps_per_side[i]);
+    memcpy(d->file, file, sizeof file);
+    memcpy(d->go_file, file, sizeof file);
+    read_output(rn, p); /* what it printed before goes to SIDE.stderr only */
+    p->quit_file = fl_rundir_fopen(rn->o->rd, file, d->error, sizeof d->error);
+    p->at_line_start = true;
+    p->goroutines = 0;
+    fl_observe_ending(rn->obs, p->side);
+    int64_t t0 = fl_mono_ns();
+    kill(p->pid, SIGQUIT);
+    while (!p->exited && fl_mono_ns() - t0 < GO_DUMP_GRACE_NS) {
+      struct pollfd pfd = {.fd = p->out_fd, .events = POLLIN};
+      if (poll(&pfd, 1, 50) > 0 && p->out_fd >= 0) read_output(rn, p);
+      reap(rn, false);
+    }
+    if (!p->exited && !d->error[0])
+      snprintf(d->error, sizeof d->error, "the program did not exit within %.0fs of SIGQUIT",
+               GO_DUMP_GRACE_NS / 1e9);
+    d->threads = p->goroutines;
+    d->elapsed_ms = (double)(fl_mono_ns() - t0) / 1e6;
+    if (p->quit_file && fclose(p->quit_file) != 0 && !d->error[0])
+      snprintf(d->error, sizeof d->error, "%s: %s", file, strerror(errno));
+    p->quit_file = NULL;
+    runner_event(rn, FL_EV_DUMP, FL_KV_S(PEER, name_of(p)), FL_KV_S(FILE, file),
+                 FL_KV_I(THREADS, d->threads));
+  }
 }
 
 /* A `dump` step: the peer waits (like at a barrier) until the dump is taken. */
@@ -891,7 +956,7 @@ static void dump_step(run *rn, source *p, const fl_event *ev) {
   if (idx < 0 || (size_t)idx >= p->plan->n_steps) return;
   char why[96];
   snprintf(why, sizeof why, "script step: %s dump (line %d)", name_of(p), p->plan->steps[idx].line);
-  snapshot(rn, why);
+  snapshot(rn, why, false);
   if (p->ctl_fd >= 0 && fl_control_write(p->ctl_fd, FL_CONTROL_GO, (uint64_t)idx) == 0) {
     p->released[idx] = true;
     runner_event(rn, FL_EV_RELEASE, FL_KV_S(PEER, name_of(p)), FL_KV_I(INDEX, idx));
@@ -1094,7 +1159,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       snprintf(why, sizeof why, "hang: no progress for %.1fs with a call open",
                (double)s->hang_after_ns / 1e9);
       if (rn->o->progress) fprintf(stderr, "  %s\n", why);
-      if (s->capture.threads == FL_THREADS_ON_HANG) snapshot(rn, why);
+      if (s->capture.threads == FL_THREADS_ON_HANG) snapshot(rn, why, true);
       break;
     }
     if (now >= rn->next_sample_ns) {
@@ -1253,8 +1318,10 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   if (rn.timeline) {
     if (!r->harness_error && (s->capture.threads == FL_THREADS_AT_END ||
                               (s->capture.threads == FL_THREADS_ON_FAILURE && run_failing(&rn))))
-      snapshot(&rn, s->capture.threads == FL_THREADS_AT_END ? "at end of run"
-                                                            : "failure: an expect clause fails");
+      snapshot(&rn,
+               s->capture.threads == FL_THREADS_AT_END ? "at end of run"
+                                                       : "failure: an expect clause fails",
+               true);
     sample_all(&rn); /* the last reading before the peers are ended */
   }
   end_peers(&rn);
