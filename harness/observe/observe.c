@@ -57,6 +57,7 @@ fl_observe *fl_observe_new(const fl_observe_config *cfg) {
     }
     st->furthest_step = -1;
     st->wire.window_zero_since = -1;
+    st->proc.paused_since = -1;
     st->busy_at_ns = -1;
   }
   return o;
@@ -383,6 +384,34 @@ void fl_observe_frame(fl_observe *o, const fl_observed_frame *f) {
   }
 }
 
+/* ---- process faults --------------------------------------------------------------------- */
+
+void fl_observe_fault_signal(fl_observe *o, fl_side side) { o->sides[side].proc.fault_sent = true; }
+
+void fl_observe_paused(fl_observe *o, fl_side side, bool paused, int64_t at_ns) {
+  fl_side_obs *st = &o->sides[side];
+  if (paused && st->proc.paused_since < 0) st->proc.paused_since = at_ns;
+  if (!paused && st->proc.paused_since >= 0) {
+    st->proc.paused_ns += at_ns - st->proc.paused_since;
+    st->proc.paused_since = -1;
+    st->last_event_ns = at_ns; /* continuing is progress: the quiet starts now */
+  }
+}
+
+void fl_observe_restarted(fl_observe *o, fl_side side) {
+  fl_side_obs *st = &o->sides[side];
+  int restarts = st->proc.restarts + 1;
+  int64_t paused = st->proc.paused_ns;
+  st->proc = (fl_process_obs){.restarts = restarts, .paused_ns = paused, .paused_since = -1};
+  st->ready = false;
+  for (uint32_t i = 0; i < st->n_calls; i++) {
+    st->calls[i] = (fl_call_obs){.step = -1, .waiting_barrier = -1};
+  }
+  st->calls_started = st->calls_ended = 0;
+  st->have_status = st->have_cancelled = false;
+  st->done = false;
+}
+
 /* ---- external sides --------------------------------------------------------------------- */
 
 void fl_observe_external(fl_observe *o, fl_side side) {
@@ -414,6 +443,7 @@ void fl_observe_exited(fl_observe *o, fl_side side, int exit_code, int term_sign
                        long peak_rss_kib) {
   fl_process_obs *p = &o->sides[side].proc;
   p->exited = true;
+  p->fault_ended = p->fault_sent;
   p->exit_code = exit_code;
   p->term_signal = term_signal;
   p->peak_rss_kib = peak_rss_kib;
@@ -504,7 +534,7 @@ fl_outcome fl_observe_outcome(const fl_observe *o) {
     const fl_process_obs *p = &o->sides[i].proc;
     /* An external program's non-zero exit is its way to report; only a signal is a crash. */
     bool failed = p->term_signal || (p->exit_code != 0 && !o->sides[i].external);
-    if (p->exited && !p->ended_by_runner && failed) return FL_OUTCOME_CRASH;
+    if (p->exited && !p->ended_by_runner && !p->fault_ended && failed) return FL_OUTCOME_CRASH;
   }
   return FL_OUTCOME_COMPLETED;
 }
@@ -611,6 +641,9 @@ void fl_observe_busy_seen(fl_observe *o, fl_side side, int64_t at_ns) {
 
 int64_t fl_observe_hang_at(const fl_observe *o) {
   if (!fl_observe_call_open(o)) return INT64_MAX;
+  /* A side a pause fault stopped is no hang of the scenario. */
+  for (int i = 0; i < FL_N_SIDES; i++)
+    if (o->sides[i].proc.paused_since >= 0) return INT64_MAX;
   int64_t last_fired, next = next_timer(o, o->now_ns, &last_fired);
   if (next != INT64_MAX) return next;
   const fl_scenario *sc = o->cfg.scenario;
@@ -725,6 +758,12 @@ fl_value fl_observe_get(const fl_observe *o, fl_field_id id, fl_scope scope) {
   }
   case FL_FIELD_EXIT_CODE:
     return val(FL_VAL_INT, st->proc.exited && !st->proc.term_signal, st->proc.exit_code);
+  case FL_FIELD_KILLED: return val(FL_VAL_BOOL, true, st->proc.fault_ended);
+  case FL_FIELD_PAUSED_FOR: {
+    int64_t open = st->proc.paused_since >= 0 ? o->now_ns - st->proc.paused_since : 0;
+    return val(FL_VAL_DURATION, true, st->proc.paused_ns + open);
+  }
+  case FL_FIELD_RESTARTS: return val(FL_VAL_INT, true, st->proc.restarts);
   case FL_FIELD_STARTED: return val(FL_VAL_BOOL, true, started);
   case FL_FIELD_RECV_END: return val(FL_VAL_BOOL, true, st->recv_end);
   case FL_FIELD_DECODE_ERRORS: return val(FL_VAL_INT, true, st->decode_errors);

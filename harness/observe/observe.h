@@ -93,6 +93,11 @@ typedef struct {
   int exit_code;   /* valid if exited and term_signal == 0 */
   int term_signal; /* the signal that ended it, 0 if it exited */
   bool ended_by_runner;
+  bool fault_sent;       /* a kill or signal fault was sent to it: its end is expected */
+  bool fault_ended;      /* ... and it ended after that */
+  int64_t paused_since;  /* a pause fault stopped it then; -1: running */
+  int64_t paused_ns;     /* pause faults' stops, in all (the open one not counted) */
+  int restarts;
   long peak_rss_kib;  /* the kernel's high-water mark, once reaped */
   bool events_closed; /* its event pipe reached end of file */
 } fl_process_obs;
@@ -250,6 +255,18 @@ void fl_observe_wire_source(fl_observe *o);
 void fl_observe_external(fl_observe *o, fl_side side);
 void fl_observe_ready(fl_observe *o, fl_side side, int port);
 void fl_observe_wire_messages(fl_observe *o, fl_side side, int64_t sent, int64_t recv);
+
+/*
+ * PROCESS FAULTS (plan/faults.h, layer process), as the runner carries them out:
+ * fl_observe_fault_signal before a kill or signal fault's signal (the exit that may follow is
+ * the fault's doing, `killed`, not a crash); fl_observe_paused when a pause fault stops or
+ * continues the side (while any side is paused there is no hang, and the continue counts as
+ * progress); fl_observe_restarted when a restart fault started the side again (its calls
+ * begin afresh; counts add up).
+ */
+void fl_observe_fault_signal(fl_observe *o, fl_side side);
+void fl_observe_paused(fl_observe *o, fl_side side, bool paused, int64_t at_ns);
+void fl_observe_restarted(fl_observe *o, fl_side side);
 
 /* The process side. */
 void fl_observe_spawned(fl_observe *o, fl_side side, pid_t pid);

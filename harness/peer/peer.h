@@ -46,7 +46,7 @@ struct fl_op {
 typedef struct {
   const char *side; /* "server" | "client" */
   const char *scenario_path;
-  const char *target; /* client: HOST:PORT */
+  const char *target; /* client: HOST:PORT to dial; server: to listen on (default 127.0.0.1:0) */
   int events_fd, control_fd;
 } fl_peer_options;
 

@@ -28,7 +28,8 @@ static void usage(FILE *f) {
              "  --scenario FILE   the scenario file; the peer runs its side's script\n"
              "  --events-fd N     where events go, one line each (see harness/event.h)\n"
              "  --control-fd N    where barrier releases (\"go <index>\") come from\n"
-             "  --target H:P      client only: the server's address\n"
+             "  --target H:P      client: the server's address; server: the address to listen on\n"
+             "                    (default 127.0.0.1:0, a port the kernel picks)\n"
              "\n"
              "Exit status: 0 the script ran to the end (`done`), 1 internal error (`error`\n"
              "event), 2 bad usage.\n");

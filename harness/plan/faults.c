@@ -1,6 +1,7 @@
 #include "faults.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +46,14 @@ bool fl_faults_need_proxy(const fl_path_plan *path, const fl_fault *faults, size
     switch (fl_action_layer(faults[i].action.kind)) {
     case FL_LAYER_TCP:
     case FL_LAYER_FRAME: return true;
+    case FL_LAYER_PROCESS: break;
     }
   }
   return false;
 }
 
 bool fl_fault_fired_by_runner(const fl_fault *f) {
+  if (fl_action_layer(f->action.kind) == FL_LAYER_PROCESS) return true;
   return f->trigger.kind == FL_TRIGGER_ON && !f->trigger.wire;
 }
 
@@ -94,6 +97,10 @@ static const struct {
 
 static const char *const toward_names[] = {"both", "client", "server", NULL};
 static const char *const corrupt_names[] = {"length_prefix", "compressed_flag", NULL};
+/* signal: { name }: a real program's own stop and dump paths, and CONT for a paused one. */
+static const char *const signal_names[] = {"TERM", "INT",  "QUIT", "HUP",
+                                           "USR1", "USR2", "CONT", NULL};
+static const int signal_numbers[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCONT};
 static const char *const fault_keys[] = {"name", "on", "after", "since", "do", "toward", NULL};
 
 /* ---- errors and values ------------------------------------------------------------------ */
@@ -223,6 +230,9 @@ static const char *const *action_keys(fl_action_kind k) {
   static const char *const delay_frame[] = {"type", "by", NULL};
   static const char *const drop_frame[] = {"type", NULL};
   static const char *const corrupt[] = {"what", "length", NULL};
+  static const char *const pause[] = {"for", NULL};
+  static const char *const signal[] = {"name", NULL};
+  static const char *const restart[] = {"delay", NULL};
   switch (k) {
   case FL_ACTION_LATENCY: return latency;
   case FL_ACTION_BANDWIDTH: return bandwidth;
@@ -240,6 +250,10 @@ static const char *const *action_keys(fl_action_kind k) {
   case FL_ACTION_DELAY_FRAME: return delay_frame;
   case FL_ACTION_DROP_FRAME: return drop_frame;
   case FL_ACTION_CORRUPT: return corrupt;
+  case FL_ACTION_PAUSE: return pause;
+  case FL_ACTION_KILL: return none;
+  case FL_ACTION_SIGNAL: return signal;
+  case FL_ACTION_RESTART: return restart;
   case FL_N_ACTIONS: break;
   }
   return none;
@@ -265,6 +279,10 @@ static const char *action_form(fl_action_kind k) {
   case FL_ACTION_DELAY_FRAME: return "delay_frame: { type: data, by: 200ms }";
   case FL_ACTION_DROP_FRAME: return "drop_frame: { type: window_update }";
   case FL_ACTION_CORRUPT: return "corrupt: { what: length_prefix }";
+  case FL_ACTION_PAUSE: return "pause: { for: 2s }";
+  case FL_ACTION_KILL: return "kill";
+  case FL_ACTION_SIGNAL: return "signal: { name: TERM }";
+  case FL_ACTION_RESTART: return "restart: { delay: 500ms }";
   case FL_N_ACTIONS: break;
   }
   return "";
@@ -304,6 +322,7 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
   char d[64];
   /* Defaults. */
   a->count = 1;
+  if (a->kind == FL_ACTION_PAUSE) a->for_ns = FL_FOREVER;
   if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE) {
     a->stream = FL_STREAM_ALL;
     a->for_ns = FL_FOREVER;
@@ -341,8 +360,8 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
       } else if (!strcmp(key, "bytes")) {
         rc = get_size(y, v, key, "a size like 64KiB", false, &a->bytes);
       } else if (!strcmp(key, "for")) {
-        if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE && v->type == YAML_SCALAR_NODE &&
-            !strcmp(fl_yaml_str(v), "forever"))
+        if ((a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE || a->kind == FL_ACTION_PAUSE) &&
+            v->type == YAML_SCALAR_NODE && !strcmp(fl_yaml_str(v), "forever"))
           a->for_ns = FL_FOREVER;
         else
           rc = fl_yaml_duration(y, v, key, true, &a->for_ns);
@@ -382,6 +401,10 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
         a->count = (uint32_t)x;
       } else if (!strcmp(key, "type")) {
         rc = get_frame_type(y, v, key, &a->frame_type);
+      } else if (!strcmp(key, "name")) {
+        int i;
+        rc = get_choice(y, v, key, signal_names, &i);
+        if (rc == 0) a->signal = signal_numbers[i];
       } else if (!strcmp(key, "what")) {
         int i;
         rc = get_choice(y, v, key, corrupt_names, &i);
@@ -424,8 +447,12 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
     break;
   case FL_ACTION_DROP_FRAME:
   case FL_ACTION_CORRUPT:
+  case FL_ACTION_SIGNAL:
     if (!seen[0]) missing = keys[0];
     break;
+  case FL_ACTION_PAUSE:
+  case FL_ACTION_KILL:
+  case FL_ACTION_RESTART:
   case FL_ACTION_RESET:
   case FL_ACTION_BLACKHOLE:
   case FL_ACTION_CLOSE:
@@ -494,9 +521,10 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
           !strcmp(fl_yaml_str(kn), action_names[i]))
         return fl_yaml_fail_node(
             y, kn,
-            "'%s' is a frame fault: it fires on a trigger; put it in faults: with "
+            "'%s' is a %s fault: it fires on a trigger; put it in faults: with "
             "on: or after:",
-            fl_yaml_str(kn));
+            fl_yaml_str(kn),
+            fl_action_layer((fl_action_kind)i) == FL_LAYER_FRAME ? "frame" : "process");
     if (fl_yaml_check_key(y, n, pr, where, path_keys, &key) < 0) return -1;
     yaml_node_t *k = fl_yaml_node(y, pr->key), *v = fl_yaml_node(y, pr->value);
     if (!strcmp(key, "toward_client") || !strcmp(key, "toward_server")) {
@@ -704,6 +732,15 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
   }
 
   if (parse_do(y, act, &f->action) < 0) return -1;
+  if (!toward && fl_action_layer(f->action.kind) == FL_LAYER_PROCESS)
+    return fl_yaml_fail_node(y, n,
+                             "'%s' needs 'toward: client', 'toward: server' or 'toward: both': "
+                             "the side whose process it acts on",
+                             fl_action_name(f->action.kind));
+  if (f->action.kind == FL_ACTION_RESTART && f->toward != FL_TOWARD_SERVER)
+    return fl_yaml_fail_node(y, n,
+                             "'restart' is for the server (toward: server): it starts again on "
+                             "the same port, and the client reconnects");
   if (!toward && fl_action_layer(f->action.kind) == FL_LAYER_FRAME)
     return fl_yaml_fail_node(
         y, n,

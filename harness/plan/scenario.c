@@ -80,7 +80,8 @@ static const char *const top_keys[] = {"name",       "summary", "rpc",    "deadl
                                        "hang_after", "streams", "server", "client",   "capture",
                                        "expect",     "path",    "faults", NULL};
 static const char *const side_keys[] = {"args",  "script",        "clock", "exec", "target",
-                                        "ready", "start_timeout", "env",   "cwd",  NULL};
+                                        "ready", "start_timeout", "env",   "cwd",  "rlimits",
+                                        NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
 static const char *const recv_keys[] = {"count", "delay", NULL};
@@ -853,6 +854,10 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
     const char *key;
     if (check_key(c, n, pr, side, side_keys, side_misplaced, &key) < 0) return -1;
     yaml_node_t *v = node(c, pr->value);
+    if (!strcmp(key, "rlimits")) {
+      if (fl_rlimits_parse(&y, v, &sp->rlimits) < 0) return -1;
+      continue;
+    }
     if (fl_external_is_key(key)) {
       if (fl_external_parse_key(&y, server, node(c, pr->key), v, &sp->external) < 0) return -1;
       continue;

@@ -31,6 +31,7 @@
 #include "external.h"
 #include "faults.h"
 #include "predicate.h"
+#include "rlimits.h"
 #include "util.h"
 
 typedef enum {
@@ -168,6 +169,7 @@ typedef struct {
   size_t n_steps;
   fl_clock_plan clock;       /* clock: (present false without one) */
   fl_external_plan external; /* exec: or target: (present false: the built-in peer) */
+  fl_rlimits_plan rlimits;   /* rlimits: (either kind of side) */
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */

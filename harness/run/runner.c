@@ -93,7 +93,13 @@ typedef struct {
   int port;                  /* a server's {port}, or its target's */
   int64_t ready_deadline_ns; /* a server: its start_timeout ends then */
   FILE *quit_file;           /* a Go program's goroutine dump being written (go_dumps) */
-  bool at_line_start;        /* in its output, for counting the dump's goroutines */
+  /* Process faults: a pause in force until resume_at_ns (INT64_MAX: for ever), a restart
+   * due at restart_at_ns (-1: none), and how many restarts so far. */
+  bool paused;
+  int64_t resume_at_ns;
+  int64_t restart_at_ns;
+  int restarts;
+  bool at_line_start; /* in its output, for counting the dump's goroutines */
   int goroutines;
 } source;
 
@@ -109,11 +115,12 @@ typedef struct {
   fl_timeline *timeline;
   int sigfd;
   source src[N_SOURCES];
-  bool proxied;          /* the client dials the path proxy (faults.h: fl_faults_need_proxy) */
-  int proxy_port;        /* its `ready port=N` */
-  char proxy_error[400]; /* its own `error` event */
-  bool *fired;           /* [s->n_faults]: faults whose trigger the runner saw hold */
-  int64_t wall_t0;       /* CLOCK_REALTIME beside t0: the capture's stamps are realtime */
+  bool proxied;              /* the client dials the path proxy (faults.h: fl_faults_need_proxy) */
+  int proxy_port;            /* its `ready port=N` */
+  char proxy_error[400];     /* its own `error` event */
+  int64_t *fired_at;         /* [s->n_faults]: when each fault fired (run time), -1 not yet */
+  const char *scenario_copy; /* the run directory's scenario.yaml, which the peers read */
+  int64_t wall_t0;           /* CLOCK_REALTIME beside t0: the capture's stamps are realtime */
   fl_wire_evidence *wire;
   fl_capture *capture;
   FILE *samples;
@@ -199,15 +206,57 @@ static void fire_jumps(run *rn, int64_t now) {
 /* Fires every fault whose trigger is the runner's to judge (a predicate on the peers' fields,
  * faults.h) the first time it holds: the proxy is told `fire K` and acts at once. Called after
  * each event, like release_barriers. */
+static void process_fault(run *rn, size_t k, int64_t now);
+
+/* When an `after:` trigger of fault k is due (run time), or INT64_MAX while what it counts from
+ * has not happened: the first call's start (on either side), or fault `since` firing. */
+static int64_t after_due(const run *rn, const fl_fault *f) {
+  int64_t from = -1;
+  if (f->trigger.since >= 0) {
+    from = rn->fired_at[f->trigger.since];
+  } else {
+    for (int i = 0; i < FL_N_SIDES; i++) {
+      const fl_side_obs *st = fl_observe_side(rn->obs, (fl_side)i);
+      if (st->n_calls && st->calls[0].started && (from < 0 || st->calls[0].start_ns < from))
+        from = st->calls[0].start_ns;
+    }
+  }
+  return from < 0 ? INT64_MAX : from + f->trigger.after_ns;
+}
+
+/* The earliest `after:` of a fault the runner fires that is still ahead, or INT64_MAX. */
+static int64_t next_fault_due(const run *rn) {
+  int64_t next = INT64_MAX;
+  for (size_t k = 0; k < rn->s->n_faults && rn->fired_at; k++) {
+    const fl_fault *f = &rn->s->faults[k];
+    if (rn->fired_at[k] >= 0 || !fl_fault_fired_by_runner(f) || f->trigger.kind != FL_TRIGGER_AFTER)
+      continue;
+    int64_t due = after_due(rn, f);
+    if (due < next) next = due;
+  }
+  return next;
+}
+
+/* Fires every fault the runner judges (faults.h: fl_fault_fired_by_runner) the first time its
+ * trigger holds: a path fault on a peer's fields is written to the proxy as `fire K`; a process
+ * fault the runner carries out itself. Called after each event, like release_barriers, and at
+ * each turn of the loop (for `after:`). */
 static void fire_faults(run *rn) {
   source *px = &rn->src[SRC_PROXY];
-  for (size_t k = 0; k < rn->s->n_faults && rn->fired; k++) {
+  int64_t now = now_rel(rn);
+  for (size_t k = 0; k < rn->s->n_faults && rn->fired_at; k++) {
     const fl_fault *f = &rn->s->faults[k];
-    if (rn->fired[k] || !fl_fault_fired_by_runner(f)) continue;
-    if (!fl_predicate_eval(f->trigger.predicate, fl_observe_lookup, rn->obs, NULL)) continue;
-    rn->fired[k] = true;
-    if (px->ctl_fd >= 0 && fl_control_write(px->ctl_fd, FL_CONTROL_FIRE, (uint64_t)k) == 0)
+    if (rn->fired_at[k] >= 0 || !fl_fault_fired_by_runner(f)) continue;
+    bool due = f->trigger.kind == FL_TRIGGER_ON
+                   ? fl_predicate_eval(f->trigger.predicate, fl_observe_lookup, rn->obs, NULL)
+                   : after_due(rn, f) <= now;
+    if (!due) continue;
+    rn->fired_at[k] = now;
+    if (fl_action_layer(f->action.kind) == FL_LAYER_PROCESS) {
+      process_fault(rn, k, now);
+    } else if (px->ctl_fd >= 0 && fl_control_write(px->ctl_fd, FL_CONTROL_FIRE, (uint64_t)k) == 0) {
       runner_event(rn, FL_EV_FIRE, FL_KV_I(INDEX, k));
+    }
   }
 }
 
@@ -221,6 +270,10 @@ static void proxy_event(run *rn, const fl_event *ev) {
              (int)ev->str_len[FL_ATTR_MESSAGE],
              fl_event_str(ev, FL_ATTR_MESSAGE) ? fl_event_str(ev, FL_ATTR_MESSAGE) : "");
   if (rn->wire) fl_wire_evidence_proxy_event(rn->wire, ev);
+  /* A path fault that fired: a process fault's `since:` may count from it. */
+  int64_t k = fl_event_int(ev, FL_ATTR_INDEX, -1);
+  if (ev->id == FL_EV_FAULT && k >= 0 && (size_t)k < rn->s->n_faults && rn->fired_at[k] < 0)
+    rn->fired_at[k] = now_rel(rn);
 }
 
 static void handle_line(run *rn, source *p, char *line) {
@@ -350,7 +403,8 @@ static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out < 0 || evw == -1 || ctlr == -1 || devnull < 0 || move_fd(devnull, 0) ||
         move_fd(out, 1) || move_fd(out, 2) || (evw >= 0 && move_fd(evw, 3)) ||
-        (ctlr >= 0 && move_fd(ctlr, 4)) || (c->cwd && chdir(c->cwd) != 0)) {
+        (ctlr >= 0 && move_fd(ctlr, 4)) || (c->cwd && chdir(c->cwd) != 0) ||
+        (p->plan && fl_rlimits_apply(&p->plan->rlimits) != 0)) {
       int e = errno;
       (void)!write(report[1], &e, sizeof e);
       _exit(127);
@@ -380,6 +434,14 @@ static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t
   }
   runner_event(rn, FL_EV_SPAWN, FL_KV_S(PEER, name_of(p)), FL_KV_I(PID, pid));
   return 0;
+}
+
+/* SIDE.stderr; after a restart fault SIDE-N.stderr, the Nth start's (the first is kept). */
+static void side_log_name(const source *p, char *out, size_t len) {
+  if (p->restarts)
+    snprintf(out, len, "%s-%d.stderr", name_of(p), p->restarts + 1);
+  else
+    snprintf(out, len, "%s.stderr", name_of(p));
 }
 
 /* The side's environment: the runner's, its clock's (injectors/faketime.h) and, for an
@@ -418,7 +480,7 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
   int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, errfd = -1;
   const char *program = p->is_proxy ? rn->o->proxy_path : rn->o->peer_path;
   char errname[32];
-  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
+  side_log_name(p, errname, sizeof errname);
   char **envp = NULL;
   int rv = -1;
   if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0) {
@@ -475,7 +537,7 @@ static int spawn_external(run *rn, source *p, int port, const char *target, char
                           size_t errlen) {
   const fl_external_plan *e = p->ext;
   char errname[32];
-  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
+  side_log_name(p, errname, sizeof errname);
   int out[2] = {-1, -1};
   char **envp = NULL, **argv = calloc(e->argc + 1, sizeof *argv);
   char cwd[PATH_MAX];
@@ -682,6 +744,9 @@ static void end_peers(run *rn) {
   for (int i = 0; i < N_SOURCES; i++) {
     source *p = &rn->src[i];
     if (!p->is_proxy) fl_observe_ending(rn->obs, p->side);
+    /* A paused process hears nothing but SIGKILL: continue it first. */
+    if (p->paused && p->spawned && !p->exited) kill(-p->pid, SIGCONT);
+    p->paused = false;
     if (p->ctl_fd >= 0) {
       close(p->ctl_fd);
       p->ctl_fd = -1;
@@ -697,6 +762,150 @@ static void end_peers(run *rn) {
   for (int i = 0; i < N_SOURCES; i++)
     if (rn->src[i].spawned) kill(-rn->src[i].pid, SIGKILL);
   reap(rn, true);
+}
+
+/* ---- process faults --------------------------------------------------------------------- */
+
+static int start_server(run *rn, const char *scenario_copy, char *err, size_t errlen);
+
+static void fault_event(run *rn, size_t k, const source *p, const char *action) {
+  runner_event(rn, FL_EV_FAULT, FL_KV_I(INDEX, k), FL_KV_S(ACTION, action),
+               FL_KV_S(PEER, name_of(p)));
+}
+
+static void resume(run *rn, source *p, size_t k, int64_t now) {
+  if (!p->paused) return;
+  p->paused = false;
+  if (p->spawned && !p->exited) kill(-p->pid, SIGCONT);
+  fl_observe_paused(rn->obs, p->side, false, now);
+  fault_event(rn, k, p, "resumed");
+}
+
+/* Ends side p for a restart fault (its exit is the fault's doing) and starts it again now or,
+ * with a delay, at restart_at_ns. */
+static void restart(run *rn, source *p, const fl_action *a, int64_t now) {
+  fl_observe_fault_signal(rn->obs, p->side);
+  if (p->paused) kill(-p->pid, SIGCONT);
+  p->paused = false;
+  if (p->ctl_fd >= 0) {
+    close(p->ctl_fd); /* a built-in peer leaves at once */
+    p->ctl_fd = -1;
+  }
+  kill(-p->pid, SIGTERM);
+  int64_t until = fl_mono_ns() + TERM_GRACE_NS;
+  while (!p->exited && fl_mono_ns() < until) {
+    struct pollfd pfd = {.fd = rn->sigfd, .events = POLLIN};
+    (void)poll(&pfd, 1, 10);
+    reap(rn, false);
+  }
+  if (!p->exited) {
+    kill(-p->pid, SIGKILL);
+    reap(rn, true);
+  }
+  fl_observe_restarted(rn->obs, p->side);
+  p->restarts++;
+  p->spawned = p->exited = false;
+  p->ev_fd = p->out_fd = -1;
+  if (p->log_fd >= 0) (void)fl_rundir_close_fd(rn->o->rd, p->log_fd);
+  p->log_fd = -1;
+  memset(p->released, 0, (p->plan->n_steps + 1) * sizeof *p->released);
+  p->restart_at_ns = now + a->delay_ns;
+}
+
+/* A due restart: the side starts again on its port (a built-in server listens where it did). */
+static void restart_due(run *rn, source *p, int64_t now) {
+  if (p->restart_at_ns < 0 || now < p->restart_at_ns) return;
+  p->restart_at_ns = -1;
+  char err[512], addr[64];
+  int port = p->port ? p->port : fl_observe_side(rn->obs, p->side)->port;
+  int rc;
+  if (p->ext) {
+    rc = start_server(rn, rn->scenario_copy, err, sizeof err);
+  } else {
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    rc = spawn_peer(rn, p, rn->scenario_copy, addr, err, sizeof err);
+  }
+  if (rc < 0) fail(rn, "a restart fault could not start the server again: %s", err);
+  p->port = port;
+}
+
+/*
+ * Carries out process fault k (plan/faults.h, layer process) on the sides it names, each a
+ * `fault` event: pause (SIGSTOP to the side's process group; SIGCONT after `for`), kill
+ * (SIGKILL), signal (one signal to the process, as `kill -NAME` would), restart (the server
+ * ends and starts again on the same port). A side with no process (not started, gone, or a
+ * target) gets `refused`.
+ */
+static void process_fault(run *rn, size_t k, int64_t now) {
+  const fl_fault *f = &rn->s->faults[k];
+  const fl_action *a = &f->action;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    bool aimed = f->toward == FL_TOWARD_BOTH ||
+                 (f->toward == FL_TOWARD_SERVER) == (p->side == FL_SIDE_SERVER);
+    if (!aimed) continue;
+    if (!p->spawned || p->exited) {
+      fault_event(rn, k, p, "refused");
+      continue;
+    }
+    switch (a->kind) {
+    case FL_ACTION_PAUSE:
+      if (p->paused) break;
+      kill(-p->pid, SIGSTOP);
+      p->paused = true;
+      p->resume_at_ns = a->for_ns == FL_FOREVER ? INT64_MAX : now + a->for_ns;
+      fl_observe_paused(rn->obs, p->side, true, now);
+      fault_event(rn, k, p, "paused");
+      break;
+    case FL_ACTION_KILL:
+      fl_observe_fault_signal(rn->obs, p->side);
+      kill(-p->pid, SIGKILL);
+      fault_event(rn, k, p, "killed");
+      break;
+    case FL_ACTION_SIGNAL:
+      if (a->signal == SIGCONT && p->paused) {
+        resume(rn, p, k, now);
+        break;
+      }
+      if (a->signal != SIGCONT) fl_observe_fault_signal(rn->obs, p->side);
+      if (p->paused) kill(-p->pid, SIGCONT); /* else the signal waits behind the stop */
+      p->paused = false;
+      kill(p->pid, a->signal);
+      fault_event(rn, k, p, "signalled");
+      break;
+    case FL_ACTION_RESTART:
+      restart(rn, p, a, now);
+      fault_event(rn, k, p, "restarted");
+      break;
+    default: break; /* path faults are the proxy's */
+    }
+  }
+}
+
+/* Pauses whose time is up, and restarts that are due. */
+static void process_timers(run *rn, int64_t now) {
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    if (p->paused && now >= p->resume_at_ns) {
+      for (size_t k = 0; k < rn->s->n_faults; k++)
+        if (rn->s->faults[k].action.kind == FL_ACTION_PAUSE && rn->fired_at[k] >= 0) {
+          resume(rn, p, k, now);
+          break;
+        }
+    }
+    restart_due(rn, p, now);
+  }
+}
+
+/* The earliest of those timers, or INT64_MAX. */
+static int64_t next_process_timer(const run *rn) {
+  int64_t next = INT64_MAX;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    const source *p = &rn->src[i];
+    if (p->paused && p->resume_at_ns < next) next = p->resume_at_ns;
+    if (p->restart_at_ns >= 0 && p->restart_at_ns < next) next = p->restart_at_ns;
+  }
+  return next;
 }
 
 /* ---- evidence: capture, samples and thread dumps ---------------------------------------- */
@@ -843,7 +1052,7 @@ static void snapshot(run *rn, const char *why, bool final) {
   sample_all(rn); /* the state just before the stop, and fresh per-thread activity */
   for (int i = 0; i < FL_N_SIDES; i++) {
     source *p = &rn->src[i];
-    if (p->spawned && !p->exited && kill(p->pid, SIGSTOP) == 0) stopped[i] = true;
+    if (p->spawned && !p->exited && !p->paused && kill(p->pid, SIGSTOP) == 0) stopped[i] = true;
   }
   for (int i = 0; i < FL_N_SIDES; i++) {
     if (!stopped[i]) continue;
@@ -856,7 +1065,9 @@ static void snapshot(run *rn, const char *why, bool final) {
     }
   }
   for (int i = 0; i < FL_N_SIDES; i++) {
-    if (!stopped[i] || rn->r->n_dumps == FL_MAX_DUMPS) continue;
+    /* A side a pause fault stopped is dumped as it is, and stays stopped. */
+    bool paused = rn->src[i].paused && rn->src[i].spawned && !rn->src[i].exited;
+    if ((!stopped[i] && !paused) || rn->r->n_dumps == FL_MAX_DUMPS) continue;
     source *p = &rn->src[i];
     fl_dump_record *d = &rn->r->dumps[rn->r->n_dumps++];
     d->side = p->side;
@@ -1088,7 +1299,8 @@ static int start_server(run *rn, const char *scenario_copy, char *err, size_t er
     fl_observe_external(rn->obs, p->side);
     return 0;
   }
-  if ((p->port = free_port(err, errlen)) < 0) return -1;
+  /* A restart starts it on the port it had. */
+  if (!p->port && (p->port = free_port(err, errlen)) < 0) return -1;
   return spawn_external(rn, p, p->port, NULL, err, errlen);
 }
 
@@ -1111,7 +1323,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
     }
     source *srv = &rn->src[FL_SIDE_SERVER];
     if (rn->state == RUN_STARTING_SERVER && srv->ext && external_ready(rn, srv, now) < 0) break;
-    if (server->proc.exited && !server->ready) {
+    if (server->proc.exited && !server->ready && srv->restart_at_ns < 0) {
       fail(rn,
            srv->ext ? "the server program exited before it was ready; see %s/server.stderr"
                     : "the server peer exited before it was ready; see %s/server.stderr",
@@ -1150,6 +1362,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
       set_state(rn, RUN_RUNNING);
     }
     fire_jumps(rn, now);
+    fire_faults(rn);
+    process_timers(rn, now);
     int64_t hang = fl_observe_hang_at(rn->obs);
     if (hang <= now && found_busy(rn, now)) continue;
     if (hang <= now) {
@@ -1168,6 +1382,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
     }
     int64_t wake = hang < s->timeout_ns ? hang : s->timeout_ns;
     if (rn->next_sample_ns < wake) wake = rn->next_sample_ns;
+    if (next_fault_due(rn) < wake) wake = next_fault_due(rn);
+    if (next_process_timer(rn) < wake) wake = next_process_timer(rn);
     for (int i = 0; i < FL_N_SIDES; i++)
       for (size_t k = 0; k < rn->src[i].plan->clock.n_jumps && k < 64; k++)
         if (!rn->src[i].jumped[k] && rn->src[i].plan->clock.jumps[k].after_ns >= 0 &&
@@ -1205,7 +1421,8 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   clock_gettime(CLOCK_REALTIME, &wall_ts);
   rn.wall_t0 = (int64_t)wall_ts.tv_sec * 1000000000LL + wall_ts.tv_nsec;
   rn.proxied = fl_faults_need_proxy(&s->path_plan, s->faults, s->n_faults);
-  rn.fired = calloc(s->n_faults + 1, sizeof *rn.fired);
+  rn.fired_at = malloc((s->n_faults + 1) * sizeof *rn.fired_at);
+  for (size_t k = 0; rn.fired_at && k < s->n_faults; k++) rn.fired_at[k] = -1;
   fl_observe_config cfg = {.scenario = s, .clock_shared = {true, true}, .t0_ns = rn.t0};
   char clock_err[600] = "";
   char lib[PATH_MAX] = "";
@@ -1241,6 +1458,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     p->plan = i == FL_SIDE_SERVER ? &s->server : &s->client;
     p->ev_fd = p->ctl_fd = -1;
     p->out_fd = p->log_fd = -1;
+    p->restart_at_ns = -1;
     p->released = calloc(p->plan->n_steps + 1, sizeof *p->released);
     if (p->plan->external.present) {
       p->ext = &p->plan->external;
@@ -1283,8 +1501,9 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
    * from, so both sides run exactly what the runner judges. */
   char scenario_copy[PATH_MAX], err[512];
   snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", fl_rundir_path(o->rd));
+  rn.scenario_copy = scenario_copy;
   FILE *live = NULL;
-  bool ready = rn.obs && rn.src[0].released && rn.src[1].released && rn.fired;
+  bool ready = rn.obs && rn.src[0].released && rn.src[1].released && rn.fired_at;
   if (!ready) {
     fail(&rn, "%s", "out of memory");
   } else if (clock_err[0]) {
@@ -1357,7 +1576,7 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     if (p->have_rx) regfree(&p->ready_rx);
     free(p->released);
   }
-  free(rn.fired);
+  free(rn.fired_at);
   /* events.jsonl was written live, in arrival order; now it is rewritten in causal order. Write
    * errors of either go to the run directory's record, and so to the verdict. */
   if (rn.timeline) {
