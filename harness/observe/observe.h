@@ -93,10 +93,10 @@ typedef struct {
   int exit_code;   /* valid if exited and term_signal == 0 */
   int term_signal; /* the signal that ended it, 0 if it exited */
   bool ended_by_runner;
-  bool fault_sent;       /* a kill or signal fault was sent to it: its end is expected */
-  bool fault_ended;      /* ... and it ended after that */
-  int64_t paused_since;  /* a pause fault stopped it then; -1: running */
-  int64_t paused_ns;     /* pause faults' stops, in all (the open one not counted) */
+  bool fault_sent;      /* a kill or signal fault was sent to it: its end is expected */
+  bool fault_ended;     /* ... and it ended after that */
+  int64_t paused_since; /* a pause fault stopped it then; -1: running */
+  int64_t paused_ns;    /* pause faults' stops, in all (the open one not counted) */
   int restarts;
   long peak_rss_kib;  /* the kernel's high-water mark, once reaped */
   bool events_closed; /* its event pipe reached end of file */
