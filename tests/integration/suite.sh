@@ -265,5 +265,23 @@ if command -v script >/dev/null; then
   fi
 fi
 
+# ---- the CI templates: YAML, running the regression suite sharded with --junit -------------------
+if python3 -c 'import yaml' 2>/dev/null; then
+  for t in github-actions gitlab-ci; do
+    if python3 - "$src/ci/$t.yml" <<'PY'; then
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+text = open(sys.argv[1]).read()
+assert isinstance(doc, dict), "not a mapping"
+for word in ("ci/regression.suite", "--junit", "--shard", "runs/"):
+    assert word in text, word
+PY
+      ok "ci/$t.yml is YAML and runs the regression suite sharded with --junit"
+    else
+      bad "ci/$t.yml"
+    fi
+  done
+fi
+
 echo "$failures failed"
 [ "$failures" -eq 0 ]
