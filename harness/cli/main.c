@@ -697,14 +697,15 @@ static int write_junit(const char *path, const fl_suite *suite, const run_slot *
       texts[i] = strdup(o->why[0] && err[0] ? err : "");
     }
     jc->text = texts[i];
-    /* A repeated scenario that varied says so on each of its failing runs. */
+    /* A repeated scenario that varied says so on each of its failing runs. Its runs are
+     * next to each other: [first, end). */
     if (jc->result != FL_JUNIT_PASSED && r->of > 1) {
+      size_t first = i - (size_t)(r->k - 1), end = first + (size_t)r->of;
       int repro = 0, ran = 0;
-      for (size_t k = 0; k < n_runs; k++)
-        if (runs[k].entry == r->entry && res[k].ran) {
-          ran++;
-          repro += res[k].outcome.kind == FL_VERDICT_REPRODUCED;
-        }
+      for (size_t k = first; k < end && k < n_runs; k++) {
+        ran += res[k].ran;
+        repro += res[k].ran && res[k].outcome.kind == FL_VERDICT_REPRODUCED;
+      }
       size_t l = strlen(msgs[i]);
       if (repro > 0)
         snprintf(msgs[i] + l, sizeof msgs[i] - l, " [flaky: reproduced in %d of %d runs]", repro,
@@ -836,15 +837,13 @@ static int cmd_run(int argc, char **argv) {
         snprintf(r->label, sizeof r->label, "%s (run %d of %d)", r->s->name, k, r->of);
       else
         snprintf(r->label, sizeof r->label, "%s", r->s->name);
-      /* A scenario named twice keeps its labels apart: CI systems keep one testcase a name. */
-      for (int dup = 2; dup < 10000; dup++) {
-        size_t j = 0;
-        while (j < i && strcmp(runs[j].label, r->label)) j++;
-        if (j == i) break;
+      /* A scenario named twice keeps its labels apart, NAME #2: CI systems keep one testcase
+       * a name. */
+      int seen = 1;
+      for (size_t f = 0; f < e; f++) seen += !strcmp(scenarios[f]->name, r->s->name);
+      if (seen > 1) {
         size_t l = strlen(r->label);
-        char *hash = strrchr(r->label, '#');
-        if (dup > 2 && hash) l = (size_t)(hash - r->label - 1);
-        snprintf(r->label + l, sizeof r->label - l, " #%d", dup);
+        snprintf(r->label + l, sizeof r->label - l, " #%d", seen);
       }
     }
 
