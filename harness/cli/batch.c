@@ -282,10 +282,10 @@ static void reap(batch *bt, worker *w) {
   if (w->len[OUT]) fwrite(w->buf[OUT], 1, w->len[OUT], stdout);
   fflush(stdout);
   fflush(stderr);
-  live_draw(bt);
   free(w->buf[OUT]);
   free(w->buf[ERR]);
   *w = (worker){.fd = {-1, -1, -1}};
+  live_draw(bt); /* without it: its slot is free */
 }
 
 static void stop_all(batch *bt, int signo) {
