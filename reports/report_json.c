@@ -287,11 +287,14 @@ static json_t *frames(const fl_run_result *r) {
   if (!r->capture.running) return json_null();
   json_t *o = json_object();
   bool ok = r->wire && !r->capture.frames_error[0];
+  int64_t start = 0;
+  bool have_start = ok && fl_wire_evidence_start(r->wire, &start);
   if (!o || fl_json_set(o, "file", ok ? json_string("frames.txt") : json_null()) < 0 ||
       fl_json_set(o, "json_file", ok ? json_string("frames.jsonl") : json_null()) < 0 ||
       fl_json_set(o, "frames",
                   ok ? json_integer((json_int_t)fl_wire_evidence_frames(r->wire)) : json_null()) <
           0 ||
+      fl_json_set(o, "start_ms", have_start ? fl_json_ms(start) : json_null()) < 0 ||
       fl_json_set_bytes(o, "error", r->capture.frames_error[0] ? r->capture.frames_error : NULL,
                         SIZE_MAX) < 0) {
     json_decref(o);

@@ -24,6 +24,7 @@ struct fl_wire_evidence {
   fl_finding_record *findings;
   size_t n_findings;
   uint64_t frames;
+  int64_t first_ts_ns;    /* the capture's first packet (CLOCK_REALTIME), 0 if none */
   int64_t messages[2][2]; /* gRPC messages ended in DATA frames, by leg and sender */
   fl_observe *obs;        /* during fl_wire_evidence_write, when the model takes the frames */
 };
@@ -194,6 +195,7 @@ int fl_wire_evidence_write(fl_wire_evidence *w, fl_rundir *rd, fl_observe *obs, 
   if (jsonl &&
       fl_wire_write_run(pcap, txt, jsonl, &opt, findings, &model, &stats, err, errlen) == 0)
     rv = keep_findings(w, findings);
+  if (rv == 0) w->first_ts_ns = stats.first_ts_ns;
   /* An external side's messages, as counted on its own leg (observe.h, EXTERNAL SIDES): the
    * client's is leg 0, the server's leg 1 when proxied. */
   for (int i = 0; rv == 0 && i < FL_N_SIDES; i++) {
@@ -217,3 +219,8 @@ const fl_finding_record *fl_wire_evidence_findings(const fl_wire_evidence *w, si
 }
 
 uint64_t fl_wire_evidence_frames(const fl_wire_evidence *w) { return w->frames; }
+
+bool fl_wire_evidence_start(const fl_wire_evidence *w, int64_t *t_ns) {
+  *t_ns = model_time(w, w->first_ts_ns);
+  return w->first_ts_ns != 0;
+}
