@@ -86,7 +86,7 @@ static const command cmd_run_def = {
     "run",
     "run [OPTIONS] NAME|FILE|SUITE...\n"
     "       faultline run [OPTIONS] --all",
-    "SoRqNAnJjrstX",
+    "SoRqNAnJjrstXT",
     "Runs each scenario: starts its server and client peers, drives their scripts, judges the\n"
     "expect clauses and writes a run directory with scenario.yaml, events.jsonl,\n"
     "report.json, report.html, capture.pcap, thread dumps and each peer's stderr. Every file\n"
@@ -104,6 +104,9 @@ static const command cmd_run_def = {
     "  --quiet          print only the verdict lines (and the batch's total)\n"
     "  --allow-remote   let a `server: { target: HOST:PORT }` be another machine (by default\n"
     "                   only loopback addresses are reached)\n"
+    "  --trace          debugging faultline itself: the runner prints each change of its\n"
+    "                   state to stderr, the peers and the proxy theirs to their stderr files\n"
+    "                   (the same as FAULTLINE_TRACE=1)\n"
     "  --scenarios DIR  the scenario library for NAMEs\n"
     "\n"
     "Suites (several runs):\n"
@@ -191,6 +194,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
                                            {"shard", required_argument, NULL, 's'},
                                            {"tag", required_argument, NULL, 't'},
                                            {"allow-remote", no_argument, NULL, 'X'},
+                                           {"trace", no_argument, NULL, 'T'},
                                            {NULL, 0, NULL, 0}};
   char opt[64];
   optind = 0; /* glibc: start afresh */
@@ -233,6 +237,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
     case 'A': ro->all = true; break;
     case 'n': ro->dry_run = true; break;
     case 'X': ro->allow_remote = true; break;
+    case 'T': setenv("FAULTLINE_TRACE", "1", 1); break; /* read once, by the runner and peers */
     case 'J': ro->junit = optarg; break;
     case 'j':
     case 'r': {
