@@ -4,9 +4,10 @@
 #
 #   interop.sh SOURCE_ROOT BUILD_ROOT CASE
 #
-# The built-in peers are driven by hand (until the runner knows external sides): their event
-# lines are read, their `wait` barriers released by the test. Exit 77 (SKIP) when the
-# third-party peers cannot be built here.
+# Most cases drive the built-in peers by hand (their event lines read, their `wait` barriers
+# released by the test), to check each implementation's own account of a call; the runner-*
+# cases run tests/peers/scenarios/ through `faultline run`, with the third-party peers as
+# external sides. Exit 77 (SKIP) when the third-party peers cannot be built here.
 set -euo pipefail
 src=$1
 build=$2
