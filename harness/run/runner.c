@@ -25,6 +25,7 @@
 #include "faketime.h"
 #include "goexe.h"
 #include "samples.h"
+#include "sockq.h"
 #include "dump_go.h"
 #include "dump_pprof.h"
 #include "dump_text.h"
@@ -993,8 +994,27 @@ static void sample_peer(run *rn, source *p, bool baseline) {
   fl_observe_sample(rn->obs, p->side, now, smp.rss_kib, smp.threads, smp.fds, smp.cpu_ns, baseline);
 }
 
+/* The kernel's queues of the run's connections (sockq.h), for wire.SIDE.socket.*: the
+ * server's sockets are those on its port, the client's those it dialled (the proxy's port when
+ * the run is proxied). The proxy's own upstream sockets are neither side's. */
+static void sample_sockets(run *rn) {
+  int server_port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
+  if (rn->state < RUN_RUNNING || server_port <= 0) return;
+  int dialled = rn->proxied ? rn->proxy_port : server_port;
+  uint16_t ports[2] = {(uint16_t)server_port, (uint16_t)dialled};
+  fl_sockq q[64];
+  int n = fl_sockq_read(ports, 2, q, 64);
+  for (int i = 0; i < n; i++) {
+    if (q[i].local_port == server_port)
+      fl_observe_socket(rn->obs, FL_SIDE_SERVER, q[i].wqueue, q[i].rqueue);
+    else if (q[i].remote_port == dialled)
+      fl_observe_socket(rn->obs, FL_SIDE_CLIENT, q[i].wqueue, q[i].rqueue);
+  }
+}
+
 static void sample_all(run *rn) {
   for (int i = 0; i < FL_N_SIDES; i++) sample_peer(rn, &rn->src[i], false);
+  sample_sockets(rn);
   if (rn->samples) fflush(rn->samples);
 }
 
