@@ -1705,6 +1705,9 @@ static int resolve_file(pctx *c, const fl_place *at, const char *written, const 
 
 static int resolve_proto(pctx *c, fl_proto_ref *r, const char *base) {
   if (r->file_abs) return 0;
+  /* What an earlier attempt that failed left (a peer may try again with another base). */
+  for (size_t i = 0; r->import_abs && i < r->n_import_paths; i++) free(r->import_abs[i]);
+  free(r->import_abs);
   r->import_abs = calloc(r->n_import_paths + 1, sizeof *r->import_abs);
   if (!r->import_abs) return fail_place(c, &r->file_at, "out of memory");
   for (size_t i = 0; i < r->n_import_paths; i++)
@@ -1783,6 +1786,9 @@ static int protoc_fail(pctx *c, const fl_protoc_error *pe, const char *mode, con
 static int read_payload_file(pctx *c, fl_foreign_payload *f, const char *base) {
   char wp[256], ap[512];
   fl_printable(f->file, wp, sizeof wp);
+  free(f->file_abs);
+  free(f->bytes);
+  f->bytes = NULL;
   if (!(f->file_abs = join_path(base, f->file))) return fail_place(c, &f->file_at, "out of memory");
   fl_printable(f->file_abs, ap, sizeof ap);
   /* O_NONBLOCK: opening a fifo would otherwise wait for a writer. */
