@@ -19,7 +19,8 @@
 #define MAX_PORTS 16
 
 static void usage(FILE *out) {
-  fputs("usage: faultline decode [--port N]... [--json] [--findings] FILE.pcap\n"
+  fputs("usage: faultline decode [--port N]... [--json] [--findings] [--fields]\n"
+        "                        [--stall DURATION] FILE.pcap\n"
         "\n"
         "Prints the HTTP/2 frame ladder of a packet capture: one line per frame with its\n"
         "time (seconds since the first packet), direction (C->S: sent by the client, C<-S: by\n"

@@ -46,7 +46,7 @@ struct fl_op {
 typedef struct {
   const char *side; /* "server" | "client" */
   const char *scenario_path;
-  const char *target; /* client: HOST:PORT */
+  const char *target; /* client: HOST:PORT to dial; server: to listen on (default 127.0.0.1:0) */
   /* What the scenario's relative paths (payload proto and file, decode) are resolved against:
    * the directory of the user's scenario file, of which --scenario is a copy; NULL: the
    * directory of --scenario. */

@@ -105,6 +105,11 @@ typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
     "clock")                                                                                       \
   X(EXIT_CODE, PEER, "exit_code", INT,                                                             \
     "the peer process's exit code (unknown if it died of a signal)")                               \
+  X(KILLED, PEER, "killed", BOOL,                                                                  \
+    "a kill or signal fault ended the process (an expected end, not a crash)")                     \
+  X(PAUSED_FOR, PEER, "paused_for", DURATION,                                                      \
+    "how long pause faults kept the process stopped, in all")                                      \
+  X(RESTARTS, PEER, "restarts", INT, "how many times a restart fault started the side again")      \
   X(STARTED, PEER, "started", BOOL, "a call started on this side")                                 \
   X(RECV_END, PEER, "recv_end", BOOL,                                                              \
     "the reader saw the end of the stream (C core also ends a pending read so when the call is "   \

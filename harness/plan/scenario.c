@@ -79,7 +79,9 @@ static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 static const char *const top_keys[] = {
     "name",    "summary", "rpc",    "method",  "decode", "deadline", "timeout", "hang_after",
     "streams", "server",  "client", "capture", "expect", "path",     "faults",  NULL};
-static const char *const side_keys[] = {"args", "script", "clock", NULL};
+static const char *const side_keys[] = {"args",  "script",        "clock", "exec", "target",
+                                        "ready", "start_timeout", "env",   "cwd",  "rlimits",
+                                        NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth",        "seed", "defect", "proto",
                                            "type", "import_paths", "text", "hex",    "file",
@@ -1022,10 +1024,28 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
   if (n->type != YAML_MAPPING_NODE)
     return fail_node(c, n, "'%s' must be a map with script and args, not %s", side,
                      describe(n, d, sizeof d));
+  fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+  int script_line = 0, script_col = 0, args_line = 0, args_col = 0;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(c, n, pr, side, side_keys, side_misplaced, &key) < 0) return -1;
     yaml_node_t *v = node(c, pr->value);
+    if (!strcmp(key, "rlimits")) {
+      if (fl_rlimits_parse(&y, v, &sp->rlimits) < 0) return -1;
+      continue;
+    }
+    if (fl_external_is_key(key)) {
+      if (fl_external_parse_key(&y, server, node(c, pr->key), v, &sp->external) < 0) return -1;
+      continue;
+    }
+    if (!strcmp(key, "args") && !args_line) {
+      args_line = LINE(node(c, pr->key));
+      args_col = COL(node(c, pr->key));
+    }
+    if (!strcmp(key, "script") && !script_line) {
+      script_line = LINE(node(c, pr->key));
+      script_col = COL(node(c, pr->key));
+    }
     if (!strcmp(key, "args")) {
       if (is_null(v)) continue;
       if (parse_args(c, v, sp, side) < 0) return -1;
@@ -1054,7 +1074,7 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       if (parse_step(c, node(c, *it), server, st) < 0) return -1;
     }
   }
-  return 0;
+  return fl_external_check(&y, server, &sp->external, script_line, script_col, args_line, args_col);
 }
 
 /* ---- capture ---------------------------------------------------------------------------- */
@@ -1925,6 +1945,7 @@ static void free_side(fl_side_plan *sp) {
   }
   free(sp->steps);
   fl_clock_plan_free(&sp->clock);
+  fl_external_free(&sp->external);
 }
 
 void fl_scenario_free(fl_scenario *s) {

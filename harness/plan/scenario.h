@@ -12,7 +12,9 @@
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
  *   predicates), path and faults (faults.h), method (a gRPC method path, default faultline's
  *   own for the rpc) and decode ({proto, import_paths, request_type, response_type}: how the
- *   messages of that method are decoded).
+ *   messages of that method are decoded). A side is the built-in peer (args, script, clock) or
+ *   an external program or address (external.h: exec or target, ready, start_timeout, env,
+ *   cwd).
  *
  * Two steps: fl_scenario_parse (and fl_scenario_load) read the file alone and touch nothing
  * else, so the runner, the proxy and the fuzzer can parse a scenario wherever it was copied;
@@ -34,9 +36,11 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "external.h"
 #include "faults.h"
 #include "predicate.h"
 #include "protoc.h"
+#include "rlimits.h"
 #include "util.h"
 
 typedef enum {
@@ -235,7 +239,9 @@ typedef struct {
   size_t n_args;
   fl_step *steps;
   size_t n_steps;
-  fl_clock_plan clock; /* clock: (present false without one) */
+  fl_clock_plan clock;       /* clock: (present false without one) */
+  fl_external_plan external; /* exec: or target: (present false: the built-in peer) */
+  fl_rlimits_plan rlimits;   /* rlimits: (either kind of side) */
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */
