@@ -281,10 +281,11 @@ static int bad_args(const command *c, const char *why) {
   return FL_EXIT_USAGE;
 }
 
-/* A scenario file a user named: loaded, and named after its scenario (scenario.h). */
+/* A scenario file a user named: loaded, named after its scenario, and what it refers to read
+ * (its proto payloads encoded) relative to its own directory (scenario.h). */
 static int load(const char *path, fl_scenario **s, fl_error *e) {
   if (fl_scenario_load(path, s, e) < 0) return -1;
-  if (fl_scenario_check_file_name(*s, e) == 0) return 0;
+  if (fl_scenario_check_file_name(*s, e) == 0 && fl_scenario_resolve(*s, NULL, e) == 0) return 0;
   fl_scenario_free(*s);
   *s = NULL;
   return -1;
