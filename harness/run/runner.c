@@ -494,12 +494,18 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
     fl_set_err(err, errlen, "out of memory");
     goto out;
   }
-  const char *argv[12] = {program,        "--scenario", scenario_copy, "--events-fd", "3",
+  const char *argv[14] = {program,        "--scenario", scenario_copy, "--events-fd", "3",
                           "--control-fd", "4"};
   int argc = 7;
   if (!p->is_proxy) {
     argv[argc++] = "--side";
     argv[argc++] = name_of(p);
+    /* The scenario's relative paths (a payload's proto and file, decode:) are those of the
+     * user's file, not of the run directory's copy. */
+    if (rn->s->base_dir) {
+      argv[argc++] = "--base-dir";
+      argv[argc++] = rn->s->base_dir;
+    }
   }
   if (target) {
     argv[argc++] = p->is_proxy ? "--upstream" : "--target";
