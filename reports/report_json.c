@@ -217,7 +217,8 @@ static json_t *scenario(const fl_scenario *s) {
           0 ||
       fl_json_set(o, "timeout_ms", fl_json_ms(s->timeout_ns)) < 0 ||
       fl_json_set(o, "hang_after_ms", fl_json_ms(s->hang_after_ns)) < 0 ||
-      fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0)
+      fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0 ||
+      fl_json_set_bytes(o, "method", fl_scenario_method(s), SIZE_MAX) < 0)
     goto fail;
   return o;
 fail:
