@@ -371,6 +371,18 @@ case_runner_go_server_blocked_dump() {
   fi
 }
 case_runner_half_close_race_node_server() { runner half-close-race-node-server; }
+# The README's walk-through: the user's own proto, a Go server's Watch blocked in SendMsg.
+case_runner_orders_watch_stall() {
+  runner orders-watch-stall
+  local dir=$work/orders-watch-stall dump
+  dump=$(ls "$dir"/goroutines-server-*.txt 2>/dev/null | head -1)
+  [ -n "$dump" ] || fail "no goroutines-server-N.txt in the run directory"
+  expect "$dump" '_Orders_Watch_Handler' "the goroutine dump shows the Watch handler"
+  expect "$dump" 'writeQuota' "the goroutine dump shows it waiting for flow-control quota"
+  grep -q '"text": "seq: 1 order' "$dir/events.jsonl" ||
+    grep -q '"text":"seq: 1 order' "$dir/events.jsonl" ||
+    fail "the client's first OrderEvent is not decoded in the timeline"
+}
 case_runner_node_client_c_server() { runner node-client-c-server; }
 case_runner_go_client_node_server_proxy() {
   runner go-client-node-server-proxy
