@@ -482,7 +482,7 @@ static void owner_chart(FILE *out, const fl_html_windows *w, const wconn *cn, un
     return;
   }
   byte_unit u = unit_for((double)vmax);
-  char id[48], title[256], attrs[160];
+  char id[48], title[256], attrs[256];
   snprintf(id, sizeof id, "win-%d", ps->chart_no++);
   const char *peer = owner_name[owner == OWNER_CLIENT ? OWNER_SERVER : OWNER_CLIENT];
   snprintf(title, sizeof title,
@@ -491,8 +491,8 @@ static void owner_chart(FILE *out, const fl_html_windows *w, const wconn *cn, un
            owner_name[owner], peer);
   snprintf(attrs, sizeof attrs,
            "data-leg=\"%" PRId64 "\" data-conn=\"%" PRIu64
-           "\" data-owner=\"%s\" data-series=\"%zu\" data-shown=\"%zu\"",
-           cn->leg, cn->conn, owner_name[owner], total, np);
+           "\" data-owner=\"%s\" data-series=\"%zu\" data-shown=\"%zu\" data-div=\"%.0f\"",
+           cn->leg, cn->conn, owner_name[owner], total, np, u.div);
   fl_html_chart c = {.id = id,
                      .cls = "windows",
                      .title = title,
