@@ -611,12 +611,21 @@ static void owner_chart(FILE *out, const fl_html_windows *w, const wconn *cn, un
   free(pick);
 }
 
+static void bad_note(FILE *out, const fl_html_windows *w) {
+  if (w->bad)
+    fprintf(out,
+            "<p class=\"warn\">frames.jsonl: %zu lines hold windows that do not read as a "
+            "frame's (the first, line %zu); those are left out.</p>\n",
+            w->bad, w->first_bad_line);
+}
+
 void fl_html_windows_charts(FILE *out, const fl_html_windows *w, const json_t *findings,
                             double t_end) {
   if (w->changes == 0 && w->unread == 0) {
     fprintf(out,
             "<p class=\"none\">No frame in frames.jsonl changed a send window (%zu lines).</p>\n",
             w->lines);
+    bad_note(out, w);
     return;
   }
   size_t exhausted = 0, i;
@@ -674,9 +683,5 @@ void fl_html_windows_charts(FILE *out, const fl_html_windows *w, const json_t *f
             "<p class=\"warn cap\">Only the first %d window changes are read; %zu more are "
             "left out.</p>\n",
             CHANGES_MAX, w->unread);
-  if (w->bad)
-    fprintf(out,
-            "<p class=\"warn\">frames.jsonl: %zu lines with windows do not read as a frame's "
-            "(the first, line %zu); they are left out.</p>\n",
-            w->bad, w->first_bad_line);
+  bad_note(out, w);
 }

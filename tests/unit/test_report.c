@@ -336,7 +336,8 @@ static void test_windows_steps_and_stretches_at_zero(void **state) {
   assert_int_equal(count(out, "finding-mark"), 1); /* not on the client's chart, not rst_stream */
   free(server);
   assert_non_null(strstr(out, "1 of the 2 window exhausted findings are not marked"));
-  assert_non_null(strstr(out, "1 lines with windows do not read as a frame's (the first, line 7)"));
+  assert_non_null(
+      strstr(out, "1 lines hold windows that do not read as a frame's (the first, line 7)"));
   free(out);
 }
 
