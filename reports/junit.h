@@ -6,7 +6,8 @@
  * run, in the order the runs were given:
  *   - name: the scenario's name, "NAME (run K of N)" when it runs N times (GitLab keeps only
  *     the first of several testcases of one name); classname: the suite file's stem
- *     ("regression"), or "faultline"; file: the scenario file; time: the run's wall time, s;
+ *     ("regression"), or "faultline"; time: the run's wall time, s (no `file`: Jenkins'
+ *     junit-10.xsd, the schema CI systems read JUnit by, does not allow it on a testcase);
  *   - not reproduced: <failure message="not reproduced: CLAUSE (seen VALUE); ..."
  *     type="not reproduced">, its text the terminal summary (every clause with its value seen,
  *     what still waited, the run directory); error: <error message="error: WHY" type="error">
@@ -43,7 +44,6 @@ typedef enum {
 typedef struct {
   const char *name; /* unique in the file */
   const char *classname;
-  const char *file;    /* the scenario file, or NULL */
   const char *run_dir; /* or NULL when none was made */
   double seconds;
   fl_junit_result result;

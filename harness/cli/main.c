@@ -688,7 +688,6 @@ static int write_junit(const char *path, const fl_suite *suite, const run_slot *
     const char *g = suite->entries[r->entry].group;
     *jc = (fl_junit_case){.name = r->label,
                           .classname = g ? g : "faultline",
-                          .file = r->s->path,
                           .run_dir = r->dir[0] ? r->dir : NULL,
                           .seconds = res[i].seconds,
                           .message = msgs[i]};

@@ -245,7 +245,7 @@ rc=$?
 left=0
 for pid in $pids; do kill -0 "$pid" 2>/dev/null && { left=$((left + 1)); kill -KILL "$pid"; }; done
 if [ "$rc" -eq 130 ] && [ "$(echo $pids | wc -w)" -eq 4 ] && [ "$left" -eq 0 ] &&
-  [ "$(xp "$tmp/stop.xml" "string(/testsuites/@skipped)")" = 1 ] &&
+  [ "$(xp "$tmp/stop.xml" "string(/testsuites/testsuite/@skipped)")" = 1 ] &&
   [ "$(grep -l '"outcome": "interrupted"' "$tmp"/stop/*/report.json | wc -l)" -eq 2 ] &&
   grep -q ", 1 not run (interrupted)$" "$tmp/out"; then
   ok "SIGINT: exit 130, both running runs interrupted and written, 1 not run (skipped), no peer left"
