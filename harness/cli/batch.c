@@ -97,7 +97,7 @@ static void end_line(const batch *bt, size_t i) {
     on = failed(&r->outcome) ? "\033[31m" : "\033[32m";
     off = "\033[0m";
   }
-  fprintf(stderr, "[%zu/%zu] %s %s%s%s %.2fs\n", bt->ended, b->n, b->label(b->ctx, i), on,
+  fprintf(stderr, "[%zu/%zu] %s %s%s%s %.3fs\n", bt->ended, b->n, b->label(b->ctx, i), on,
           fl_verdict_name(r->outcome.kind), off, r->seconds);
   fflush(stderr);
 }

@@ -123,7 +123,7 @@ static const command cmd_run_def = {
     "                   not exist, or be a JUnit file faultline wrote (then replaced)\n"
     "  --dry-run        load and select, print each scenario with its runs and tags, run\n"
     "                   nothing\n"
-    "Progress on stderr: a line per finished run (\"[3/22] ping-pong reproduced 0.4s\"),\n"
+    "Progress on stderr: a line per finished run (\"[3/22] ping-pong reproduced 0.047s\"),\n"
     "and on a terminal a live line of what runs and what failed so far.\n"};
 
 static const command *const commands[] = {&cmd_list_def, &cmd_show_def, &cmd_validate_def,
