@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle_cmd.h"
 #include "config.h"
 #include "decode_cmd.h"
 #include "dump_cmd.h"
@@ -43,6 +44,7 @@ typedef struct {
   const char *runs_dir;
   bool quiet;
   bool netns;
+  const char *bundle; /* run --bundle FILE */
 } run_opts;
 
 typedef struct {
@@ -67,7 +69,10 @@ static const command cmd_validate_def = {
     "declare, say) go to stderr and leave the file valid.\n\n"
     "  --scenarios DIR  the scenario library for NAMEs\n"};
 static const command cmd_run_def = {
-    "run", "run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...", "SoRqN",
+    "run",
+    "run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] NAME|FILE...\n"
+    "       faultline run [--out DIR] [--runs-dir DIR] [--netns] [--quiet] --bundle FILE.tar.gz",
+    "SoRqNB",
     "Runs each scenario: starts its server and client peers, drives their scripts, judges the\n"
     "expect clauses and writes a run directory with scenario.yaml, events.jsonl,\n"
     "report.json, report.html, capture.pcap, samples.csv, thread dumps and each peer's\n"
@@ -81,7 +86,10 @@ static const command cmd_run_def = {
     "  --netns          run inside a new network namespace (and user namespace when not\n"
     "                   root): packet capture without root, ports of our own\n"
     "  --quiet          print only the verdict lines (and the batch's total)\n"
-    "  --scenarios DIR  the scenario library for NAMEs\n"};
+    "  --scenarios DIR  the scenario library for NAMEs\n"
+    "  --bundle FILE    rerun the scenario of a bundle (faultline bundle): unpacked into a\n"
+    "                   new temporary folder, its referenced files found there; says which\n"
+    "                   versions differ from the original run before it runs\n"};
 
 static const command *const commands[] = {&cmd_list_def, &cmd_show_def, &cmd_validate_def,
                                           &cmd_run_def};
@@ -108,6 +116,7 @@ static void usage_main(FILE *out) {
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
           "  decode FILE.pcap     the HTTP/2 frame ladder of a capture, and its findings\n"
           "  report RUNDIR        render a run directory again: report.html, text or json\n"
+          "  bundle RUNDIR        pack a run directory for a ticket; run --bundle reruns it\n"
           "  help [COMMAND]       this text, or a command's\n"
           "\n"
           "Options for every command: --help, --version; list, show, validate and run take\n"
@@ -142,6 +151,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
                                            {"runs-dir", required_argument, NULL, 'R'},
                                            {"quiet", no_argument, NULL, 'q'},
                                            {"netns", no_argument, NULL, 'N'},
+                                           {"bundle", required_argument, NULL, 'B'},
                                            {NULL, 0, NULL, 0}};
   char opt[64];
   optind = 0; /* glibc: start afresh */
@@ -181,6 +191,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
     case 'R': ro->runs_dir = optarg; break;
     case 'q': ro->quiet = true; break;
     case 'N': ro->netns = true; break;
+    case 'B': ro->bundle = optarg; break;
     }
   }
   return 0;
@@ -423,6 +434,19 @@ static int cmd_run(int argc, char **argv) {
   run_opts ro = {0};
   int rc = parse_opts(c, argc, argv, &ro);
   if (rc != 0) return rc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+  /* --bundle: the bundle's scenario, unpacked, is the one FILE to run (bundle_cmd.h). */
+  char bundled[PATH_MAX], *bundled_argv[] = {bundled, NULL};
+  if (ro.bundle) {
+    if (optind != argc) return bad_args(c, "--bundle runs the bundle's scenario; give no NAME");
+    char peer[PATH_MAX], proxy[PATH_MAX];
+    sibling_path("faultline-peer", "FAULTLINE_PEER", peer, sizeof peer);
+    sibling_path("faultline-proxy", "FAULTLINE_PROXY", proxy, sizeof proxy);
+    int st = fl_bundle_rerun_prepare(ro.bundle, peer, proxy, bundled, sizeof bundled);
+    if (st != FL_EXIT_OK) return st;
+    argv = bundled_argv;
+    argc = 1;
+    optind = 0;
+  }
   if (optind >= argc) return bad_args(c, "which scenarios? give one or more NAMEs or FILEs");
   if (ro.out && ro.runs_dir) return bad_args(c, "--out and --runs-dir exclude each other");
 
@@ -572,6 +596,19 @@ static int cmd_decode(int argc, char **argv) {
   return fl_cmd_decode(argc, argv);
 }
 
+/* `bundle` too (bundle_cmd.c), with the programs `run` would start, for versions.json. */
+static int cmd_bundle(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--version")) {
+      print_version();
+      return FL_EXIT_OK;
+    }
+  char peer[PATH_MAX], proxy[PATH_MAX];
+  sibling_path("faultline-peer", "FAULTLINE_PEER", peer, sizeof peer);
+  sibling_path("faultline-proxy", "FAULTLINE_PROXY", proxy, sizeof proxy);
+  return fl_cmd_bundle(argc, argv, peer, proxy);
+}
+
 /* `report` parses its own options (report_cmd.c); colour follows the rule of every command. */
 static int cmd_report(int argc, char **argv) { return fl_cmd_report(argc, argv, use_color()); }
 
@@ -579,13 +616,13 @@ static int dispatch(const char *name, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } table[] = {{"list", cmd_list},    {"show", cmd_show}, {"validate", cmd_validate},
-               {"run", cmd_run},      {"dump", cmd_dump}, {"decode", cmd_decode},
-               {"report", cmd_report}};
+  } table[] = {{"list", cmd_list},     {"show", cmd_show},    {"validate", cmd_validate},
+               {"run", cmd_run},       {"dump", cmd_dump},    {"decode", cmd_decode},
+               {"report", cmd_report}, {"bundle", cmd_bundle}};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (!strcmp(name, table[i].name)) return table[i].fn(argc, argv);
-  const char *names[] = {"list",   "show",   "validate", "run", "dump",
-                         "decode", "report", "help",     NULL};
+  const char *names[] = {"list",   "show",   "validate", "run",  "dump",
+                         "decode", "report", "bundle",   "help", NULL};
   const char *near = fl_near_miss(name, names);
   char plain[128];
   if (near)
@@ -644,6 +681,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[2], "report")) {
       char *report_help[] = {"report", "--help", NULL};
       return fl_cmd_report(2, report_help, false);
+    }
+    if (!strcmp(argv[2], "bundle")) {
+      char *bundle_help[] = {"bundle", "--help", NULL};
+      return fl_cmd_bundle(2, bundle_help, "", "");
     }
     if (!strcmp(argv[2], "help")) {
       usage_main(stdout);
