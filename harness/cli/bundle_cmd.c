@@ -101,19 +101,20 @@ int fl_cmd_bundle(int argc, char **argv, const char *peer, const char *proxy) {
   }
   char err[2048];
   fl_bundle_run *run;
+  char plain[PATH_MAX + NAME_MAX];
   if (fl_bundle_run_open(argv[optind], &run, err, sizeof err) < 0) {
     int code = errno == 0 ? FL_EXIT_USAGE : FL_EXIT_HARNESS;
-    fprintf(stderr, "faultline bundle: %s\n", err);
+    fprintf(stderr, "faultline bundle: %s\n", fl_printable(err, plain, sizeof plain));
     return code;
   }
   const fl_scenario *s = fl_bundle_run_scenario(run);
   const char *const *left;
   size_t n_left = fl_bundle_run_left_out(run, &left);
-  char plain[PATH_MAX + NAME_MAX];
   for (size_t i = 0; i < n_left; i++)
     fprintf(stderr,
             "faultline bundle: left out %s/%s: not a file faultline writes in a run directory\n",
-            argv[optind], fl_printable(left[i], plain, sizeof plain));
+            fl_printable(argv[optind], err, sizeof err),
+            fl_printable(left[i], plain, sizeof plain));
 
   fl_program progs[MAX_PROGRAMS];
   char self[PATH_MAX];
@@ -131,7 +132,7 @@ int fl_cmd_bundle(int argc, char **argv, const char *peer, const char *proxy) {
     rc = FL_EXIT_HARNESS;
   } else if (fl_bundle_write(run, versions, output, &st, err, sizeof err) < 0) {
     rc = errno == 0 ? FL_EXIT_USAGE : FL_EXIT_HARNESS;
-    fprintf(stderr, "faultline bundle: %s\n", err);
+    fprintf(stderr, "faultline bundle: %s\n", fl_printable(err, plain, sizeof plain));
   } else {
     const char *verdict = json_string_value(json_object_get(fl_bundle_run_report(run), "verdict"));
     printf("%s: %zu files, %.1f KiB in %.1f KiB (scenario %s, verdict %s)\n",

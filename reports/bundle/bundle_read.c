@@ -360,6 +360,15 @@ static int extract(struct archive *a, const char *name, const char *dest, fl_bun
   return rc;
 }
 
+/* Every message is printable, whatever the archive put in it (names, libarchive's and
+ * jansson's words about its bytes). */
+static void printable_err(char *err, size_t errlen) {
+  if (!errlen) return;
+  char raw[2048];
+  snprintf(raw, sizeof raw, "%s", err);
+  fl_printable(raw, err, errlen);
+}
+
 static struct archive *reader_new(void) {
   struct archive *a = archive_read_new();
   if (!a) return NULL;
@@ -407,6 +416,7 @@ int fl_bundle_extract(const char *archive, const char *dest, fl_bundle_contents 
   int saved = errno;
   if (a) archive_read_free(a);
   close(fd);
+  if (rc < 0) printable_err(err, errlen);
   errno = saved;
   return rc;
 }
@@ -427,6 +437,7 @@ int fl_bundle_extract_memory(const void *buf, size_t len, const char *name, cons
   }
   int saved = errno;
   if (a) archive_read_free(a);
+  if (rc < 0) printable_err(err, errlen);
   errno = saved;
   return rc;
 }

@@ -364,8 +364,8 @@ int fl_bundle_run_open(const char *dir, fl_bundle_run **out, char *err, size_t e
   }
   closedir(d);
   d = NULL;
-  qsort(r->files, r->n_files, sizeof *r->files, cmp_names);
-  qsort(r->left_out, r->n_left_out, sizeof *r->left_out, cmp_names);
+  if (r->n_files) qsort(r->files, r->n_files, sizeof *r->files, cmp_names);
+  if (r->n_left_out) qsort(r->left_out, r->n_left_out, sizeof *r->left_out, cmp_names);
 
   bool has_report = false, has_scenario = false;
   for (size_t i = 0; i < r->n_files; i++) {
