@@ -28,4 +28,11 @@ int fl_bundle_layout(const char *dir, const char *const *names, size_t n,
                      char copy[FL_BUNDLE_PATH_MAX], char **stored, size_t *bad, char *why,
                      size_t whylen);
 
+/*
+ * Replaces the run's list of referenced files by `refs` (taken over: *refs is zeroed) and lays
+ * them out again, with the checks and messages of fl_bundle_run_open. For tests, until a key of
+ * the scenario language names a file; real keys come through fl_scenario_refs_list.
+ */
+int fl_bundle_run_use_refs(fl_bundle_run *r, fl_scenario_refs *refs, char *err, size_t errlen);
+
 #endif

@@ -432,6 +432,17 @@ fail:;
   return -1;
 }
 
+int fl_bundle_run_use_refs(fl_bundle_run *r, fl_scenario_refs *refs, char *err, size_t errlen) {
+  if (r->stored)
+    for (size_t i = 0; i < r->refs.n; i++) free(r->stored[i]);
+  free(r->stored);
+  r->stored = NULL;
+  fl_scenario_refs_free(&r->refs);
+  r->refs = *refs;
+  *refs = (fl_scenario_refs){0};
+  return lay_out_refs(r, err, errlen);
+}
+
 const fl_scenario *fl_bundle_run_scenario(const fl_bundle_run *r) { return r->s; }
 const fl_scenario_refs *fl_bundle_run_refs(const fl_bundle_run *r) { return &r->refs; }
 const json_t *fl_bundle_run_report(const fl_bundle_run *r) { return r->report; }

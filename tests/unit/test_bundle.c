@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "bundle.h"
 #include "bundle_int.h"
@@ -218,12 +219,142 @@ static void ref_rule(void **state) {
   assert_int_equal(r.n, 0);
 }
 
+static char base[PATH_MAX];
+
+static const char *at(const char *rel) {
+  static char bufs[4][PATH_MAX + 64];
+  static int k;
+  char *b = bufs[k++ % 4];
+  snprintf(b, PATH_MAX + 64, "%s/%s", base, rel);
+  return b;
+}
+
+static void put(const char *rel, const char *text) {
+  FILE *f = fopen(at(rel), "w");
+  assert_non_null(f);
+  fputs(text, f);
+  assert_int_equal(fclose(f), 0);
+}
+
+static char *slurp(const char *path) {
+  static char buf[4096];
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static int tree_up(void **state) {
+  (void)state;
+  snprintf(base, sizeof base, "/tmp/faultline-bundle-test-XXXXXX");
+  if (!mkdtemp(base)) return -1;
+  static const char *const dirs[] = {"proj", "proj/scenarios", "proj/protos", "run", "x", "y"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (mkdir(at(dirs[i]), 0755) < 0) return -1;
+  return 0;
+}
+
+static int tree_down(void **state) {
+  (void)state;
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The files a scenario refers to, packed and found again from the unpacked copy by the rule
+ * every reader of such a file uses (fl_scenario_ref_path). */
+static void refs_round_trip(void **state) {
+  (void)state;
+  const char *scenario = "name: refs-demo\n";
+  put("proj/scenarios/refs-demo.yaml", scenario);
+  put("proj/protos/a.proto", "syntax = \"proto3\";\n");
+  put("proj/scenarios/req.bin", "request bytes\n");
+  put("run/scenario.yaml", scenario);
+  char report[PATH_MAX + 256];
+  snprintf(report, sizeof report,
+           "{\"scenario\": {\"name\": \"refs-demo\", \"file\": \"%s\"}, \"verdict\": "
+           "\"reproduced\", \"outcome\": \"completed\", \"elapsed_ms\": 1, \"expectations\": []}",
+           at("proj/scenarios/refs-demo.yaml"));
+  put("run/report.json", report);
+
+  char err[2048];
+  fl_bundle_run *r;
+  assert_int_equal(fl_bundle_run_open(at("run"), &r, err, sizeof err), 0);
+  assert_string_equal(fl_bundle_top(r), "run");
+  fl_scenario named = {.path = (char *)at("proj/scenarios/refs-demo.yaml")};
+  fl_scenario_refs refs = {0};
+  assert_int_equal(fl_scenario_refs_add(&refs, &named, FL_REF_FILE, "payload.proto",
+                                        "../protos/a.proto", 5, 3, err, sizeof err),
+                   0);
+  assert_int_equal(fl_scenario_refs_add(&refs, &named, FL_REF_FILE, "payload.file", "req.bin", 6, 3,
+                                        err, sizeof err),
+                   0);
+  assert_int_equal(fl_scenario_refs_add(&refs, &named, FL_REF_FILE, "payload.file", "./req.bin", 7,
+                                        3, err, sizeof err),
+                   0);
+  assert_int_equal(fl_scenario_refs_add(&refs, &named, FL_REF_PROGRAM, "server.exec", "sh", 8, 3,
+                                        err, sizeof err),
+                   0);
+  assert_int_equal(fl_bundle_run_use_refs(r, &refs, err, sizeof err), 0);
+  json_t *versions = json_object();
+  fl_bundle_stats st;
+  assert_int_equal(fl_bundle_write(r, versions, at("b.tar.gz"), &st, err, sizeof err), 0);
+  /* report.json, scenario.yaml, versions.json, the copy, a.proto, req.bin once, bundle.json */
+  assert_int_equal(st.files, 7);
+
+  fl_bundle_contents c;
+  assert_int_equal(fl_bundle_extract(at("b.tar.gz"), at("x"), &c, err, sizeof err), 0);
+  assert_string_equal(c.scenario, at("x/run/files/scenarios/scenario.yaml"));
+  assert_string_equal(slurp(c.scenario), scenario);
+  fl_scenario *s;
+  fl_error fe;
+  assert_int_equal(fl_scenario_load(c.scenario, &s, &fe), 0);
+  char path[PATH_MAX];
+  assert_int_equal(fl_scenario_ref_path(s, "../protos/a.proto", path, sizeof path, err, sizeof err),
+                   0);
+  assert_string_equal(slurp(path), "syntax = \"proto3\";\n");
+  assert_int_equal(fl_scenario_ref_path(s, "./req.bin", path, sizeof path, err, sizeof err), 0);
+  assert_string_equal(slurp(path), "request bytes\n");
+  fl_scenario_free(s);
+  json_t *mrefs = json_object_get(c.manifest, "refs");
+  assert_int_equal(json_array_size(mrefs), 4);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(mrefs, 0), "stored")),
+                      "files/protos/a.proto");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(mrefs, 2), "stored")),
+                      "files/scenarios/req.bin");
+  assert_true(json_is_null(json_object_get(json_array_get(mrefs, 3), "stored")));
+  fl_bundle_contents_free(&c);
+
+  /* What a bundle cannot carry is refused with the file, line and column of its name. */
+  assert_int_equal(fl_scenario_refs_add(&refs, &named, FL_REF_FILE, "payload.proto",
+                                        "/etc/hostname", 9, 5, err, sizeof err),
+                   0);
+  assert_int_equal(fl_bundle_run_use_refs(r, &refs, err, sizeof err), -1);
+  assert_non_null(
+      strstr(err, "refs-demo.yaml:9:5: payload.proto '/etc/hostname' is an absolute path"));
+  assert_int_equal(fl_scenario_refs_add(&refs, &named, FL_REF_FILE, "payload.file", "nope.bin", 10,
+                                        5, err, sizeof err),
+                   0);
+  assert_int_equal(fl_bundle_run_use_refs(r, &refs, err, sizeof err), -1);
+  assert_non_null(strstr(err, "refs-demo.yaml:10:5: payload.file 'nope.bin'"));
+  assert_non_null(strstr(err, "cannot open: No such file or directory"));
+
+  /* An existing output is never replaced. */
+  assert_int_equal(fl_bundle_write(r, versions, at("b.tar.gz"), &st, err, sizeof err), -1);
+  assert_non_null(strstr(err, "exists; faultline never overwrites a file"));
+  json_decref(versions);
+  fl_bundle_run_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(name_rule),
       cmocka_unit_test(layout),
       cmocka_unit_test(versions_compare),
       cmocka_unit_test(ref_rule),
+      cmocka_unit_test_setup_teardown(refs_round_trip, tree_up, tree_down),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
