@@ -41,8 +41,8 @@
  *   - a regular file or a folder: a symbolic link, hard link, device, fifo or socket refuses
  *     the bundle, as does a sparse file;
  *   - named by a relative path of at most FL_BUNDLE_PATH_MAX bytes and FL_BUNDLE_DEPTH_MAX
- *     parts, under the same first folder as every other entry, with no "..", "." or empty
- *     part and no control character;
+ *     parts of at most NAME_MAX bytes, under the same first folder as every other entry, with
+ *     no "..", "." or empty part and no control character;
  *   - at most FL_BUNDLE_FILE_MAX bytes, with FL_BUNDLE_TOTAL_MAX bytes and
  *     FL_BUNDLE_ENTRIES_MAX entries in all (counted as they are read, whatever the headers
  *     say), and named once.
@@ -50,7 +50,9 @@
  * ARCHIVE_EXTRACT_SECURE_NODOTDOT | SECURE_SYMLINKS | SECURE_NOABSOLUTEPATHS | NO_OVERWRITE,
  * modes 0644 and 0755 (none from the archive), no owner. Then bundle.json must be the manifest
  * above and agree with what was read: every file listed, of that size and SHA-256, and no
- * other. The first fault refuses the whole bundle; the caller removes `dest`.
+ * other. The first fault refuses the whole bundle; the caller removes `dest`. A failure of the
+ * disk writer counts as the bundle's fault (a file where its folder must be) unless it is the
+ * machine's: no space, no permission, a read-only or failing disk, no memory or descriptors.
  *
  * Errors follow util.h: -1 with one line in err. fl_bundle_run_open, fl_bundle_write and
  * fl_bundle_extract leave errno 0 when the input or the user's choice was at fault (a hostile

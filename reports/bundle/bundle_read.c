@@ -78,14 +78,29 @@ static int keep(reader *rd, char **buf, size_t *len, const void *data, size_t n,
   return 0;
 }
 
+/* The disk writer failed on `path`. The machine's trouble (a full disk, no permission) is
+ * faultline's to report as such; anything else (a file where a folder must be, a name the
+ * file system refuses) comes from how the archive is laid out, and refuses it. */
 static int disk_failed(reader *rd, struct archive *ad, const char *path) {
   char plain[FL_BUNDLE_PATH_MAX + 64];
   int e = archive_errno(ad);
-  fl_set_err(rd->err, rd->errlen, "%s: cannot unpack '%s': %s", rd->archive,
-             fl_printable(path, plain, sizeof plain),
-             archive_error_string(ad) ? archive_error_string(ad) : strerror(e > 0 ? e : EIO));
-  errno = e > 0 ? e : EIO;
-  return -1;
+  const char *why = archive_error_string(ad) ? archive_error_string(ad) : strerror(e > 0 ? e : EIO);
+  fl_printable(path, plain, sizeof plain);
+  switch (e) {
+  case ENOSPC:
+  case EDQUOT:
+  case EIO:
+  case EROFS:
+  case EACCES:
+  case EPERM:
+  case ENOMEM:
+  case EMFILE:
+  case ENFILE:
+    fl_set_err(rd->err, rd->errlen, "%s: cannot unpack '%s': %s", rd->archive, plain, why);
+    errno = e;
+    return -1;
+  default: return refuse(rd, "cannot unpack '%s': %s", plain, why);
+  }
 }
 
 /* One entry: checked, then written by the disk writer (cwd is dest). */
@@ -123,8 +138,8 @@ static int entry(reader *rd, struct archive *a, struct archive *ad, struct archi
   if (type != AE_IFREG && type != AE_IFDIR)
     return refuse(rd, "'%s' is %s; a bundle holds regular files and folders only", plain,
                   type_name(type));
-  if (type == AE_IFREG && !*rest)
-    return refuse(rd, "'%s' is a file where the bundle's folder should be", plain);
+  if (type == AE_IFREG && (!*rest || path[strlen(path) - 1] == '/'))
+    return refuse(rd, "'%s' is a file named like a folder", plain);
   if (archive_entry_sparse_count(e) > 0) return refuse(rd, "'%s' is a sparse file", plain);
   int64_t size = 0;
   if (type == AE_IFREG) {

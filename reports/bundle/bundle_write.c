@@ -58,6 +58,8 @@ int fl_bundle_name_check(const char *name, char *why, size_t len) {
       return fl_set_err(why, len, "climbs out of the bundle with '..'"), -1;
     if (part == 1 && p[0] == '.') return fl_set_err(why, len, "holds a '.' part"), -1;
     if (part == 0) return fl_set_err(why, len, "holds an empty part ('//')"), -1;
+    if (part > NAME_MAX)
+      return fl_set_err(why, len, "has a part longer than %d bytes", NAME_MAX), -1;
     if (++depth > FL_BUNDLE_DEPTH_MAX)
       return fl_set_err(why, len, "is more than %d folders deep", FL_BUNDLE_DEPTH_MAX), -1;
     p += part;

@@ -8,6 +8,7 @@
  *   fifo      b/fifo, a named pipe
  *   twotops   a/x and b/y
  *   twice     b/x twice
+ *   fileasdir b/x, then b/x/y (a folder where a file is)
  *   huge      b/capture.pcap whose header claims 5 GiB, with 4 KiB of it (written by hand: a
  *             tar writer pads an entry to its size)
  * Each entry's content is "hostile\n". Exit 0 written, 2 bad usage, 1 cannot write.
@@ -93,6 +94,8 @@ int main(int argc, char **argv) {
     rc = add(a, "b/fifo", AE_IFIFO, NULL, 0);
   } else if (!strcmp(kind, "twotops")) {
     rc = add(a, "a/x", AE_IFREG, NULL, 0) || add(a, "b/y", AE_IFREG, NULL, 0);
+  } else if (!strcmp(kind, "fileasdir")) {
+    rc = add(a, "b/x", AE_IFREG, NULL, 0) || add(a, "b/x/y", AE_IFREG, NULL, 0);
   } else if (!strcmp(kind, "twice")) {
     rc = add(a, "b/x", AE_IFREG, NULL, 0) || add(a, "b/x", AE_IFREG, NULL, 0);
   } else {

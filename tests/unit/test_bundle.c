@@ -52,6 +52,11 @@ static void name_rule(void **state) {
   memset(longname, 'a', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
   assert_int_equal(fl_bundle_name_check(longname, why, sizeof why), -1);
+  char longpart[NAME_MAX + 8] = "b/";
+  memset(longpart + 2, 'p', NAME_MAX + 1);
+  longpart[NAME_MAX + 3] = '\0';
+  assert_int_equal(fl_bundle_name_check(longpart, why, sizeof why), -1);
+  assert_non_null(strstr(why, "has a part longer than 255 bytes"));
 }
 
 /* Folds a path lexically ("a/b/../c" -> "a/c"), as the system resolves it in a tree without
