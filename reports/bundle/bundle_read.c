@@ -99,8 +99,16 @@ static int disk_failed(reader *rd, struct archive *ad, const char *path) {
     fl_set_err(rd->err, rd->errlen, "%s: cannot unpack '%s': %s", rd->archive, plain, why);
     errno = e;
     return -1;
-  default: return refuse(rd, "cannot unpack '%s': %s", plain, why);
+  default: break;
   }
+  /* The likeliest layout fault, in words: a name under one that is a file. */
+  size_t tl = strlen(rd->top);
+  for (size_t i = 0; i < rd->n_got && strlen(path) > tl + 1; i++) {
+    size_t n = strlen(rd->got[i].name);
+    if (!strncmp(path + tl + 1, rd->got[i].name, n) && path[tl + 1 + n] == '/')
+      return refuse(rd, "'%s' is under '%s/%s', which is a file", plain, rd->top, rd->got[i].name);
+  }
+  return refuse(rd, "cannot unpack '%s': %s", plain, why);
 }
 
 /* One entry: checked, then written by the disk writer (cwd is dest). */

@@ -182,7 +182,7 @@ hostile hardlink "refused: 'b/h' is a hard link \(to '/etc/passwd'\)" /etc/passw
 hostile fifo "refused: 'b/fifo' is a fifo"
 hostile twotops "refused: 'b/y' is outside the bundle's folder 'a'"
 hostile twice "refused: 'b/x' appears twice"
-hostile fileasdir "refused: cannot unpack 'b/x/y': "
+hostile fileasdir "refused: 'b/x/y' is under 'b/x', which is a file"
 hostile huge "refused: 'b/capture.pcap' is 5368709120 bytes, more than the 1 GiB a bundled file may hold"
 printf 'not an archive at all\n' >"$tmp/plain.tar.gz"
 check "not an archive" 2 "plain.tar.gz: not a faultline bundle" -- "$fl" run --bundle "$tmp/plain.tar.gz"
