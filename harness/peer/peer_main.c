@@ -14,6 +14,7 @@
 #include <grpc/grpc.h>
 #include <grpc/support/time.h>
 
+#include "config.h"
 #include "peer.h"
 
 static void usage(FILE *f) {
@@ -29,6 +30,8 @@ static void usage(FILE *f) {
              "  --events-fd N     where events go, one line each (see harness/event.h)\n"
              "  --control-fd N    where barrier releases (\"go <index>\") come from\n"
              "  --target H:P      client only: the server's address\n"
+             "  --version         the version, and gRPC core's as the library says\n"
+             "                    (grpc_version_string(); versions.json of a bundle reads it)\n"
              "\n"
              "Exit status: 0 the script ran to the end (`done`), 1 internal error (`error`\n"
              "event), 2 bad usage.\n");
@@ -52,6 +55,7 @@ int main(int argc, char **argv) {
       {"control-fd", required_argument, NULL, OPT_CONTROL},
       {"target", required_argument, NULL, OPT_TARGET},
       {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
   fl_peer p = {.opt = {.events_fd = -1, .control_fd = -1}};
@@ -68,6 +72,9 @@ int main(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return 0;
+    case 'V':
+      printf("faultline-peer %s (gRPC core %s)\n", FL_VERSION, grpc_version_string());
+      return 0;
     default: usage(stderr); return 2;
     }
   }

@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <grpc/grpc.h>
 #include <libelf.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -71,9 +74,62 @@ fail:
   return NULL;
 }
 
+/* How long `faultline-peer --version` may take: it loads C core and prints one line. */
+#define PEER_VERSION_TIMEOUT_MS 5000
+
+extern char **environ;
+
+/* gRPC core's version as the peer reports it ("faultline-peer 0.2.0 (gRPC core 29.0.0)"), into
+ * out; "" when it cannot tell (an older peer, a program that is not ours). faultline itself does
+ * not link C core: the peer's is the one in force, and loading it would cost every command. */
+static void peer_grpc_version(const char *peer, char *out, size_t len) {
+  out[0] = '\0';
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  char *argv[] = {(char *)peer, "--version", NULL};
+  pid_t pid;
+  int rc = posix_spawn(&pid, peer, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  if (rc != 0) {
+    close(p[0]);
+    return;
+  }
+  char buf[512];
+  size_t got = 0;
+  int64_t until = fl_mono_ns() + (int64_t)PEER_VERSION_TIMEOUT_MS * 1000000;
+  for (;;) {
+    int left = (int)((until - fl_mono_ns()) / 1000000);
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    if (left <= 0 || poll(&pfd, 1, left) <= 0) break;
+    ssize_t n = read(p[0], buf + got, sizeof buf - 1 - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got == sizeof buf - 1) break;
+  }
+  close(p[0]);
+  kill(pid, SIGKILL); /* it has exited by now, unless it hung */
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  buf[got] = '\0';
+  const char *v = strstr(buf, "(gRPC core ");
+  if (!v) return;
+  v += strlen("(gRPC core ");
+  size_t l = strcspn(v, ")\n");
+  if (v[l] == ')') snprintf(out, len, "%.*s", (int)l, v);
+}
+
 json_t *fl_versions_collect(const fl_program *programs, size_t n) {
   struct utsname u;
   if (uname(&u) < 0) memset(&u, 0, sizeof u);
+  char grpc[128] = "";
+  for (size_t i = 0; i < n && !grpc[0]; i++)
+    if (!strcmp(programs[i].role, "peer")) peer_grpc_version(programs[i].path, grpc, sizeof grpc);
   json_t *o = json_object(), *kernel = json_object(), *list = json_array();
   if (!o || !kernel || !list) {
     json_decref(kernel);
@@ -81,7 +137,7 @@ json_t *fl_versions_collect(const fl_program *programs, size_t n) {
     goto fail;
   }
   if (fl_json_set(o, "faultline", json_string(FL_VERSION)) < 0 ||
-      fl_json_set(o, "grpc_core", json_string(grpc_version_string())) < 0 ||
+      fl_json_set_bytes(o, "grpc_core", grpc[0] ? grpc : NULL, SIZE_MAX) < 0 ||
       fl_json_set(o, "kernel", kernel) < 0 || fl_json_set(o, "programs", list) < 0 ||
       fl_json_set_bytes(kernel, "sysname", u.sysname, SIZE_MAX) < 0 ||
       fl_json_set_bytes(kernel, "release", u.release, SIZE_MAX) < 0 ||

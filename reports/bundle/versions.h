@@ -4,8 +4,10 @@
  *
  * versions.json, one object (no host name, no user name):
  *   faultline   this program's version (config.h FL_VERSION)
- *   grpc_core   gRPC core's version, grpc_version_string() of the library faultline links, the
- *               one the built-in peer links from the same install
+ *   grpc_core   gRPC core's version, grpc_version_string() of the C core the built-in peer
+ *               links, as `faultline-peer --version` prints it (faultline itself does not load
+ *               C core); null when the peer cannot tell (not ours, older, or it did not answer
+ *               within 5 s)
  *   kernel      {sysname, release, version, machine}: uname(2) without the nodename
  *   programs    one object per program the run starts, in order: {role, path, size, sha256,
  *               build_id}; role "faultline", "peer", "proxy" for faultline's own, the scenario

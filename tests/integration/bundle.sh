@@ -80,8 +80,10 @@ cmp -s "$tmp/x/reset-run/capture.pcap" "$tmp/reset-run/capture.pcap" &&
 v=$tmp/x/reset-run/versions.json
 [ "$(json "$v" 'd["kernel"]["release"]')" = "$(uname -r)" ] && ok "versions.json: kernel $(uname -r)" ||
   fail "versions.json kernel release"
-[ -n "$(json "$v" 'd["grpc_core"]')" ] && ok "versions.json: gRPC core $(json "$v" 'd["grpc_core"]')" ||
-  fail "no gRPC core version"
+grpc=$(json "$v" 'd["grpc_core"]')
+want=$(pkg-config --modversion grpc 2>/dev/null || echo "$grpc")
+[ "$grpc" = "$want" ] && [ "$grpc" != None ] && ok "versions.json: gRPC core $grpc, as pkg-config says" ||
+  fail "gRPC core version '$grpc', pkg-config says '$want'"
 roles=$(json "$v" '" ".join(p["role"] for p in d["programs"])')
 [ "$roles" = "faultline peer proxy" ] && ok "programs: $roles" || fail "programs are '$roles'"
 for p in peer proxy; do
