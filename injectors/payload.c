@@ -244,7 +244,10 @@ Google__Protobuf__Struct *fl_payload_struct_new(const fl_payload_spec *spec, uin
   case FL_PAYLOAD_NULL_VALUES: s = null_struct(&b, seq); break;
   case FL_PAYLOAD_NESTED: s = nested_struct(&b, spec->depth ? spec->depth : 1); break;
   case FL_PAYLOAD_EMPTY:
-  case FL_PAYLOAD_BYTES: return NULL;
+  case FL_PAYLOAD_BYTES:
+  case FL_PAYLOAD_PROTO:
+  case FL_PAYLOAD_HEX:
+  case FL_PAYLOAD_FILE: return NULL;
   }
   if (b.oom && s) {
     fl_payload_struct_free(s);
@@ -269,6 +272,10 @@ void fl_payload_spec_from_step(const fl_step *st, fl_payload_spec *spec) {
   spec->seed = st->seed;
   spec->defect = st->defect;
   spec->limit = st->recv_limit;
+  if (st->foreign && st->foreign->ready) {
+    spec->bytes = st->foreign->bytes;
+    spec->bytes_len = st->foreign->len;
+  }
 }
 
 static size_t varint_len(uint64_t x) {
@@ -390,6 +397,14 @@ int fl_payload_encode(const fl_payload_spec *spec, uint64_t seq, uint8_t **out, 
     *len = 0;
     return 0;
   case FL_PAYLOAD_BYTES: return encode_bytes(spec, seq, out, len);
+  case FL_PAYLOAD_PROTO:
+  case FL_PAYLOAD_HEX:
+  case FL_PAYLOAD_FILE:
+    if (!spec->bytes) return -EINVAL; /* not resolved (fl_scenario_resolve) */
+    if (!(*out = malloc(spec->bytes_len ? spec->bytes_len : 1))) return -ENOMEM;
+    memcpy(*out, spec->bytes, spec->bytes_len);
+    *len = spec->bytes_len;
+    return 0;
   }
   return -EINVAL;
 }
@@ -408,6 +423,19 @@ uint64_t fl_payload_hash(const uint8_t *buf, size_t len) {
 const char *fl_payload_hash_hex(uint64_t h, char hex[17]) {
   snprintf(hex, 17, "%016" PRIx64, h);
   return hex;
+}
+
+const char *fl_payload_raw_hex(const uint8_t *buf, size_t len,
+                               char out[2 * FL_PAYLOAD_RAW_MAX + 4]) {
+  static const char digits[] = "0123456789abcdef";
+  size_t n = len < FL_PAYLOAD_RAW_MAX ? len : FL_PAYLOAD_RAW_MAX, o = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[o++] = digits[buf[i] >> 4];
+    out[o++] = digits[buf[i] & 15];
+  }
+  if (len > n) memcpy(out + o, "...", 3), o += 3;
+  out[o] = '\0';
+  return out;
 }
 
 static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {

@@ -29,6 +29,14 @@
  *                                    rejects it): the receiver reports it as invalid_utf8
  *   oversize     a struct message padded to exactly limit + 1 bytes (limit + 2 when the
  *                padding's length prefix cannot land on limit + 1)
+ *   proto, hex,  the step's own bytes as the scenario loaded them (fl_scenario_resolve: protoc
+ *   file         --encode of the text, the hex digits, the file), the same for every seq
+ *
+ * A message of a method that is not faultline.Test's (fl_scenario_foreign) is the user's, not a
+ * faultline.Message: its receiver reports its size and hash, and either decodes it with protoc
+ * (the scenario's `decode:` type for that side; the first FL_PAYLOAD_DECODE_MAX messages a peer
+ * receives, each a protoc run of a few milliseconds in which the peer does not read) into text
+ * of at most FL_PAYLOAD_TEXT_MAX bytes, or keeps its first FL_PAYLOAD_RAW_MAX bytes in hex.
  */
 #ifndef FL_PAYLOAD_H
 #define FL_PAYLOAD_H
@@ -43,12 +51,24 @@
 /* What to build. */
 typedef struct {
   fl_payload_kind kind;
-  uint64_t size;    /* padding bytes per message; bytes: the message's length */
-  uint32_t depth;   /* nested: Structs deep, >= 1 */
-  uint64_t seed;    /* bytes */
-  fl_defect defect; /* malformed */
-  uint64_t limit;   /* oversize: the receiver's grpc.max_receive_message_length */
+  uint64_t size;        /* padding bytes per message; bytes: the message's length */
+  uint32_t depth;       /* nested: Structs deep, >= 1 */
+  uint64_t seed;        /* bytes */
+  fl_defect defect;     /* malformed */
+  uint64_t limit;       /* oversize: the receiver's grpc.max_receive_message_length */
+  const uint8_t *bytes; /* proto, hex, file: the step's bytes (NULL until resolved) */
+  size_t bytes_len;
 } fl_payload_spec;
+
+/* What a receiver keeps of a message of the user's own method (above). */
+#define FL_PAYLOAD_DECODE_MAX 100
+#define FL_PAYLOAD_TEXT_MAX 4096
+#define FL_PAYLOAD_RAW_MAX 64
+
+/* The first FL_PAYLOAD_RAW_MAX bytes of buf as lowercase hex, with "..." after them when there
+ * were more. Returns out. */
+const char *fl_payload_raw_hex(const uint8_t *buf, size_t len,
+                               char out[2 * FL_PAYLOAD_RAW_MAX + 4]);
 
 /* The spec a `send` step describes. */
 void fl_payload_spec_from_step(const fl_step *st, fl_payload_spec *spec);
@@ -67,7 +87,8 @@ uint64_t fl_payload_nulls(const fl_payload_spec *spec);
 /*
  * Encodes message `seq` as it goes on the wire (without gRPC's 5-byte prefix) into a malloc'd
  * buffer; the caller frees *out (also when *len is 0). Returns 0, -ENOMEM, -EOVERFLOW (size
- * too large for memory) or -EINVAL (unknown kind or defect).
+ * too large for memory) or -EINVAL (unknown kind or defect, or a proto, hex or file payload
+ * whose bytes were never resolved).
  */
 int fl_payload_encode(const fl_payload_spec *spec, uint64_t seq, uint8_t **out, size_t *len);
 

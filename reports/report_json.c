@@ -143,6 +143,24 @@ static json_t *clock_plan(const fl_clock_plan *c) {
   return o;
 }
 
+/* An external side (plan/external.h): what the scenario ran or reached; null for the built-in
+ * peer. Its fields come from the wire (observe.h, EXTERNAL SIDES). */
+static json_t *external(const fl_external_plan *e) {
+  if (!e->present) return json_null();
+  json_t *o = json_object(), *argv = e->argv ? json_array() : json_null();
+  if (!o || fl_json_set(o, "exec", argv) < 0 ||
+      fl_json_set_bytes(o, "target", e->target, SIZE_MAX) < 0 ||
+      fl_json_set_bytes(o, "ready_log", e->ready_log, SIZE_MAX) < 0 ||
+      fl_json_set_bytes(o, "cwd", e->cwd, SIZE_MAX) < 0)
+    goto fail;
+  for (size_t i = 0; i < e->argc; i++)
+    if (json_array_append_new(argv, json_stringn(e->argv[i], strlen(e->argv[i]))) < 0) goto fail;
+  return o;
+fail:
+  json_decref(o);
+  return NULL;
+}
+
 static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *plan) {
   const fl_side_obs *st = fl_observe_side(r->obs, side);
   const fl_process_obs *p = &st->proc;
@@ -180,7 +198,8 @@ static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *pl
       goto fail;
   }
   if (fl_json_set(o, "pending_ops", pending_ops(r->obs, st, plan)) < 0 ||
-      fl_json_set_bytes(o, "error", st->error.s, st->error.len) < 0)
+      fl_json_set_bytes(o, "error", st->error.s, st->error.len) < 0 ||
+      fl_json_set(o, "external", external(&plan->external)) < 0)
     goto fail;
   return o;
 fail:
@@ -198,7 +217,8 @@ static json_t *scenario(const fl_scenario *s) {
           0 ||
       fl_json_set(o, "timeout_ms", fl_json_ms(s->timeout_ns)) < 0 ||
       fl_json_set(o, "hang_after_ms", fl_json_ms(s->hang_after_ns)) < 0 ||
-      fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0)
+      fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0 ||
+      fl_json_set_bytes(o, "method", fl_scenario_method(s), SIZE_MAX) < 0)
     goto fail;
   return o;
 fail:
@@ -268,11 +288,14 @@ static json_t *frames(const fl_run_result *r) {
   if (!r->capture.running) return json_null();
   json_t *o = json_object();
   bool ok = r->wire && !r->capture.frames_error[0];
+  int64_t start = 0;
+  bool have_start = ok && fl_wire_evidence_start(r->wire, &start);
   if (!o || fl_json_set(o, "file", ok ? json_string("frames.txt") : json_null()) < 0 ||
       fl_json_set(o, "json_file", ok ? json_string("frames.jsonl") : json_null()) < 0 ||
       fl_json_set(o, "frames",
                   ok ? json_integer((json_int_t)fl_wire_evidence_frames(r->wire)) : json_null()) <
           0 ||
+      fl_json_set(o, "start_ms", have_start ? fl_json_ms(start) : json_null()) < 0 ||
       fl_json_set_bytes(o, "error", r->capture.frames_error[0] ? r->capture.frames_error : NULL,
                         SIZE_MAX) < 0) {
     json_decref(o);

@@ -22,13 +22,14 @@ static const struct {
   const char *commands; /* space-separated, each surrounded by spaces */
   const char *meaning;
 } fl_exit_codes[] = {
-    {FL_EXIT_OK, " run ", "every scenario reproduced"},
+    {FL_EXIT_OK, " run ", "every run reproduced (or a shard held nothing to run)"},
     {FL_EXIT_OK, " validate ", "every file is valid"},
     {FL_EXIT_OK, " list show help ", "done"},
     {FL_EXIT_OK, " dump ", "every process was dumped"},
     {FL_EXIT_OK, " report ", "rendered"},
     {FL_EXIT_OK, " bundle ", "the bundle is written"},
-    {FL_EXIT_NOT_REPRODUCED, " run ", "some scenario was not reproduced"},
+    {FL_EXIT_NOT_REPRODUCED, " run ",
+     "some run was not reproduced (with --repeat, a flaky scenario too)"},
     {FL_EXIT_USAGE, " run validate list show dump report bundle help ",
      "bad usage or a broken scenario file (the message says where)"},
     {FL_EXIT_USAGE, " run ",
@@ -36,7 +37,7 @@ static const struct {
     {FL_EXIT_USAGE, " bundle ",
      "not a run directory, a file in it that is not regular, or an output that exists"},
     {FL_EXIT_HARNESS, " run ",
-     "a scenario could not be run or its evidence not written (verdict error)"},
+     "a scenario could not be run, or its evidence or --junit FILE not written (verdict error)"},
     {FL_EXIT_HARNESS, " dump ", "some process could not be dumped (the others are)"},
     {FL_EXIT_HARNESS, " report ",
      "report.json cannot be read or is not a faultline report, or report.html cannot be "
@@ -44,7 +45,7 @@ static const struct {
     {FL_EXIT_HARNESS, " bundle ",
      "the run directory cannot be read or the bundle not written (the reason on stderr)"},
     {FL_EXIT_INTERRUPTED, " run ",
-     "interrupted by SIGINT or SIGTERM (the run directory is still written)"},
+     "interrupted by SIGINT or SIGTERM (run directories still written; no new run starts)"},
 };
 
 /* Prints "Exit codes:" and the lines for `command` ("run", ...), or with NULL every code, each

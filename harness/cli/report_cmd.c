@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "exit_codes.h"
 #include "jsonout.h"
 #include "report.h"
@@ -21,7 +22,7 @@ static void usage(FILE *out) {
         "  --format text   print the summary `faultline run` printed at the end of the run\n"
         "  --format json   print report.json, checked: it parses and holds the keys the other\n"
         "                  forms read\n"
-        "  --help          this text\n"
+        "  --help          this text; --version: faultline's version\n"
         "\n",
         out);
   fl_exit_codes_print(out, "report");
@@ -29,14 +30,16 @@ static void usage(FILE *out) {
 
 int fl_cmd_report(int argc, char **argv, bool color) {
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                           {"version", no_argument, NULL, 'V'},
                                            {"format", required_argument, NULL, 'f'},
                                            {NULL, 0, NULL, 0}};
   const char *format = "html";
-  optind = 1;
+  optind = 0; /* glibc: start afresh; options may stand anywhere, as GNU tools take them */
   opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "+hf:", longopts, NULL)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, ":hf:", longopts, NULL)) != -1;) {
     switch (c) {
     case 'h': usage(stdout); return FL_EXIT_OK;
+    case 'V': printf("faultline %s\n", FL_VERSION); return FL_EXIT_OK;
     case 'f': format = optarg; break;
     default:
       fprintf(stderr, "faultline report: %s '%s' (see faultline report --help)\n",

@@ -48,7 +48,12 @@
   X(N, "n", INT, "the message's 1-based number on its call")                                       \
   X(HASH, "hash", STR, "FNV-1a 64 of the message's bytes, 16 hex digits")                          \
   X(NULLS, "nulls", INT, "null_value entries in the message")                                      \
-  X(DECODED, "decoded", INT, "1: protobuf-c decoded the message; 0: it could not")                 \
+  X(DECODED, "decoded", INT,                                                                       \
+    "1: the message decoded (as faultline.Message with protobuf-c, or as the scenario's decode "   \
+    "type with protoc); 0: it did not")                                                            \
+  X(TEXT, "text", STR,                                                                             \
+    "a message of the scenario's own method, as protoc --decode printed it, on one line")          \
+  X(RAW, "raw", STR, "a message of the scenario's own method not decoded: its first bytes in hex") \
   X(ERROR, "error", STR, "what is wrong")                                                          \
   X(FIELDS, "fields", INT, "Struct entries in the message, at every depth")                        \
   X(CODE, "code", INT, "a gRPC status code, an HTTP/2 error code or an exit code")                 \
@@ -121,7 +126,7 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
     "a message was sent")                                                                          \
   X(RECV, "recv", FL_FROM_PEER,                                                                    \
     FL_A(CALL) | FL_A(N) | FL_A(BYTES) | FL_A(DECODED) | FL_A(ERROR) | FL_A(FIELDS) |              \
-        FL_A(NULLS) | FL_A(HASH),                                                                  \
+        FL_A(NULLS) | FL_A(HASH) | FL_A(TEXT) | FL_A(RAW),                                         \
     "a message was received")                                                                      \
   X(RECV_END, "recv_end", FL_FROM_PEER, FL_A(CALL), "the reader saw the end of the stream")        \
   X(HALF_CLOSE, "half_close", FL_FROM_CLIENT, FL_A(CALL), "the client's close_send completed")     \

@@ -57,6 +57,7 @@ fl_observe *fl_observe_new(const fl_observe_config *cfg) {
     }
     st->furthest_step = -1;
     st->wire.window_zero_since = -1;
+    st->proc.paused_since = -1;
     st->busy_at_ns = -1;
   }
   return o;
@@ -383,6 +384,54 @@ void fl_observe_frame(fl_observe *o, const fl_observed_frame *f) {
   }
 }
 
+/* ---- process faults --------------------------------------------------------------------- */
+
+void fl_observe_fault_signal(fl_observe *o, fl_side side) { o->sides[side].proc.fault_sent = true; }
+
+void fl_observe_paused(fl_observe *o, fl_side side, bool paused, int64_t at_ns) {
+  fl_side_obs *st = &o->sides[side];
+  if (paused && st->proc.paused_since < 0) st->proc.paused_since = at_ns;
+  if (!paused && st->proc.paused_since >= 0) {
+    st->proc.paused_ns += at_ns - st->proc.paused_since;
+    st->proc.paused_since = -1;
+    st->last_event_ns = at_ns; /* continuing is progress: the quiet starts now */
+  }
+}
+
+void fl_observe_restarted(fl_observe *o, fl_side side) {
+  fl_side_obs *st = &o->sides[side];
+  int restarts = st->proc.restarts + 1;
+  int64_t paused = st->proc.paused_ns;
+  st->proc = (fl_process_obs){.restarts = restarts, .paused_ns = paused, .paused_since = -1};
+  st->ready = false;
+  for (uint32_t i = 0; i < st->n_calls; i++) {
+    st->calls[i] = (fl_call_obs){.step = -1, .waiting_barrier = -1};
+  }
+  st->calls_started = st->calls_ended = 0;
+  st->have_status = st->have_cancelled = false;
+  st->done = false;
+}
+
+/* ---- external sides --------------------------------------------------------------------- */
+
+void fl_observe_external(fl_observe *o, fl_side side) {
+  o->sides[side].external = true;
+  /* No event pipe: nothing is left to read once it exits. */
+  o->sides[side].proc.events_closed = true;
+}
+
+void fl_observe_ready(fl_observe *o, fl_side side, int port) {
+  o->sides[side].ready = true;
+  o->sides[side].port = port;
+}
+
+void fl_observe_wire_messages(fl_observe *o, fl_side side, int64_t sent, int64_t recv) {
+  fl_side_obs *st = &o->sides[side];
+  st->have_messages = true;
+  st->messages_sent = sent;
+  st->messages_recv = recv;
+}
+
 /* ---- processes, samples, the end -------------------------------------------------------- */
 
 void fl_observe_spawned(fl_observe *o, fl_side side, pid_t pid) {
@@ -394,6 +443,7 @@ void fl_observe_exited(fl_observe *o, fl_side side, int exit_code, int term_sign
                        long peak_rss_kib) {
   fl_process_obs *p = &o->sides[side].proc;
   p->exited = true;
+  p->fault_ended = p->fault_sent;
   p->exit_code = exit_code;
   p->term_signal = term_signal;
   p->peak_rss_kib = peak_rss_kib;
@@ -482,8 +532,9 @@ fl_outcome fl_observe_outcome(const fl_observe *o) {
   }
   for (int i = 0; i < FL_N_SIDES; i++) {
     const fl_process_obs *p = &o->sides[i].proc;
-    if (p->exited && !p->ended_by_runner && (p->term_signal || p->exit_code != 0))
-      return FL_OUTCOME_CRASH;
+    /* An external program's non-zero exit is its way to report; only a signal is a crash. */
+    bool failed = p->term_signal || (p->exit_code != 0 && !o->sides[i].external);
+    if (p->exited && !p->ended_by_runner && !p->fault_ended && failed) return FL_OUTCOME_CRASH;
   }
   return FL_OUTCOME_COMPLETED;
 }
@@ -590,6 +641,9 @@ void fl_observe_busy_seen(fl_observe *o, fl_side side, int64_t at_ns) {
 
 int64_t fl_observe_hang_at(const fl_observe *o) {
   if (!fl_observe_call_open(o)) return INT64_MAX;
+  /* A side a pause fault stopped is no hang of the scenario. */
+  for (int i = 0; i < FL_N_SIDES; i++)
+    if (o->sides[i].proc.paused_since >= 0) return INT64_MAX;
   int64_t last_fired, next = next_timer(o, o->now_ns, &last_fired);
   if (next != INT64_MAX) return next;
   const fl_scenario *sc = o->cfg.scenario;
@@ -653,8 +707,38 @@ static int64_t first_deadline(const fl_side_obs *st) {
   return 0;
 }
 
+/* A peer field of an external side, from the wire (observe.h, EXTERNAL SIDES); `known` false
+ * leaves it to the caller (process facts). */
+static fl_value external_get(const fl_observe *o, fl_field_id id, fl_scope scope, bool *handled) {
+  const fl_side_obs *st = &o->sides[fl_side_of_scope(scope)];
+  const fl_wire_obs *sw = &o->sides[FL_SIDE_SERVER].wire, *cw = &o->sides[FL_SIDE_CLIENT].wire;
+  bool wire = o->wire_source;
+  *handled = true;
+  switch (id) {
+  case FL_FIELD_STATUS:
+    return val(FL_VAL_STATUS, wire && sw->have_trailers_status, sw->trailers_status);
+  case FL_FIELD_CANCELLED:
+    return val(FL_VAL_BOOL, wire && scope == FL_SCOPE_SERVER,
+               sw->frames[FL_H2_RST_STREAM] + cw->frames[FL_H2_RST_STREAM] > 0);
+  case FL_FIELD_SENT: return val(FL_VAL_INT, st->have_messages, st->messages_sent);
+  case FL_FIELD_RECV: return val(FL_VAL_INT, st->have_messages, st->messages_recv);
+  case FL_FIELD_STARTED: return val(FL_VAL_BOOL, wire, cw->frames[FL_H2_HEADERS] > 0);
+  case FL_FIELD_EXIT_CODE:
+  case FL_FIELD_PEAK_RSS:
+  case FL_FIELD_THREADS:
+  case FL_FIELD_FDS:
+  case FL_FIELD_RSS_GROWTH: *handled = false; return val(FL_VAL_INT, false, 0);
+  default: return val(FL_VAL_INT, false, 0);
+  }
+}
+
 fl_value fl_observe_get(const fl_observe *o, fl_field_id id, fl_scope scope) {
   const fl_side_obs *st = &o->sides[fl_side_of_scope(scope)];
+  if (st->external && fl_fields[id].cls == FL_CLASS_PEER) {
+    bool handled;
+    fl_value v = external_get(o, id, scope, &handled);
+    if (handled) return v;
+  }
   const fl_wire_obs *w = &st->wire;
   bool wire = o->wire_source;
   bool started = st->calls_started > 0;
@@ -674,6 +758,12 @@ fl_value fl_observe_get(const fl_observe *o, fl_field_id id, fl_scope scope) {
   }
   case FL_FIELD_EXIT_CODE:
     return val(FL_VAL_INT, st->proc.exited && !st->proc.term_signal, st->proc.exit_code);
+  case FL_FIELD_KILLED: return val(FL_VAL_BOOL, true, st->proc.fault_ended);
+  case FL_FIELD_PAUSED_FOR: {
+    int64_t open = st->proc.paused_since >= 0 ? o->now_ns - st->proc.paused_since : 0;
+    return val(FL_VAL_DURATION, true, st->proc.paused_ns + open);
+  }
+  case FL_FIELD_RESTARTS: return val(FL_VAL_INT, true, st->proc.restarts);
   case FL_FIELD_STARTED: return val(FL_VAL_BOOL, true, started);
   case FL_FIELD_RECV_END: return val(FL_VAL_BOOL, true, st->recv_end);
   case FL_FIELD_DECODE_ERRORS: return val(FL_VAL_INT, true, st->decode_errors);

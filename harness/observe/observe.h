@@ -93,6 +93,11 @@ typedef struct {
   int exit_code;   /* valid if exited and term_signal == 0 */
   int term_signal; /* the signal that ended it, 0 if it exited */
   bool ended_by_runner;
+  bool fault_sent;      /* a kill or signal fault was sent to it: its end is expected */
+  bool fault_ended;     /* ... and it ended after that */
+  int64_t paused_since; /* a pause fault stopped it then; -1: running */
+  int64_t paused_ns;    /* pause faults' stops, in all (the open one not counted) */
+  int restarts;
   long peak_rss_kib;  /* the kernel's high-water mark, once reaped */
   bool events_closed; /* its event pipe reached end of file */
 } fl_process_obs;
@@ -156,6 +161,13 @@ typedef struct {
   int64_t shutdown_start_stamp, shutdown_done_stamp;
   bool done;
   fl_bytes error; /* the peer's own `error` event; s == NULL if none */
+
+  /* An external side (plan/external.h): no event lines; its peer fields come from the wire
+   * (EXTERNAL SIDES below). */
+  bool external;
+  bool have_messages;    /* the capture's decoder counted the gRPC messages on its leg */
+  int64_t messages_sent; /* in its DATA frames */
+  int64_t messages_recv; /* in its peer's DATA frames, as they reached it */
 
   int furthest_step; /* the highest step index any call began, -1 before the first */
   int64_t last_event_ns;
@@ -226,6 +238,35 @@ void fl_observe_frame(fl_observe *o, const fl_observed_frame *f);
 /* A source of wire facts exists (a proxy, or the capture's decoder): from now on wire counts
  * are known, zero until frames say otherwise. Without one every wire field is unknown. */
 void fl_observe_wire_source(fl_observe *o);
+
+/*
+ * EXTERNAL SIDES. A side that is a program of the user's (or an address) sends no events: the
+ * runner marks it with fl_observe_external, says when it is ready (fl_observe_ready) and, after
+ * the run, gives the messages the capture's decoder counted on its leg
+ * (fl_observe_wire_messages). Its peer fields then come from the wire, and a field the wire
+ * cannot tell is unknown, never guessed:
+ *   status       the grpc-status of the server's trailers (wire.server.trailers.status)
+ *   cancelled    (server) a RST_STREAM on its stream, either way
+ *   sent, recv   gRPC messages in its DATA frames / its peer's, as counted on its own leg
+ *   started      a HEADERS frame of the call was seen
+ *   exit_code, peak_rss, threads, fds, rss_growth: its process, as for a built-in peer
+ * Everything else (steps, ops, hashes, decode errors, the status message) is unknown.
+ */
+void fl_observe_external(fl_observe *o, fl_side side);
+void fl_observe_ready(fl_observe *o, fl_side side, int port);
+void fl_observe_wire_messages(fl_observe *o, fl_side side, int64_t sent, int64_t recv);
+
+/*
+ * PROCESS FAULTS (plan/faults.h, layer process), as the runner carries them out:
+ * fl_observe_fault_signal before a kill or signal fault's signal (the exit that may follow is
+ * the fault's doing, `killed`, not a crash); fl_observe_paused when a pause fault stops or
+ * continues the side (while any side is paused there is no hang, and the continue counts as
+ * progress); fl_observe_restarted when a restart fault started the side again (its calls
+ * begin afresh; counts add up).
+ */
+void fl_observe_fault_signal(fl_observe *o, fl_side side);
+void fl_observe_paused(fl_observe *o, fl_side side, bool paused, int64_t at_ns);
+void fl_observe_restarted(fl_observe *o, fl_side side);
 
 /* The process side. */
 void fl_observe_spawned(fl_observe *o, fl_side side, pid_t pid);

@@ -72,7 +72,7 @@ void fl_peer_run_client(fl_peer *p) {
     fl_peer_emit(p, FL_EV_READY);
 
   /* Every stream on the one channel: C core multiplexes them on one HTTP/2 connection. */
-  const char *method = fl_rpc_method(p->scenario->rpc);
+  const char *method = fl_scenario_method(p->scenario);
   for (size_t i = 0; i < p->n_calls; i++) start_call(p, &p->calls[i], method);
 
   fl_peer_run_script(p);

@@ -209,8 +209,47 @@ static void start_send(fl_call *c, const fl_step *st) {
   fl_call_start(c, &gop, 1, &c->send, "send");
 }
 
+/*
+ * A message of the user's own method (payload.h): its size and hash, and its text when the
+ * scenario names this side's type (decode:), else its first bytes in hex. A message protoc
+ * cannot decode as that type is a decode error, with protoc's words.
+ */
+static void foreign_recv(fl_call *c, const uint8_t *buf, size_t len) {
+  fl_peer *p = c->p;
+  c->received++;
+  char hex[17], raw[2 * FL_PAYLOAD_RAW_MAX + 4];
+  fl_payload_hash_hex(fl_payload_hash(buf, len), hex);
+  const char *type = fl_scenario_recv_type(p->scenario, p->is_server);
+  if (!type || p->decoded >= FL_PAYLOAD_DECODE_MAX) {
+    fl_call_emit(c, FL_EV_RECV, FL_KV_I(N, c->received), FL_KV_I(BYTES, len), FL_KV_S(HASH, hex),
+                 FL_KV_S(RAW, fl_payload_raw_hex(buf, len, raw)));
+    return;
+  }
+  p->decoded++;
+  fl_protoc_source src = fl_proto_ref_source(&p->scenario->decode.proto);
+  fl_protoc_error pe;
+  char *text;
+  bool cut;
+  if (fl_protoc_decode(&src, type, buf, len, FL_PAYLOAD_TEXT_MAX, &text, &cut, &pe) < 0) {
+    char why[sizeof pe.msg + 16];
+    snprintf(why, sizeof why, "protoc: %s", pe.msg);
+    fl_call_emit(c, FL_EV_RECV, FL_KV_I(N, c->received), FL_KV_I(BYTES, len), FL_KV_I(DECODED, 0),
+                 FL_KV_S(ERROR, why), FL_KV_S(HASH, hex),
+                 FL_KV_S(RAW, fl_payload_raw_hex(buf, len, raw)));
+    return;
+  }
+  /* A cut text says so at its end; it is then no longer text format. */
+  if (cut) {
+    size_t n = strlen(text);
+    char *longer = realloc(text, n + 4);
+    if (longer) memcpy(longer + n, "...", 4), text = longer;
+  }
+  fl_call_emit(c, FL_EV_RECV, FL_KV_I(N, c->received), FL_KV_I(BYTES, len), FL_KV_I(DECODED, 1),
+               FL_KV_S(HASH, hex), FL_KV_S(TEXT, text));
+  free(text);
+}
+
 static void on_recv_done(fl_peer *p, fl_op *op) {
-  (void)p;
   fl_call *c = op->call;
   grpc_byte_buffer *bb = c->recv_bb;
   c->recv_bb = NULL;
@@ -231,11 +270,17 @@ static void on_recv_done(fl_peer *p, fl_op *op) {
   fl_payload_info info = {0};
   if (grpc_byte_buffer_reader_init(&reader, bb)) {
     grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
-    fl_payload_inspect(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &info);
+    if (fl_scenario_foreign(p->scenario))
+      foreign_recv(c, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
+    else
+      fl_payload_inspect(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &info);
     grpc_slice_unref(all);
     grpc_byte_buffer_reader_destroy(&reader);
+  } else if (fl_scenario_foreign(p->scenario)) {
+    foreign_recv(c, NULL, 0);
   }
   grpc_byte_buffer_destroy(bb);
+  if (fl_scenario_foreign(p->scenario)) return;
   c->received++;
   char hex[17];
   fl_payload_hash_hex(info.hash, hex);

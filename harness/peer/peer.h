@@ -46,7 +46,11 @@ struct fl_op {
 typedef struct {
   const char *side; /* "server" | "client" */
   const char *scenario_path;
-  const char *target; /* client: HOST:PORT */
+  const char *target; /* client: HOST:PORT to dial; server: to listen on (default 127.0.0.1:0) */
+  /* What the scenario's relative paths (payload proto and file, decode) are resolved against:
+   * the directory of the user's scenario file, of which --scenario is a copy; NULL: the
+   * directory of --scenario. */
+  const char *base_dir;
   int events_fd, control_fd;
 } fl_peer_options;
 
@@ -136,6 +140,7 @@ struct fl_peer {
 
   fl_call *calls; /* [n_calls] */
   size_t n_calls, n_finished;
+  uint64_t decoded; /* messages of the user's method decoded with protoc (FL_PAYLOAD_DECODE_MAX) */
 
   /* The scheduler: advance every call at the next round (a barrier opened, the peer's own op
    * completed), and the earliest time a waiting step or a shutdown deadline is due. */

@@ -19,7 +19,7 @@
 
 static void usage(FILE *f) {
   fprintf(f, "usage: faultline-peer --side server|client --scenario FILE --events-fd N\n"
-             "                      --control-fd N [--target HOST:PORT]\n"
+             "                      --control-fd N [--target HOST:PORT] [--base-dir DIR]\n"
              "\n"
              "Runs one side's script of a scenario on gRPC C core. Started by `faultline run`;\n"
              "it can also be driven by hand (e.g. --events-fd 1 --control-fd 0).\n"
@@ -29,7 +29,11 @@ static void usage(FILE *f) {
              "  --scenario FILE   the scenario file; the peer runs its side's script\n"
              "  --events-fd N     where events go, one line each (see harness/event.h)\n"
              "  --control-fd N    where barrier releases (\"go <index>\") come from\n"
-             "  --target H:P      client only: the server's address\n"
+             "  --target H:P      client: the server's address; server: the address to listen on\n"
+             "                    (default 127.0.0.1:0, a port the kernel picks)\n"
+             "  --base-dir DIR    where the scenario's relative paths (a payload's proto or\n"
+             "                    file, decode's proto) are found: the directory of the file\n"
+             "                    FILE is a copy of (default: FILE's own directory)\n"
              "  --version         the version, and gRPC core's as the library says\n"
              "                    (grpc_version_string(); versions.json of a bundle reads it)\n"
              "\n"
@@ -47,13 +51,14 @@ static int parse_fd(const char *s, int *out) {
 }
 
 int main(int argc, char **argv) {
-  enum { OPT_SIDE = 256, OPT_SCENARIO, OPT_EVENTS, OPT_CONTROL, OPT_TARGET };
+  enum { OPT_SIDE = 256, OPT_SCENARIO, OPT_EVENTS, OPT_CONTROL, OPT_TARGET, OPT_BASE_DIR };
   static const struct option longopts[] = {
       {"side", required_argument, NULL, OPT_SIDE},
       {"scenario", required_argument, NULL, OPT_SCENARIO},
       {"events-fd", required_argument, NULL, OPT_EVENTS},
       {"control-fd", required_argument, NULL, OPT_CONTROL},
       {"target", required_argument, NULL, OPT_TARGET},
+      {"base-dir", required_argument, NULL, OPT_BASE_DIR},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
@@ -64,6 +69,7 @@ int main(int argc, char **argv) {
     case OPT_SIDE: p.opt.side = optarg; break;
     case OPT_SCENARIO: p.opt.scenario_path = optarg; break;
     case OPT_TARGET: p.opt.target = optarg; break;
+    case OPT_BASE_DIR: p.opt.base_dir = optarg; break;
     case OPT_EVENTS:
     case OPT_CONTROL:
       if (parse_fd(optarg, c == OPT_EVENTS ? &p.opt.events_fd : &p.opt.control_fd) < 0) {
@@ -100,7 +106,10 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   fl_error err;
-  if (fl_scenario_load(p.opt.scenario_path, &p.scenario, &err) < 0) fl_peer_fail(&p, "%s", err.msg);
+  /* Proto payloads are encoded here, once, before the first call: never per message. */
+  if (fl_scenario_load(p.opt.scenario_path, &p.scenario, &err) < 0 ||
+      fl_scenario_resolve(p.scenario, p.opt.base_dir, &err) < 0)
+    fl_peer_fail(&p, "%s", err.msg);
   p.plan = p.is_server ? &p.scenario->server : &p.scenario->client;
   p.n_calls = p.scenario->streams ? p.scenario->streams : 1;
   if (!(p.released = calloc(p.plan->n_steps + 1, sizeof *p.released)) ||

@@ -94,9 +94,12 @@ _Noreturn void fl_peer_run_server(fl_peer *p) {
   fl_peer_args_free(args);
   grpc_server_register_completion_queue(p->server, p->cq, NULL);
   grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-  int port = grpc_server_add_http2_port(p->server, "127.0.0.1:0", creds);
+  /* --target: the address of an earlier run of this side (a restart fault); else a port the
+   * kernel picks. */
+  const char *addr = p->opt.target ? p->opt.target : "127.0.0.1:0";
+  int port = grpc_server_add_http2_port(p->server, addr, creds);
   grpc_server_credentials_release(creds);
-  if (port <= 0) fl_peer_fail(p, "cannot listen on 127.0.0.1:0");
+  if (port <= 0) fl_peer_fail(p, "cannot listen on %s", addr);
   grpc_server_start(p->server);
 
   /* Every call is requested up front, so they may arrive in any order. */

@@ -1,6 +1,7 @@
 #include "faults.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +46,14 @@ bool fl_faults_need_proxy(const fl_path_plan *path, const fl_fault *faults, size
     switch (fl_action_layer(faults[i].action.kind)) {
     case FL_LAYER_TCP:
     case FL_LAYER_FRAME: return true;
+    case FL_LAYER_PROCESS: break;
     }
   }
   return false;
 }
 
 bool fl_fault_fired_by_runner(const fl_fault *f) {
+  if (fl_action_layer(f->action.kind) == FL_LAYER_PROCESS) return true;
   return f->trigger.kind == FL_TRIGGER_ON && !f->trigger.wire;
 }
 
@@ -94,119 +97,23 @@ static const struct {
 
 static const char *const toward_names[] = {"both", "client", "server", NULL};
 static const char *const corrupt_names[] = {"length_prefix", "compressed_flag", NULL};
+/* signal: { name }: a real program's own stop and dump paths, and CONT for a paused one. */
+static const char *const signal_names[] = {"TERM", "INT",  "QUIT", "HUP",
+                                           "USR1", "USR2", "CONT", NULL};
+static const int signal_numbers[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCONT};
 static const char *const fault_keys[] = {"name", "on", "after", "since", "do", "toward", NULL};
 
 /* ---- errors and values ------------------------------------------------------------------ */
-
-#define LINE(n) ((int)(n)->start_mark.line + 1)
-#define COL(n) ((int)(n)->start_mark.column + 1)
-
-FL_PRINTF(4, 5)
-static int fail(const fl_plan_yaml *y, int line, int col, const char *fmt, ...) {
-  char msg[600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return y->fail(y->parser, line, col, msg);
-}
-#define fail_node(y, n, ...) fail((y), LINE(n), COL(n), __VA_ARGS__)
-
-static yaml_node_t *node(const fl_plan_yaml *y, int id) {
-  return yaml_document_get_node(y->doc, id);
-}
-static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
-
-static bool is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-  const char *v = sval(n);
-  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
 
 static bool is_empty_map(const yaml_node_t *n) {
   return n->type == YAML_MAPPING_NODE && n->data.mapping.pairs.top == n->data.mapping.pairs.start;
 }
 
-static const char *describe(const yaml_node_t *n, char *buf, size_t len) {
-  if (n->type == YAML_MAPPING_NODE) return "a map";
-  if (n->type == YAML_SEQUENCE_NODE) return "a list";
-  if (is_null(n)) return "nothing";
-  const char *v = sval(n);
-  size_t shown = strcspn(v, "\n\r");
-  if (shown > 40) shown = 40;
-  while (shown > 0 && ((unsigned char)v[shown] & 0xC0) == 0x80) shown--;
-  snprintf(buf, len, "'%.*s%s'", (int)shown, v, v[shown] ? "..." : "");
-  return buf;
-}
-
-/* "a, b or c" from a NULL-terminated list. */
-static const char *list_words(const char *const *names, char *buf, size_t len) {
-  size_t o = 0, n = 0;
-  buf[0] = '\0';
-  while (names[n]) n++;
-  for (size_t i = 0; i < n && o < len; i++)
-    o += (size_t)snprintf(buf + o, len - o, "%s%s",
-                          i == 0       ? ""
-                          : i + 1 == n ? " or "
-                                       : ", ",
-                          names[i]);
-  return buf;
-}
-
-/* A key of a map: a scalar, not repeated, one of `allowed` (near misses suggested). */
-static int check_key(const fl_plan_yaml *y, yaml_node_t *map, yaml_node_pair_t *pair,
-                     const char *where, const char *const *allowed, const char **key_out) {
-  yaml_node_t *k = node(y, pair->key);
-  char d[64], list[400];
-  if (k->type != YAML_SCALAR_NODE)
-    return fail_node(y, k, "keys in %s must be names, not %s", where, describe(k, d, sizeof d));
-  const char *key = sval(k);
-  for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
-    yaml_node_t *qk = node(y, q->key);
-    if (qk->type == YAML_SCALAR_NODE && !strcmp(sval(qk), key))
-      return fail_node(y, k, "duplicate key '%s' in %s (first at line %d)", key, where, LINE(qk));
-  }
-  bool ok = false;
-  for (const char *const *a = allowed; *a && !ok; a++) ok = !strcmp(*a, key);
-  if (!ok) {
-    const char *near = fl_near_miss(key, allowed);
-    if (near)
-      return fail_node(y, k, "unknown key '%s' in %s; did you mean '%s'?", key, where, near);
-    if (!allowed[0]) return fail_node(y, k, "'%s' takes no arguments, not '%s'", where, key);
-    return fail_node(y, k, "unknown key '%s' in %s; expected %s", key, where,
-                     list_words(allowed, list, sizeof list));
-  }
-  *key_out = key;
-  return 0;
-}
-
-static int want_scalar(const fl_plan_yaml *y, yaml_node_t *n, const char *key, const char *what) {
-  char d[64];
-  if (n->type != YAML_SCALAR_NODE || is_null(n))
-    return fail_node(y, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
-  return 0;
-}
-
-static int get_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, bool positive,
-                        int64_t *out) {
-  static const char what[] = "a duration like 500ms or 3s";
-  char d[64];
-  if (want_scalar(y, n, key, what) < 0) return -1;
-  const char *v = sval(n);
-  if (fl_parse_duration(v, out) < 0) {
-    if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v))
-      return fail_node(y, n, "'%s' must be %s; '%s' has no unit", key, what, v);
-    return fail_node(y, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
-  }
-  if (positive && *out <= 0) return fail_node(y, n, "'%s' must be longer than 0", key);
-  return 0;
-}
-
 static int get_size(const fl_plan_yaml *y, yaml_node_t *n, const char *key, const char *what,
                     bool rate, uint64_t *out) {
   char d[64], buf[64];
-  if (want_scalar(y, n, key, what) < 0) return -1;
-  const char *v = sval(n);
+  if (fl_yaml_want_scalar(y, n, key, what) < 0) return -1;
+  const char *v = fl_yaml_str(n);
   size_t len = strlen(v);
   /* A rate reads best as 1MiB/s; the "/s" may also be left out. */
   if (rate && len > 2 && len < sizeof buf && !strcmp(v + len - 2, "/s")) {
@@ -216,8 +123,9 @@ static int get_size(const fl_plan_yaml *y, yaml_node_t *n, const char *key, cons
   }
   int64_t x;
   if (fl_parse_size(v, &x) < 0)
-    return fail_node(y, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
-  if (x <= 0) return fail_node(y, n, "'%s' must be more than 0", key);
+    return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                             fl_yaml_describe(n, d, sizeof d));
+  if (x <= 0) return fl_yaml_fail_node(y, n, "'%s' must be more than 0", key);
   *out = (uint64_t)x;
   return 0;
 }
@@ -226,8 +134,8 @@ static int get_size(const fl_plan_yaml *y, yaml_node_t *n, const char *key, cons
 static int get_uint(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint64_t min,
                     uint64_t max, uint64_t *out) {
   char d[64];
-  if (want_scalar(y, n, key, "a whole number") < 0) return -1;
-  const char *v = sval(n);
+  if (fl_yaml_want_scalar(y, n, key, "a whole number") < 0) return -1;
+  const char *v = fl_yaml_str(n);
   uint64_t x = 0;
   const char *p = v;
   if (*p < '0' || *p > '9') goto bad;
@@ -240,28 +148,30 @@ static int get_uint(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint
   *out = x;
   return 0;
 bad:
-  return fail_node(y, n, "'%s' must be a whole number, not %s", key, describe(n, d, sizeof d));
+  return fl_yaml_fail_node(y, n, "'%s' must be a whole number, not %s", key,
+                           fl_yaml_describe(n, d, sizeof d));
 range:
-  return fail_node(y, n, "'%s' must be %llu..%llu, not %s", key, (unsigned long long)min,
-                   (unsigned long long)max, v);
+  return fl_yaml_fail_node(y, n, "'%s' must be %llu..%llu, not %s", key, (unsigned long long)min,
+                           (unsigned long long)max, v);
 }
 
 static int get_choice(const fl_plan_yaml *y, yaml_node_t *n, const char *key,
                       const char *const *names, int *out) {
   char d[64], what[200];
-  list_words(names, what, sizeof what);
-  if (want_scalar(y, n, key, what) < 0) return -1;
+  fl_yaml_list_words(names, what, sizeof what);
+  if (fl_yaml_want_scalar(y, n, key, what) < 0) return -1;
   for (int i = 0; names[i]; i++) {
-    if (!strcmp(names[i], sval(n))) {
+    if (!strcmp(names[i], fl_yaml_str(n))) {
       *out = i;
       return 0;
     }
   }
-  const char *near = fl_near_miss(sval(n), names);
+  const char *near = fl_near_miss(fl_yaml_str(n), names);
   if (near)
-    return fail_node(y, n, "'%s' must be %s, not %s; did you mean '%s'?", key, what,
-                     describe(n, d, sizeof d), near);
-  return fail_node(y, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+    return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s; did you mean '%s'?", key, what,
+                             fl_yaml_describe(n, d, sizeof d), near);
+  return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                           fl_yaml_describe(n, d, sizeof d));
 }
 
 /* An HTTP/2 error code: a name of RFC 9113 section 7, or any 32-bit number (unknown codes
@@ -269,8 +179,8 @@ static int get_choice(const fl_plan_yaml *y, yaml_node_t *n, const char *key,
 static int get_error_code(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint32_t *out) {
   static const char what[] = "an HTTP/2 error code like CANCEL or NO_ERROR, or a number";
   char d[64];
-  if (want_scalar(y, n, key, what) < 0) return -1;
-  const char *v = sval(n);
+  if (fl_yaml_want_scalar(y, n, key, what) < 0) return -1;
+  const char *v = fl_yaml_str(n);
   if (v[0] >= '0' && v[0] <= '9') {
     uint64_t x;
     if (get_uint(y, n, key, 0, UINT32_MAX, &x) < 0) return -1;
@@ -287,8 +197,10 @@ static int get_error_code(const fl_plan_yaml *y, yaml_node_t *n, const char *key
   }
   names[N_ERROR_CODES] = NULL;
   const char *near = fl_near_miss(v, names);
-  if (near) return fail_node(y, n, "unknown HTTP/2 error code '%s'; did you mean '%s'?", v, near);
-  return fail_node(y, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+  if (near)
+    return fl_yaml_fail_node(y, n, "unknown HTTP/2 error code '%s'; did you mean '%s'?", v, near);
+  return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                           fl_yaml_describe(n, d, sizeof d));
 }
 
 static int get_frame_type(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint8_t *out) {
@@ -318,6 +230,9 @@ static const char *const *action_keys(fl_action_kind k) {
   static const char *const delay_frame[] = {"type", "by", NULL};
   static const char *const drop_frame[] = {"type", NULL};
   static const char *const corrupt[] = {"what", "length", NULL};
+  static const char *const pause[] = {"for", NULL};
+  static const char *const signal[] = {"name", NULL};
+  static const char *const restart[] = {"delay", NULL};
   switch (k) {
   case FL_ACTION_LATENCY: return latency;
   case FL_ACTION_BANDWIDTH: return bandwidth;
@@ -335,6 +250,10 @@ static const char *const *action_keys(fl_action_kind k) {
   case FL_ACTION_DELAY_FRAME: return delay_frame;
   case FL_ACTION_DROP_FRAME: return drop_frame;
   case FL_ACTION_CORRUPT: return corrupt;
+  case FL_ACTION_PAUSE: return pause;
+  case FL_ACTION_KILL: return none;
+  case FL_ACTION_SIGNAL: return signal;
+  case FL_ACTION_RESTART: return restart;
   case FL_N_ACTIONS: break;
   }
   return none;
@@ -360,6 +279,10 @@ static const char *action_form(fl_action_kind k) {
   case FL_ACTION_DELAY_FRAME: return "delay_frame: { type: data, by: 200ms }";
   case FL_ACTION_DROP_FRAME: return "drop_frame: { type: window_update }";
   case FL_ACTION_CORRUPT: return "corrupt: { what: length_prefix }";
+  case FL_ACTION_PAUSE: return "pause: { for: 2s }";
+  case FL_ACTION_KILL: return "kill";
+  case FL_ACTION_SIGNAL: return "signal: { name: TERM }";
+  case FL_ACTION_RESTART: return "restart: { delay: 500ms }";
   case FL_N_ACTIONS: break;
   }
   return "";
@@ -372,8 +295,8 @@ static int parse_settings(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a
   for (yaml_node_pair_t *pr = args->data.mapping.pairs.start; pr < args->data.mapping.pairs.top;
        pr++) {
     const char *key;
-    if (check_key(y, args, pr, "settings", names, &key) < 0) return -1;
-    yaml_node_t *v = node(y, pr->value);
+    if (fl_yaml_check_key(y, args, pr, "settings", names, &key) < 0) return -1;
+    yaml_node_t *v = fl_yaml_node(y, pr->value);
     size_t i = 0;
     while (strcmp(settings_ids[i].name, key)) i++;
     uint16_t id = settings_ids[i].id;
@@ -388,8 +311,8 @@ static int parse_settings(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a
     a->n_settings++;
   }
   if (!a->n_settings)
-    return fail(y, a->line, a->col, "'settings' needs at least one parameter, like %s",
-                action_form(FL_ACTION_SETTINGS));
+    return fl_yaml_fail(y, a->line, a->col, "'settings' needs at least one parameter, like %s",
+                        action_form(FL_ACTION_SETTINGS));
   return 0;
 }
 
@@ -399,18 +322,19 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
   char d[64];
   /* Defaults. */
   a->count = 1;
+  if (a->kind == FL_ACTION_PAUSE) a->for_ns = FL_FOREVER;
   if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE) {
     a->stream = FL_STREAM_ALL;
     a->for_ns = FL_FOREVER;
   }
-  if (args && (is_null(args) || is_empty_map(args))) args = NULL;
+  if (args && (fl_yaml_is_null(args) || is_empty_map(args))) args = NULL;
   if (args && args->type != YAML_MAPPING_NODE)
-    return fail_node(y, args, "'%s' takes a map of arguments, like %s; not %s", name,
-                     action_form(a->kind), describe(args, d, sizeof d));
+    return fl_yaml_fail_node(y, args, "'%s' takes a map of arguments, like %s; not %s", name,
+                             action_form(a->kind), fl_yaml_describe(args, d, sizeof d));
   if (a->kind == FL_ACTION_SETTINGS) {
     if (!args)
-      return fail(y, a->line, a->col, "'settings' needs at least one parameter, like %s",
-                  action_form(a->kind));
+      return fl_yaml_fail(y, a->line, a->col, "'settings' needs at least one parameter, like %s",
+                          action_form(a->kind));
     return parse_settings(y, args, a);
   }
   bool seen[8] = {false}; /* by index into the action's key list */
@@ -419,16 +343,16 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
     for (yaml_node_pair_t *pr = args->data.mapping.pairs.start; pr < args->data.mapping.pairs.top;
          pr++) {
       const char *key;
-      if (check_key(y, args, pr, name, keys, &key) < 0) return -1;
-      yaml_node_t *v = node(y, pr->value);
+      if (fl_yaml_check_key(y, args, pr, name, keys, &key) < 0) return -1;
+      yaml_node_t *v = fl_yaml_node(y, pr->value);
       int ki = 0;
       while (strcmp(keys[ki], key)) ki++;
       seen[ki] = true;
       int rc = 0;
       if (!strcmp(key, "delay") || !strcmp(key, "by")) {
-        rc = get_duration(y, v, key, a->kind != FL_ACTION_SLICE, &a->delay_ns);
+        rc = fl_yaml_duration(y, v, key, a->kind != FL_ACTION_SLICE, &a->delay_ns);
       } else if (!strcmp(key, "jitter")) {
-        rc = get_duration(y, v, key, false, &a->jitter_ns);
+        rc = fl_yaml_duration(y, v, key, false, &a->jitter_ns);
       } else if (!strcmp(key, "rate")) {
         rc = get_size(y, v, key, "a rate like 1MiB/s or 64KB/s", true, &a->rate);
       } else if (!strcmp(key, "size")) {
@@ -436,22 +360,22 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
       } else if (!strcmp(key, "bytes")) {
         rc = get_size(y, v, key, "a size like 64KiB", false, &a->bytes);
       } else if (!strcmp(key, "for")) {
-        if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE && v->type == YAML_SCALAR_NODE &&
-            !strcmp(sval(v), "forever"))
+        if ((a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE || a->kind == FL_ACTION_PAUSE) &&
+            v->type == YAML_SCALAR_NODE && !strcmp(fl_yaml_str(v), "forever"))
           a->for_ns = FL_FOREVER;
         else
-          rc = get_duration(y, v, key, true, &a->for_ns);
+          rc = fl_yaml_duration(y, v, key, true, &a->for_ns);
       } else if (!strcmp(key, "code")) {
         rc = get_error_code(y, v, key, &a->code);
       } else if (!strcmp(key, "stream")) {
         uint64_t x;
         if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE && v->type == YAML_SCALAR_NODE &&
-            !strcmp(sval(v), "connection")) {
+            !strcmp(fl_yaml_str(v), "connection")) {
           a->stream = 0;
         } else if (a->kind == FL_ACTION_WITHHOLD_WINDOW_UPDATE && v->type == YAML_SCALAR_NODE &&
-                   !is_null(v) && (sval(v)[0] < '0' || sval(v)[0] > '9')) {
-          rc = fail_node(y, v, "'stream' must be a stream number or 'connection', not %s",
-                         describe(v, d, sizeof d));
+                   !fl_yaml_is_null(v) && (fl_yaml_str(v)[0] < '0' || fl_yaml_str(v)[0] > '9')) {
+          rc = fl_yaml_fail_node(y, v, "'stream' must be a stream number or 'connection', not %s",
+                                 fl_yaml_describe(v, d, sizeof d));
         } else {
           rc = get_uint(y, v, key, 1, FL_H2_STREAM_ID_MASK, &x);
           a->stream = (uint32_t)x;
@@ -463,19 +387,24 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
         a->last_stream_id_set = true;
       } else if (!strcmp(key, "debug")) {
         /* Debug data may be empty: "" is a value, a bare key is not. */
-        if (v->type != YAML_SCALAR_NODE || is_null(v))
-          rc = fail_node(y, v, "'debug' must be a string, not %s", describe(v, d, sizeof d));
-        else if (strlen(sval(v)) > FL_GOAWAY_DEBUG_MAX)
-          rc = fail_node(y, v, "'debug' must be at most %d bytes, not %zu", FL_GOAWAY_DEBUG_MAX,
-                         strlen(sval(v)));
-        else if (!(a->debug = strdup(sval(v))))
-          rc = fail_node(y, v, "out of memory");
+        if (v->type != YAML_SCALAR_NODE || fl_yaml_is_null(v))
+          rc = fl_yaml_fail_node(y, v, "'debug' must be a string, not %s",
+                                 fl_yaml_describe(v, d, sizeof d));
+        else if (strlen(fl_yaml_str(v)) > FL_GOAWAY_DEBUG_MAX)
+          rc = fl_yaml_fail_node(y, v, "'debug' must be at most %d bytes, not %zu",
+                                 FL_GOAWAY_DEBUG_MAX, strlen(fl_yaml_str(v)));
+        else if (!(a->debug = strdup(fl_yaml_str(v))))
+          rc = fl_yaml_fail_node(y, v, "out of memory");
       } else if (!strcmp(key, "count")) {
         uint64_t x;
         rc = get_uint(y, v, key, 1, FL_PING_MAX, &x);
         a->count = (uint32_t)x;
       } else if (!strcmp(key, "type")) {
         rc = get_frame_type(y, v, key, &a->frame_type);
+      } else if (!strcmp(key, "name")) {
+        int i;
+        rc = get_choice(y, v, key, signal_names, &i);
+        if (rc == 0) a->signal = signal_numbers[i];
       } else if (!strcmp(key, "what")) {
         int i;
         rc = get_choice(y, v, key, corrupt_names, &i);
@@ -518,8 +447,12 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
     break;
   case FL_ACTION_DROP_FRAME:
   case FL_ACTION_CORRUPT:
+  case FL_ACTION_SIGNAL:
     if (!seen[0]) missing = keys[0];
     break;
+  case FL_ACTION_PAUSE:
+  case FL_ACTION_KILL:
+  case FL_ACTION_RESTART:
   case FL_ACTION_RESET:
   case FL_ACTION_BLACKHOLE:
   case FL_ACTION_CLOSE:
@@ -529,13 +462,14 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
   case FL_N_ACTIONS: break;
   }
   if (missing)
-    return fail(y, a->line, a->col, "'%s' needs '%s', like %s", name, missing,
-                action_form(a->kind));
+    return fl_yaml_fail(y, a->line, a->col, "'%s' needs '%s', like %s", name, missing,
+                        action_form(a->kind));
   if (a->kind == FL_ACTION_LATENCY && a->jitter_ns > a->delay_ns)
-    return fail(y, a->line, a->col, "'latency' jitter must be at most its delay");
+    return fl_yaml_fail(y, a->line, a->col, "'latency' jitter must be at most its delay");
   if (a->kind == FL_ACTION_CORRUPT && a->length_set && a->what != FL_CORRUPT_LENGTH_PREFIX)
-    return fail(y, a->line, a->col, "'length' belongs to corrupt what: length_prefix");
-  if (!a->debug && !(a->debug = strdup(""))) return fail(y, a->line, a->col, "out of memory");
+    return fl_yaml_fail(y, a->line, a->col, "'length' belongs to corrupt what: length_prefix");
+  if (!a->debug && !(a->debug = strdup("")))
+    return fl_yaml_fail(y, a->line, a->col, "out of memory");
   return 0;
 }
 
@@ -543,17 +477,18 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
 static int parse_action(const fl_plan_yaml *y, yaml_node_t *name_node, yaml_node_t *args,
                         fl_action *a) {
   char list[400];
-  const char *name = sval(name_node);
-  a->line = LINE(name_node);
-  a->col = COL(name_node);
+  const char *name = fl_yaml_str(name_node);
+  a->line = FL_YAML_LINE(name_node);
+  a->col = FL_YAML_COL(name_node);
   int kind = -1;
   for (int i = 0; action_names[i]; i++)
     if (!strcmp(action_names[i], name)) kind = i;
   if (kind < 0) {
     const char *near = fl_near_miss(name, action_names);
-    if (near) return fail_node(y, name_node, "unknown action '%s'; did you mean '%s'?", name, near);
-    return fail_node(y, name_node, "unknown action '%s'; actions are %s", name,
-                     list_words(action_names, list, sizeof list));
+    if (near)
+      return fl_yaml_fail_node(y, name_node, "unknown action '%s'; did you mean '%s'?", name, near);
+    return fl_yaml_fail_node(y, name_node, "unknown action '%s'; actions are %s", name,
+                             fl_yaml_list_words(action_names, list, sizeof list));
   }
   a->kind = (fl_action_kind)kind;
   return parse_args(y, args, a);
@@ -576,22 +511,25 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
                     fl_path_plan *out) {
   char d[64];
   if (n->type != YAML_MAPPING_NODE)
-    return fail_node(y, n, "'%s' must be a map of TCP faults, like { %s }, not %s", where,
-                     action_form(FL_ACTION_LATENCY), describe(n, d, sizeof d));
+    return fl_yaml_fail_node(y, n, "'%s' must be a map of TCP faults, like { %s }, not %s", where,
+                             action_form(FL_ACTION_LATENCY), fl_yaml_describe(n, d, sizeof d));
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
-    yaml_node_t *kn = node(y, pr->key);
+    yaml_node_t *kn = fl_yaml_node(y, pr->key);
     for (int i = 0; i < FL_N_ACTIONS && kn->type == YAML_SCALAR_NODE; i++)
-      if (fl_action_layer((fl_action_kind)i) != FL_LAYER_TCP && !strcmp(sval(kn), action_names[i]))
-        return fail_node(y, kn,
-                         "'%s' is a frame fault: it fires on a trigger; put it in faults: with "
-                         "on: or after:",
-                         sval(kn));
-    if (check_key(y, n, pr, where, path_keys, &key) < 0) return -1;
-    yaml_node_t *k = node(y, pr->key), *v = node(y, pr->value);
+      if (fl_action_layer((fl_action_kind)i) != FL_LAYER_TCP &&
+          !strcmp(fl_yaml_str(kn), action_names[i]))
+        return fl_yaml_fail_node(
+            y, kn,
+            "'%s' is a %s fault: it fires on a trigger; put it in faults: with "
+            "on: or after:",
+            fl_yaml_str(kn),
+            fl_action_layer((fl_action_kind)i) == FL_LAYER_FRAME ? "frame" : "process");
+    if (fl_yaml_check_key(y, n, pr, where, path_keys, &key) < 0) return -1;
+    yaml_node_t *k = fl_yaml_node(y, pr->key), *v = fl_yaml_node(y, pr->value);
     if (!strcmp(key, "toward_client") || !strcmp(key, "toward_server")) {
       if (toward != FL_TOWARD_BOTH)
-        return fail_node(y, k, "'%s' inside '%s': directions do not nest", key, where);
+        return fl_yaml_fail_node(y, k, "'%s' inside '%s': directions do not nest", key, where);
       if (path_map(y, v, key[7] == 'c' ? FL_TOWARD_CLIENT : FL_TOWARD_SERVER, key, out) < 0)
         return -1;
       continue;
@@ -608,11 +546,11 @@ static int path_map(const fl_plan_yaml *y, yaml_node_t *n, fl_toward toward, con
       const fl_path_fault *o = &out->faults[i];
       if (o->action.kind == pf->action.kind &&
           (o->toward == toward || o->toward == FL_TOWARD_BOTH || toward == FL_TOWARD_BOTH))
-        return fail_node(y, k, "'%s' is already set for %s at line %d", key,
-                         o->toward == FL_TOWARD_BOTH     ? "both directions"
-                         : o->toward == FL_TOWARD_CLIENT ? "toward_client"
-                                                         : "toward_server",
-                         o->action.line);
+        return fl_yaml_fail_node(y, k, "'%s' is already set for %s at line %d", key,
+                                 o->toward == FL_TOWARD_BOTH     ? "both directions"
+                                 : o->toward == FL_TOWARD_CLIENT ? "toward_client"
+                                                                 : "toward_server",
+                                 o->action.line);
     }
   }
   return 0;
@@ -622,9 +560,9 @@ static size_t count_path_entries(const fl_plan_yaml *y, yaml_node_t *n) {
   if (n->type != YAML_MAPPING_NODE) return 0;
   size_t c = 0;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-    yaml_node_t *k = node(y, pr->key), *v = node(y, pr->value);
+    yaml_node_t *k = fl_yaml_node(y, pr->key), *v = fl_yaml_node(y, pr->value);
     if (k->type == YAML_SCALAR_NODE &&
-        (!strcmp(sval(k), "toward_client") || !strcmp(sval(k), "toward_server")))
+        (!strcmp(fl_yaml_str(k), "toward_client") || !strcmp(fl_yaml_str(k), "toward_server")))
       c += count_path_entries(y, v);
     else
       c++;
@@ -635,12 +573,12 @@ static size_t count_path_entries(const fl_plan_yaml *y, yaml_node_t *n) {
 int fl_path_parse(const fl_plan_yaml *y, yaml_node_t *n, fl_path_plan *out) {
   fill_path_keys();
   out->present = true;
-  out->line = LINE(n);
-  out->col = COL(n);
-  if (is_null(n) || is_empty_map(n)) return 0; /* `path:` alone: a proxy that forwards */
+  out->line = FL_YAML_LINE(n);
+  out->col = FL_YAML_COL(n);
+  if (fl_yaml_is_null(n) || is_empty_map(n)) return 0; /* `path:` alone: a proxy that forwards */
   size_t cap = count_path_entries(y, n);
   out->faults = calloc(cap ? cap : 1, sizeof *out->faults);
-  if (!out->faults) return fail_node(y, n, "out of memory");
+  if (!out->faults) return fl_yaml_fail_node(y, n, "out of memory");
   return path_map(y, n, FL_TOWARD_BOTH, "path", out);
 }
 
@@ -658,50 +596,53 @@ static bool valid_name(const char *s) {
 
 static int parse_do(const fl_plan_yaml *y, yaml_node_t *v, fl_action *a) {
   char d[64];
-  if (v->type == YAML_SCALAR_NODE && !is_null(v)) return parse_action(y, v, NULL, a);
+  if (v->type == YAML_SCALAR_NODE && !fl_yaml_is_null(v)) return parse_action(y, v, NULL, a);
   if (v->type != YAML_MAPPING_NODE || is_empty_map(v))
-    return fail_node(y, v, "'do' must be one action, like do: { %s }, not %s",
-                     action_form(FL_ACTION_RST_STREAM), describe(v, d, sizeof d));
+    return fl_yaml_fail_node(y, v, "'do' must be one action, like do: { %s }, not %s",
+                             action_form(FL_ACTION_RST_STREAM), fl_yaml_describe(v, d, sizeof d));
   yaml_node_pair_t *pairs = v->data.mapping.pairs.start;
-  yaml_node_t *k = node(y, pairs[0].key);
+  yaml_node_t *k = fl_yaml_node(y, pairs[0].key);
   if (k->type != YAML_SCALAR_NODE)
-    return fail_node(y, k, "an action's name must be a word like rst_stream, not %s",
-                     describe(k, d, sizeof d));
+    return fl_yaml_fail_node(y, k, "an action's name must be a word like rst_stream, not %s",
+                             fl_yaml_describe(k, d, sizeof d));
   if (v->data.mapping.pairs.top - pairs > 1) {
-    yaml_node_t *k2 = node(y, pairs[1].key);
-    return fail_node(y, k2, "'do' holds one action; '%s' follows '%s' (write another fault for it)",
-                     k2->type == YAML_SCALAR_NODE ? sval(k2) : "?", sval(k));
+    yaml_node_t *k2 = fl_yaml_node(y, pairs[1].key);
+    return fl_yaml_fail_node(
+        y, k2, "'do' holds one action; '%s' follows '%s' (write another fault for it)",
+        k2->type == YAML_SCALAR_NODE ? fl_yaml_str(k2) : "?", fl_yaml_str(k));
   }
-  return parse_action(y, k, node(y, pairs[0].value), a);
+  return parse_action(y, k, fl_yaml_node(y, pairs[0].value), a);
 }
 
 static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, size_t index) {
   fl_fault *f = &all[index];
   char d[64];
-  f->line = LINE(n);
-  f->col = COL(n);
+  f->line = FL_YAML_LINE(n);
+  f->col = FL_YAML_COL(n);
   f->trigger.since = -1;
   if (n->type != YAML_MAPPING_NODE)
-    return fail_node(y, n,
-                     "each fault must be a map with a trigger (on: or after:), do: and toward:, "
-                     "not %s",
-                     describe(n, d, sizeof d));
+    return fl_yaml_fail_node(
+        y, n,
+        "each fault must be a map with a trigger (on: or after:), do: and toward:, "
+        "not %s",
+        fl_yaml_describe(n, d, sizeof d));
   yaml_node_t *on = NULL, *after = NULL, *since = NULL, *since_v = NULL, *act = NULL,
               *toward = NULL;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
-    if (check_key(y, n, pr, "fault", fault_keys, &key) < 0) return -1;
-    yaml_node_t *v = node(y, pr->value), *k = node(y, pr->key);
+    if (fl_yaml_check_key(y, n, pr, "fault", fault_keys, &key) < 0) return -1;
+    yaml_node_t *v = fl_yaml_node(y, pr->value), *k = fl_yaml_node(y, pr->key);
     if (!strcmp(key, "name")) {
-      if (want_scalar(y, v, "name", "a name like cut-stream") < 0) return -1;
-      if (!valid_name(sval(v)))
-        return fail_node(y, v, "'name' must be lowercase letters, digits, '-' and '_', not %s",
-                         describe(v, d, sizeof d));
+      if (fl_yaml_want_scalar(y, v, "name", "a name like cut-stream") < 0) return -1;
+      if (!valid_name(fl_yaml_str(v)))
+        return fl_yaml_fail_node(y, v,
+                                 "'name' must be lowercase letters, digits, '-' and '_', not %s",
+                                 fl_yaml_describe(v, d, sizeof d));
       for (size_t i = 0; i < index; i++)
-        if (all[i].name && !strcmp(all[i].name, sval(v)))
-          return fail_node(y, v, "fault name '%s' is taken by the fault at line %d", sval(v),
-                           all[i].line);
-      if (!(f->name = strdup(sval(v)))) return fail_node(y, v, "out of memory");
+        if (all[i].name && !strcmp(all[i].name, fl_yaml_str(v)))
+          return fl_yaml_fail_node(y, v, "fault name '%s' is taken by the fault at line %d",
+                                   fl_yaml_str(v), all[i].line);
+      if (!(f->name = strdup(fl_yaml_str(v)))) return fl_yaml_fail_node(y, v, "out of memory");
     } else if (!strcmp(key, "on")) {
       on = v;
       (void)k;
@@ -721,60 +662,63 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
   }
   if (on && after) {
     yaml_node_t *second = on->start_mark.index > after->start_mark.index ? on : after;
-    return fail_node(y, second,
-                     "a fault has one trigger, 'on' or 'after', not both (write two faults, the "
-                     "second with since:)");
+    return fl_yaml_fail_node(
+        y, second,
+        "a fault has one trigger, 'on' or 'after', not both (write two faults, the "
+        "second with since:)");
   }
   if (!on && !after)
-    return fail_node(y, n,
-                     "a fault needs a trigger: 'on: PREDICATE' (e.g. on: wire.server.data >= 2) "
-                     "or 'after: DURATION'");
+    return fl_yaml_fail_node(
+        y, n,
+        "a fault needs a trigger: 'on: PREDICATE' (e.g. on: wire.server.data >= 2) "
+        "or 'after: DURATION'");
   if (since && !after)
-    return fail_node(y, since, "'since' goes with 'after': after: 500ms, since: NAME");
+    return fl_yaml_fail_node(y, since, "'since' goes with 'after': after: 500ms, since: NAME");
   if (since) {
     yaml_node_t *v = since_v;
-    if (want_scalar(y, v, "since", "the name of an earlier fault") < 0) return -1;
+    if (fl_yaml_want_scalar(y, v, "since", "the name of an earlier fault") < 0) return -1;
     const char *names[index + 1];
     size_t nn = 0;
     int found = -1;
     for (size_t i = 0; i < index; i++) {
       if (!all[i].name) continue;
       names[nn++] = all[i].name;
-      if (!strcmp(all[i].name, sval(v))) found = (int)i;
+      if (!strcmp(all[i].name, fl_yaml_str(v))) found = (int)i;
     }
     names[nn] = NULL;
     if (found < 0) {
-      const char *near = fl_near_miss(sval(v), names);
+      const char *near = fl_near_miss(fl_yaml_str(v), names);
       if (near)
-        return fail_node(y, v, "'since' names no earlier fault '%s'; did you mean '%s'?", sval(v),
-                         near);
+        return fl_yaml_fail_node(y, v, "'since' names no earlier fault '%s'; did you mean '%s'?",
+                                 fl_yaml_str(v), near);
       char list[300];
       if (!nn)
-        return fail_node(y, v,
-                         "'since' names no earlier fault '%s'; give that fault a 'name:' and put "
-                         "it above this one",
-                         sval(v));
-      return fail_node(y, v, "'since' names no earlier fault '%s'; earlier faults are %s", sval(v),
-                       list_words(names, list, sizeof list));
+        return fl_yaml_fail_node(
+            y, v,
+            "'since' names no earlier fault '%s'; give that fault a 'name:' and put "
+            "it above this one",
+            fl_yaml_str(v));
+      return fl_yaml_fail_node(y, v, "'since' names no earlier fault '%s'; earlier faults are %s",
+                               fl_yaml_str(v), fl_yaml_list_words(names, list, sizeof list));
     }
     f->trigger.since = found;
   }
   if (!act)
-    return fail_node(y, n, "a fault needs 'do: { ACTION: ARGS }', like do: { %s }",
-                     action_form(FL_ACTION_RST_STREAM));
+    return fl_yaml_fail_node(y, n, "a fault needs 'do: { ACTION: ARGS }', like do: { %s }",
+                             action_form(FL_ACTION_RST_STREAM));
 
   fl_trigger *t = &f->trigger;
   if (on) {
     t->kind = FL_TRIGGER_ON;
-    t->line = LINE(on);
-    t->col = COL(on);
-    if (want_scalar(y, on, "on", "a predicate like wire.server.data >= 2") < 0) return -1;
+    t->line = FL_YAML_LINE(on);
+    t->col = FL_YAML_COL(on);
+    if (fl_yaml_want_scalar(y, on, "on", "a predicate like wire.server.data >= 2") < 0) return -1;
     if (y->parse_predicate(y->parser, on, "on", &t->predicate, &t->text) < 0) return -1;
     const fl_field_info *fi = fl_predicate_field(t->predicate);
     /* wire.connections is the run's, but the proxy sees it as it happens. */
     bool wire_run = fi->id == FL_FIELD_WIRE_CONNECTIONS;
     if (fi->cls == FL_CLASS_RUN && !wire_run)
-      return fail_node(
+      return fl_yaml_fail_node(
           y, on,
           "'on' needs a server.*, client.* or wire.* field (or wire.connections); '%s' "
           "is only known when the run is over",
@@ -782,17 +726,27 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
     t->wire = fi->cls == FL_CLASS_WIRE || wire_run;
   } else {
     t->kind = FL_TRIGGER_AFTER;
-    t->line = LINE(after);
-    t->col = COL(after);
-    if (get_duration(y, after, "after", false, &t->after_ns) < 0) return -1;
+    t->line = FL_YAML_LINE(after);
+    t->col = FL_YAML_COL(after);
+    if (fl_yaml_duration(y, after, "after", false, &t->after_ns) < 0) return -1;
   }
 
   if (parse_do(y, act, &f->action) < 0) return -1;
+  if (!toward && fl_action_layer(f->action.kind) == FL_LAYER_PROCESS)
+    return fl_yaml_fail_node(y, n,
+                             "'%s' needs 'toward: client', 'toward: server' or 'toward: both': "
+                             "the side whose process it acts on",
+                             fl_action_name(f->action.kind));
+  if (f->action.kind == FL_ACTION_RESTART && f->toward != FL_TOWARD_SERVER)
+    return fl_yaml_fail_node(y, n,
+                             "'restart' is for the server (toward: server): it starts again on "
+                             "the same port, and the client reconnects");
   if (!toward && fl_action_layer(f->action.kind) == FL_LAYER_FRAME)
-    return fail_node(y, n,
-                     "'%s' needs 'toward: client', 'toward: server' or 'toward: both': the peer "
-                     "that receives the frame",
-                     fl_action_name(f->action.kind));
+    return fl_yaml_fail_node(
+        y, n,
+        "'%s' needs 'toward: client', 'toward: server' or 'toward: both': the peer "
+        "that receives the frame",
+        fl_action_name(f->action.kind));
   return 0;
 }
 
@@ -800,16 +754,17 @@ int fl_faults_parse(const fl_plan_yaml *y, yaml_node_t *n, fl_fault **out, size_
   char d[64];
   *out = NULL;
   *n_out = 0;
-  if (is_null(n)) return 0;
+  if (fl_yaml_is_null(n)) return 0;
   if (n->type != YAML_SEQUENCE_NODE)
-    return fail_node(y, n, "'faults' must be a list of faults (each starting with '- '), not %s",
-                     describe(n, d, sizeof d));
+    return fl_yaml_fail_node(y, n,
+                             "'faults' must be a list of faults (each starting with '- '), not %s",
+                             fl_yaml_describe(n, d, sizeof d));
   size_t cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   *out = calloc(cap ? cap : 1, sizeof **out);
-  if (!*out) return fail_node(y, n, "out of memory");
+  if (!*out) return fl_yaml_fail_node(y, n, "out of memory");
   for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
     size_t index = (*n_out)++; /* counted before it is filled, for fl_faults_free */
-    if (parse_fault(y, node(y, *it), *out, index) < 0) return -1;
+    if (parse_fault(y, fl_yaml_node(y, *it), *out, index) < 0) return -1;
   }
   return 0;
 }

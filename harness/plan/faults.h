@@ -13,8 +13,8 @@
  *
  * Every action `do:` can name is one row of FL_FAULT_ACTIONS: its name, its layer (who
  * carries it out) and, in faults.c, its arguments. The TCP rows may also stand in `path:`.
- * Process faults (pause, kill, signal, restart; issue 11) are to be more rows with layer
- * FL_LAYER_PROCESS, aimed with the same `toward:` at a side, not a new syntax.
+ * The process rows (pause, kill, signal, restart) act on a side's process, named by
+ * `toward:` (client, server or both); the runner carries them out, on any trigger.
  *
  * Triggers: `on: PREDICATE` fires the first time the predicate holds. A predicate on a peer's
  * fields (server.sent >= 5) is evaluated by the runner, which tells the proxy `fire K`; one on
@@ -34,12 +34,14 @@
 #include <stdint.h>
 #include <yaml.h>
 
+#include "plan_yaml.h"
 #include "predicate.h"
 #include "util.h"
 
 typedef enum {
-  FL_LAYER_TCP,   /* the proxy, on the bytes of a connection; also allowed in `path:` */
-  FL_LAYER_FRAME, /* the proxy, on HTTP/2 frames (h2c connections only) */
+  FL_LAYER_TCP,     /* the proxy, on the bytes of a connection; also allowed in `path:` */
+  FL_LAYER_FRAME,   /* the proxy, on HTTP/2 frames (h2c connections only) */
+  FL_LAYER_PROCESS, /* the runner, on a side's process (signals; a restart) */
 } fl_fault_layer;
 
 /* X(ENUM, name, layer): every action, in the order the README lists them. */
@@ -59,7 +61,11 @@ typedef enum {
   X(WITHHOLD_WINDOW_UPDATE, "withhold_window_update", FL_LAYER_FRAME)                              \
   X(DELAY_FRAME, "delay_frame", FL_LAYER_FRAME)                                                    \
   X(DROP_FRAME, "drop_frame", FL_LAYER_FRAME)                                                      \
-  X(CORRUPT, "corrupt", FL_LAYER_FRAME)
+  X(CORRUPT, "corrupt", FL_LAYER_FRAME)                                                            \
+  X(PAUSE, "pause", FL_LAYER_PROCESS)                                                              \
+  X(KILL, "kill", FL_LAYER_PROCESS)                                                                \
+  X(SIGNAL, "signal", FL_LAYER_PROCESS)                                                            \
+  X(RESTART, "restart", FL_LAYER_PROCESS)
 
 typedef enum {
 #define FL_FAULT_X(e, name, layer) FL_ACTION_##e,
@@ -95,13 +101,15 @@ typedef struct {
   fl_action_kind kind;
   int line, col; /* where the action's name stands */
 
-  int64_t delay_ns;  /* latency {delay}, slice {delay}, slow_close {delay}, delay_frame {by} */
+  int64_t delay_ns;  /* latency {delay}, slice {delay}, slow_close {delay}, delay_frame {by},
+                        restart {delay}: between the end and the new start */
   int64_t jitter_ns; /* latency: each delay is delay +- jitter, from a seeded generator */
   uint64_t rate;     /* bandwidth: bytes per second */
   uint64_t size;     /* slice: bytes per write */
   uint64_t bytes;    /* buffer: release once this many have gathered; 0 = no such limit */
   int64_t for_ns;    /* buffer: release this long after the first held byte (0 = no such
-                        limit); withhold_window_update: how long, or FL_FOREVER */
+                        limit); withhold_window_update, pause: how long, or FL_FOREVER */
+  int signal;        /* signal {name}: TERM, INT, QUIT, HUP, USR1, USR2, CONT (a number) */
   uint32_t code;     /* rst_stream, goaway: an HTTP/2 error code */
   uint32_t stream;   /* rst_stream: 0 = the trigger's stream (else the newest open one);
                         withhold_window_update: N, 0 = the connection, FL_STREAM_ALL = all */
@@ -156,8 +164,8 @@ typedef struct {
   fl_toward toward;
 } fl_fault;
 
-/* Whether the run needs the path proxy: `path:` is there, or a fault acts on the path (every
- * layer of today's table does). */
+/* Whether the run needs the path proxy: `path:` is there, or a fault acts on the path (a TCP
+ * or frame fault; process faults are the runner's). */
 bool fl_faults_need_proxy(const fl_path_plan *path, const fl_fault *faults, size_t n);
 
 /* "latency", "rst_stream", ...; and the layer of an action. */
@@ -166,24 +174,10 @@ fl_fault_layer fl_action_layer(fl_action_kind k);
 /* "both", "client", "server". */
 const char *fl_toward_name(fl_toward t);
 
-/* Who evaluates a fault's trigger: the proxy (wire predicates and `after:`) or the runner
- * (predicates on the peers' fields; it then writes `fire K` to the proxy's control fd). */
+/* Who evaluates a fault's trigger: the proxy (wire predicates and `after:` of path faults) or
+ * the runner (predicates on the peers' fields, for which it writes `fire K` to the proxy's
+ * control fd; and every trigger of a process fault, which it carries out itself). */
 bool fl_fault_fired_by_runner(const fl_fault *f);
-
-/*
- * What the parsers need from the scenario parser that calls them: the file (for messages and
- * positions), the document, where errors go, and its predicate parser (which knows where a
- * column inside a quoted value stands in the file). `fail` formats "FILE:LINE:COL: ..." into
- * the caller's error and returns -1.
- */
-typedef struct fl_plan_yaml {
-  const char *path;
-  yaml_document_t *doc;
-  void *parser; /* the scenario parser's own context, passed back to the functions below */
-  int (*fail)(void *parser, int line, int col, const char *msg);
-  int (*parse_predicate)(void *parser, yaml_node_t *n, const char *key, fl_predicate **out,
-                         char **text);
-} fl_plan_yaml;
 
 /* Parses the value of `path:` into *out (zeroed by the caller). Returns 0, or -1 after
  * y->fail. Partial results stay in *out for fl_path_free. */

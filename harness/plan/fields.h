@@ -105,14 +105,21 @@ typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
     "clock")                                                                                       \
   X(EXIT_CODE, PEER, "exit_code", INT,                                                             \
     "the peer process's exit code (unknown if it died of a signal)")                               \
+  X(KILLED, PEER, "killed", BOOL,                                                                  \
+    "a kill or signal fault ended the process (an expected end, not a crash)")                     \
+  X(PAUSED_FOR, PEER, "paused_for", DURATION,                                                      \
+    "how long pause faults kept the process stopped, in all")                                      \
+  X(RESTARTS, PEER, "restarts", INT, "how many times a restart fault started the side again")      \
   X(STARTED, PEER, "started", BOOL, "a call started on this side")                                 \
   X(RECV_END, PEER, "recv_end", BOOL,                                                              \
     "the reader saw the end of the stream (C core also ends a pending read so when the call is "   \
     "cancelled)")                                                                                  \
-  X(DECODE_ERRORS, PEER, "decode_errors", INT, "received messages protobuf-c could not decode")    \
+  X(DECODE_ERRORS, PEER, "decode_errors", INT,                                                     \
+    "received messages that did not decode: as faultline.Message (protobuf-c), or as the "         \
+    "scenario's decode type (protoc)")                                                             \
   X(LAST_DECODE_ERROR, PEER, "last_decode_error", STRING,                                          \
     "the last problem seen in a received message: truncated_varint, length_past_end, "             \
-    "bad_wire_type, invalid_utf8, ...")                                                            \
+    "bad_wire_type, invalid_utf8, ..., or protoc's words for a decode type")                       \
   X(INVALID_UTF8, PEER, "invalid_utf8", INT,                                                       \
     "received messages protobuf-c decoded though a string held invalid UTF-8")                     \
   X(FIELDS_RECEIVED, PEER, "fields_received", INT,                                                 \

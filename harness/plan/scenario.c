@@ -76,12 +76,18 @@ static const char *const defect_names[] = {"bad_wire_type", "truncated_varint", 
 /* In fl_shutdown_mode order. */
 static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 
-static const char *const top_keys[] = {"name",       "summary", "rpc",    "deadline", "timeout",
-                                       "hang_after", "streams", "server", "client",   "capture",
-                                       "expect",     "path",    "faults", NULL};
-static const char *const side_keys[] = {"args", "script", "clock", NULL};
+static const char *const top_keys[] = {
+    "name",    "summary", "rpc",    "method",  "decode", "deadline", "timeout", "hang_after",
+    "streams", "server",  "client", "capture", "expect", "path",     "faults",  NULL};
+static const char *const side_keys[] = {"args",  "script",        "clock", "exec", "target",
+                                        "ready", "start_timeout", "env",   "cwd",  "rlimits",
+                                        NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
-static const char *const payload_keys[] = {"kind", "depth", "seed", "defect", NULL};
+static const char *const payload_keys[] = {"kind", "depth",        "seed", "defect", "proto",
+                                           "type", "import_paths", "text", "hex",    "file",
+                                           NULL};
+static const char *const decode_keys[] = {"proto", "import_paths", "request_type", "response_type",
+                                          NULL};
 static const char *const recv_keys[] = {"count", "delay", NULL};
 static const char *const shutdown_keys[] = {"mode", "deadline", NULL};
 static const char *const status_keys[] = {"code", "message", NULL};
@@ -371,14 +377,19 @@ static size_t utf8_step(const char *p) {
  * walk units. Anything we cannot follow exactly (block scalars, a value folded over lines)
  * points at the scalar itself rather than at a wrong place.
  */
-static void value_pos(pctx *c, yaml_node_t *n, int errcol, int *line, int *col) {
-  *line = LINE(n);
-  *col = COL(n);
-  yaml_scalar_style_t style = n->data.scalar.style;
+static fl_place place_of(const yaml_node_t *n) {
+  return (fl_place){LINE(n), COL(n), n->start_mark.index,
+                    n->type == YAML_SCALAR_NODE ? (int)n->data.scalar.style : 0};
+}
+
+static void place_pos(pctx *c, const fl_place *at, int errcol, int *line, int *col) {
+  *line = at->line;
+  *col = at->col;
+  yaml_scalar_style_t style = (yaml_scalar_style_t)at->style;
   if (style != YAML_PLAIN_SCALAR_STYLE && style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
       style != YAML_DOUBLE_QUOTED_SCALAR_STYLE)
     return;
-  size_t b = byte_of_char(c->text, c->len, n->start_mark.index);
+  size_t b = byte_of_char(c->text, c->len, at->index);
   const char *p = c->text + b, *end = c->text + c->len;
   int adv = 0;
   char quote = style == YAML_SINGLE_QUOTED_SCALAR_STYLE   ? '\''
@@ -409,6 +420,11 @@ static void value_pos(pctx *c, yaml_node_t *n, int errcol, int *line, int *col) 
     }
   }
   *col += adv;
+}
+
+static void value_pos(pctx *c, yaml_node_t *n, int errcol, int *line, int *col) {
+  fl_place at = place_of(n);
+  place_pos(c, &at, errcol, line, col);
 }
 
 static int parse_predicate(pctx *c, yaml_node_t *n, const char *key, fl_predicate **out,
@@ -489,8 +505,110 @@ static int get_payload_kind(pctx *c, yaml_node_t *n, const char *key, fl_payload
   return fail_node(c, n, "unknown payload '%s'; expected one of %s", sval(n), list);
 }
 
-/* payload: KIND | {kind, depth, seed, defect}. Each parameter belongs to one kind, and saying
- * it for another is an error at the parameter, not a silent no-op. */
+/* A string value: what get_string takes, and its place for later errors. */
+static int get_placed(pctx *c, yaml_node_t *n, const char *key, const char *what, char **out,
+                      fl_place *at) {
+  if (want_scalar(c, n, key, what) < 0) return -1;
+  *out = strdup(sval(n));
+  if (!*out) return fail_node(c, n, "out of memory");
+  *at = place_of(n);
+  return 0;
+}
+
+/* A protobuf full name: identifiers joined by dots (shop.v1.Order). */
+static int get_type_name(pctx *c, yaml_node_t *n, const char *key, char **out, fl_place *at) {
+  char d[64];
+  if (get_placed(c, n, key, "a message's full name like shop.v1.Order", out, at) < 0) return -1;
+  const char *v = *out;
+  for (size_t i = 0; v[i]; i++) {
+    bool start = i == 0 || v[i - 1] == '.';
+    bool ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '_' ||
+              (!start && ((v[i] >= '0' && v[i] <= '9') || v[i] == '.'));
+    if (!ok || (v[i] == '.' && !v[i + 1])) {
+      int line, col;
+      value_pos(c, n, (int)i, &line, &col);
+      return fail_at(c, line, col, "'%s' must be a message's full name like shop.v1.Order, not %s",
+                     key, describe(n, d, sizeof d));
+    }
+  }
+  return 0;
+}
+
+/* import_paths: [DIR, ...] */
+static int get_import_paths(pctx *c, yaml_node_t *n, fl_proto_ref *ref) {
+  char d[64];
+  if (n->type != YAML_SEQUENCE_NODE)
+    return fail_node(c, n,
+                     "'import_paths' must be a list of directories like [proto, vendor], not %s",
+                     describe(n, d, sizeof d));
+  size_t k = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  ref->import_paths = calloc(k ? k : 1, sizeof *ref->import_paths);
+  ref->import_at = calloc(k ? k : 1, sizeof *ref->import_at);
+  if (!ref->import_paths || !ref->import_at) return fail_node(c, n, "out of memory");
+  for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+    yaml_node_t *e = node(c, *it);
+    size_t i = ref->n_import_paths++;
+    if (get_placed(c, e, "import_paths", "a directory", &ref->import_paths[i], &ref->import_at[i]) <
+        0)
+      return -1;
+  }
+  return 0;
+}
+
+/* hex: pairs of hex digits; spaces and line breaks between them are ignored. */
+static int parse_hex(pctx *c, yaml_node_t *n, fl_foreign_payload *f) {
+  if (want_scalar(c, n, "hex", "hex digits like \"0a03666f6f\"") < 0) return -1;
+  const char *v = sval(n);
+  size_t digits = 0, chars = 0, last = 0;
+  f->bytes = malloc(strlen(v) / 2 + 1);
+  if (!f->bytes) return fail_node(c, n, "out of memory");
+  for (const char *p = v; *p; p += utf8_step(p), chars++) {
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') continue;
+    int x = *p >= '0' && *p <= '9'   ? *p - '0'
+            : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+            : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                     : -1;
+    if (x < 0) {
+      int line, col;
+      value_pos(c, n, (int)chars, &line, &col);
+      return fail_at(c, line, col, "'hex' holds '%.*s', which is not a hex digit (0-9, a-f)",
+                     (int)utf8_step(p), p);
+    }
+    if (digits % 2 == 0)
+      f->bytes[f->len] = (uint8_t)(x << 4);
+    else
+      f->bytes[f->len++] |= (uint8_t)x;
+    digits++;
+    last = chars;
+  }
+  if (digits % 2) {
+    int line, col;
+    value_pos(c, n, (int)last, &line, &col);
+    return fail_at(c, line, col,
+                   "'hex' has an odd number of hex digits (%zu); each byte is two, like 0a",
+                   digits);
+  }
+  f->ready = true;
+  return 0;
+}
+
+/* The names the payload kinds have in messages, in fl_payload_kind order. */
+static const char *kind_name(fl_payload_kind k) {
+  switch (k) {
+  case FL_PAYLOAD_PROTO: return "proto";
+  case FL_PAYLOAD_HEX: return "hex";
+  case FL_PAYLOAD_FILE: return "file";
+  default: return payloads[k].name; /* payloads is in fl_payload_kind order */
+  }
+}
+
+static bool foreign_kind(fl_payload_kind k) {
+  return k == FL_PAYLOAD_PROTO || k == FL_PAYLOAD_HEX || k == FL_PAYLOAD_FILE;
+}
+
+/* payload: KIND | {kind, depth, seed, defect} | {proto, type, text, import_paths} | {hex} |
+ * {file}. Each parameter belongs to one kind, and saying it for another is an error at the
+ * parameter, not a silent no-op. */
 static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
   char d[64];
   if (v->type == YAML_SCALAR_NODE) {
@@ -504,17 +622,56 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
   }
   if (v->type != YAML_MAPPING_NODE)
     return fail_node(c, v,
-                     "'payload' must be a kind like struct or a map {kind, depth, seed, "
-                     "defect}, not %s",
+                     "'payload' must be a kind like struct, or a map {kind, depth, seed, "
+                     "defect}, {proto, type, text}, {hex} or {file}, not %s",
                      describe(v, d, sizeof d));
-  yaml_node_t *kind = NULL, *depth = NULL, *seed = NULL, *defect = NULL;
+  fl_foreign_payload *f = calloc(1, sizeof *f);
+  if (!f) return fail_node(c, v, "out of memory");
+  st->foreign = f; /* freed with the step, whatever comes */
+  f->at = place_of(v);
+  /* The key that says which payload this is (kind, proto, hex or file), and its parameters. */
+  yaml_node_t *which = NULL, *depth = NULL, *seed = NULL, *defect = NULL, *type = NULL,
+              *text = NULL, *imports = NULL;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(c, v, pr, "payload", payload_keys, NULL, &key) < 0) return -1;
     yaml_node_t *val = node(c, pr->value), *k = node(c, pr->key);
+    bool names_kind = !strcmp(key, "kind") || !strcmp(key, "proto") || !strcmp(key, "hex") ||
+                      !strcmp(key, "file");
+    if (names_kind && which)
+      return fail_node(c, k,
+                       "'%s' and '%s' are two payloads; a payload is one of kind, proto, hex "
+                       "or file",
+                       sval(which), key);
+    if (names_kind) which = k;
     if (!strcmp(key, "kind")) {
       if (get_payload_kind(c, val, "kind", &st->payload) < 0) return -1;
-      kind = k;
+    } else if (!strcmp(key, "proto")) {
+      st->payload = FL_PAYLOAD_PROTO;
+      if (get_placed(c, val, "proto", "a .proto file like shop/v1/orders.proto", &f->proto.file,
+                     &f->proto.file_at) < 0)
+        return -1;
+    } else if (!strcmp(key, "hex")) {
+      st->payload = FL_PAYLOAD_HEX;
+      if (parse_hex(c, val, f) < 0) return -1;
+    } else if (!strcmp(key, "file")) {
+      st->payload = FL_PAYLOAD_FILE;
+      if (get_placed(c, val, "file", "a file like request.bin", &f->file, &f->file_at) < 0)
+        return -1;
+    } else if (!strcmp(key, "type")) {
+      if (get_type_name(c, val, "type", &f->type, &f->type_at) < 0) return -1;
+      type = k;
+    } else if (!strcmp(key, "text")) {
+      /* An empty text is a message with every field unset: "" is a value, a bare key not. */
+      if (val->type != YAML_SCALAR_NODE || is_null(val))
+        return fail_node(c, val,
+                         "'text' must be a message in text format like 'id: \"o-1\"', not %s",
+                         describe(val, d, sizeof d));
+      if (get_placed(c, val, "text", "", &f->text, &f->text_at) < 0) return -1;
+      text = k;
+    } else if (!strcmp(key, "import_paths")) {
+      if (get_import_paths(c, val, &f->proto) < 0) return -1;
+      imports = k;
     } else if (!strcmp(key, "depth")) {
       uint64_t n;
       if (get_count(c, val, "depth", FL_NESTED_MAX_DEPTH, &n) < 0) return -1;
@@ -534,18 +691,36 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
       defect = k;
     }
   }
-  if (!kind) return fail_node(c, v, "'payload' needs a 'kind', like {kind: nested, depth: 32}");
-  const char *kname = payloads[st->payload].name; /* payloads is in fl_payload_kind order */
+  if (!which)
+    return fail_node(c, v,
+                     "'payload' needs a 'kind' (like {kind: nested, depth: 32}), or one of "
+                     "proto, hex or file");
+  const char *kname = kind_name(st->payload);
   if (depth && st->payload != FL_PAYLOAD_NESTED)
     return fail_node(c, depth, "'depth' belongs to payload kind nested, not %s", kname);
   if (seed && st->payload != FL_PAYLOAD_BYTES)
     return fail_node(c, seed, "'seed' belongs to payload kind bytes, not %s", kname);
   if (defect && st->payload != FL_PAYLOAD_MALFORMED)
     return fail_node(c, defect, "'defect' belongs to payload kind malformed, not %s", kname);
+  yaml_node_t *proto_only = type ? type : text ? text : imports;
+  if (proto_only && st->payload != FL_PAYLOAD_PROTO)
+    return fail_node(c, proto_only, "'%s' belongs to a proto payload, not %s", sval(proto_only),
+                     kname);
   if (!defect && st->payload == FL_PAYLOAD_MALFORMED)
     return fail_node(c, v,
                      "payload malformed needs a defect: bad_wire_type, truncated_varint, "
                      "length_past_end or invalid_utf8");
+  if (st->payload == FL_PAYLOAD_PROTO && !type)
+    return fail_node(c, v,
+                     "a proto payload needs a 'type', the message's full name, like {proto: "
+                     "shop.proto, type: shop.v1.Order, text: 'id: \"o-1\"'}");
+  if (st->payload == FL_PAYLOAD_PROTO && !text && !(f->text = strdup("")))
+    return fail_node(c, v, "out of memory");
+  if (!foreign_kind(st->payload)) {
+    free(f->bytes);
+    free(f);
+    st->foreign = NULL;
+  }
   return 0;
 }
 
@@ -587,6 +762,9 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
       if (parse_payload(c, val, st) < 0) return -1;
     }
   }
+  if (size_key && foreign_kind(st->payload))
+    return fail_node(c, size_key, "a %s payload is sent as it is; it takes no 'size'",
+                     kind_name(st->payload));
   if (size_key && st->payload == FL_PAYLOAD_EMPTY)
     return fail_node(c, size_key, "payload empty is a zero-length message; it takes no 'size'");
   if (size_key && st->payload == FL_PAYLOAD_OVERSIZE)
@@ -846,10 +1024,28 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
   if (n->type != YAML_MAPPING_NODE)
     return fail_node(c, n, "'%s' must be a map with script and args, not %s", side,
                      describe(n, d, sizeof d));
+  fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+  int script_line = 0, script_col = 0, args_line = 0, args_col = 0;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(c, n, pr, side, side_keys, side_misplaced, &key) < 0) return -1;
     yaml_node_t *v = node(c, pr->value);
+    if (!strcmp(key, "rlimits")) {
+      if (fl_rlimits_parse(&y, v, &sp->rlimits) < 0) return -1;
+      continue;
+    }
+    if (fl_external_is_key(key)) {
+      if (fl_external_parse_key(&y, server, node(c, pr->key), v, &sp->external) < 0) return -1;
+      continue;
+    }
+    if (!strcmp(key, "args") && !args_line) {
+      args_line = LINE(node(c, pr->key));
+      args_col = COL(node(c, pr->key));
+    }
+    if (!strcmp(key, "script") && !script_line) {
+      script_line = LINE(node(c, pr->key));
+      script_col = COL(node(c, pr->key));
+    }
     if (!strcmp(key, "args")) {
       if (is_null(v)) continue;
       if (parse_args(c, v, sp, side) < 0) return -1;
@@ -878,7 +1074,7 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       if (parse_step(c, node(c, *it), server, st) < 0) return -1;
     }
   }
-  return 0;
+  return fl_external_check(&y, server, &sp->external, script_line, script_col, args_line, args_col);
 }
 
 /* ---- capture ---------------------------------------------------------------------------- */
@@ -933,6 +1129,85 @@ static bool valid_name(const char *s) {
   for (; *s; s++)
     if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return false;
   return true;
+}
+
+/* method: /SERVICE/METHOD, the names as protobuf spells them (the service's full name). */
+static int parse_method(pctx *c, yaml_node_t *v, fl_scenario *s) {
+  static const char what[] = "a gRPC method path like /shop.v1.Orders/Place";
+  char d[64];
+  if (want_scalar(c, v, "method", what) < 0) return -1;
+  const char *m = sval(v);
+  int line, col;
+  if (m[0] != '/')
+    return fail_node(c, v, "'method' must be %s, starting with '/', not %s", what,
+                     describe(v, d, sizeof d));
+  const char *second = strchr(m + 1, '/');
+  if (!second) {
+    value_pos(c, v, (int)strlen(m), &line, &col);
+    return fail_at(c, line, col,
+                   "'method' needs the method after the service and a '/': %s, not %s", what,
+                   describe(v, d, sizeof d));
+  }
+  for (size_t i = 1; m[i]; i++) {
+    bool in_service = m + i < second;
+    bool ok = (m[i] >= 'a' && m[i] <= 'z') || (m[i] >= 'A' && m[i] <= 'Z') || m[i] == '_' ||
+              (m[i] >= '0' && m[i] <= '9') || (in_service && m[i] == '.') || m + i == second;
+    const char *why = NULL;
+    if (m + i == second && i == 1)
+      why = "has no service name between its first two '/'";
+    else if (m + i == second && !m[i + 1])
+      why = "has no method name after the service's '/'";
+    else if (m[i] == '/' && m + i != second)
+      why = "has a '/' too many; a method path is /SERVICE/METHOD";
+    else if (!ok)
+      why = in_service ? "holds a character a service name cannot (letters, digits, '_', '.')"
+                       : "holds a character a method name cannot (letters, digits, '_')";
+    if (why) {
+      value_pos(c, v, (int)(m + i == second && !m[i + 1] ? i + 1 : i), &line, &col);
+      return fail_at(c, line, col, "'method' %s: %s", why, describe(v, d, sizeof d));
+    }
+  }
+  if (!(s->method = strdup(m))) return fail_node(c, v, "out of memory");
+  s->method_line = LINE(v);
+  s->method_col = COL(v);
+  return 0;
+}
+
+/* decode: {proto, import_paths, request_type, response_type} */
+static int parse_decode(pctx *c, yaml_node_t *v, fl_decode_plan *dp) {
+  char d[64];
+  if (v->type != YAML_MAPPING_NODE)
+    return fail_node(c, v,
+                     "'decode' must be a map {proto, import_paths, request_type, "
+                     "response_type}, not %s",
+                     describe(v, d, sizeof d));
+  dp->present = true;
+  dp->line = LINE(v);
+  dp->col = COL(v);
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
+    const char *key;
+    if (check_key(c, v, pr, "decode", decode_keys, NULL, &key) < 0) return -1;
+    yaml_node_t *val = node(c, pr->value);
+    if (!strcmp(key, "proto")) {
+      if (get_placed(c, val, "proto", "a .proto file like shop/v1/orders.proto", &dp->proto.file,
+                     &dp->proto.file_at) < 0)
+        return -1;
+    } else if (!strcmp(key, "import_paths")) {
+      if (get_import_paths(c, val, &dp->proto) < 0) return -1;
+    } else if (!strcmp(key, "request_type")) {
+      if (get_type_name(c, val, "request_type", &dp->request_type, &dp->request_at) < 0) return -1;
+    } else {
+      if (get_type_name(c, val, "response_type", &dp->response_type, &dp->response_at) < 0)
+        return -1;
+    }
+  }
+  if (!dp->proto.file)
+    return fail_node(c, v, "'decode' needs the 'proto' file that defines its types");
+  if (!dp->request_type && !dp->response_type)
+    return fail_node(c, v,
+                     "'decode' needs a request_type (what the server receives), a "
+                     "response_type (what the client receives), or both");
+  return 0;
 }
 
 static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
@@ -992,6 +1267,10 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
         return fail_node(c, v, "'rpc' must be %s, not %s", what, describe(v, d, sizeof d));
       }
       s->rpc = (fl_rpc_kind)k; /* rpc_names is in fl_rpc_kind order */
+    } else if (!strcmp(key, "method")) {
+      if (parse_method(c, v, s) < 0) return -1;
+    } else if (!strcmp(key, "decode")) {
+      if (parse_decode(c, v, &s->decode) < 0) return -1;
     } else if (!strcmp(key, "deadline")) {
       if (get_duration(c, v, "deadline", 1, &s->deadline_ns) < 0) return -1;
     } else if (!strcmp(key, "timeout")) {
@@ -1032,6 +1311,11 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
     }
   }
   if (!name) return fail_node(c, root, "the scenario has no 'name' (e.g. name: my-scenario)");
+  if (s->decode.present && !fl_scenario_foreign(s))
+    return fail_at(c, s->decode.line, s->decode.col,
+                   "'decode' names the types of your own method's messages; it needs 'method: "
+                   "/pkg.Service/Method' (faultline.Test's messages are decoded as "
+                   "faultline.Message)");
   return 0;
 }
 
@@ -1348,6 +1632,305 @@ int fl_scenario_check_file_name(const fl_scenario *s, fl_error *err) {
                  base, s->name, s->name, (int)stem, base);
 }
 
+/* ---- what the scenario refers to ------------------------------------------------------- */
+
+const char *fl_scenario_method(const fl_scenario *s) {
+  return s->method ? s->method : fl_rpc_method(s->rpc);
+}
+
+bool fl_scenario_foreign(const fl_scenario *s) {
+  return s->method && strncmp(s->method, FL_TEST_SERVICE_PATH, strlen(FL_TEST_SERVICE_PATH)) != 0;
+}
+
+const char *fl_scenario_recv_type(const fl_scenario *s, bool server) {
+  if (!s->decode.present) return NULL;
+  return server ? s->decode.request_type : s->decode.response_type;
+}
+
+fl_protoc_source fl_proto_ref_source(const fl_proto_ref *r) {
+  return (fl_protoc_source){r->file_abs, (const char *const *)r->import_abs, r->n_import_paths};
+}
+
+/*
+ * `rel` against `base` (absolute), made plain without asking the file system: "." and empty
+ * parts dropped, ".." taking the part before it off. protoc tells which import path a .proto
+ * lies in by comparing the strings, so both are written the same way.
+ */
+static char *join_path(const char *base, const char *rel) {
+  size_t n = strlen(base) + strlen(rel) + 2;
+  char *in = malloc(n), *out = malloc(n + 1);
+  if (!in || !out) {
+    free(in);
+    free(out);
+    return NULL;
+  }
+  if (rel[0] == '/')
+    snprintf(in, n, "%s", rel);
+  else
+    snprintf(in, n, "%s/%s", base, rel);
+  size_t o = 0;
+  for (char *part = in; *part;) {
+    size_t k = strcspn(part, "/");
+    if (k == 0 || (k == 1 && part[0] == '.')) {
+      /* nothing */
+    } else if (k == 2 && part[0] == '.' && part[1] == '.') {
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+    } else {
+      out[o++] = '/';
+      memcpy(out + o, part, k);
+      o += k;
+    }
+    part += k;
+    if (*part == '/') part++;
+  }
+  if (o == 0) out[o++] = '/';
+  out[o] = '\0';
+  free(in);
+  return out;
+}
+
+/* Where a resolve error points: the value's place, moved to a column inside it if need be. */
+__attribute__((format(printf, 3, 4))) static int fail_place(pctx *c, const fl_place *at,
+                                                            const char *fmt, ...) {
+  char what[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return fail_at(c, at->line, at->col, "%s", what);
+}
+
+/* `written` resolved against the base into *abs, which must exist and be a regular file
+ * (want_dir false) or a directory. `what` names it in messages. */
+static int resolve_file(pctx *c, const fl_place *at, const char *written, const char *base,
+                        bool want_dir, const char *what, char **abs) {
+  char wp[256];
+  fl_printable(written, wp, sizeof wp);
+  *abs = join_path(base, written);
+  if (!*abs) return fail_place(c, at, "out of memory");
+  struct stat st;
+  if (stat(*abs, &st) < 0) {
+    char ap[512];
+    return fail_place(c, at, "cannot open '%s' (%s): %s", wp, fl_printable(*abs, ap, sizeof ap),
+                      strerror(errno));
+  }
+  if (want_dir && !S_ISDIR(st.st_mode))
+    return fail_place(c, at, "'%s' is not a directory; %s", wp, what);
+  if (!want_dir && !S_ISREG(st.st_mode))
+    return fail_place(c, at, "'%s' is not a regular file (%s); %s", wp, file_kind(st.st_mode),
+                      what);
+  return 0;
+}
+
+static int resolve_proto(pctx *c, fl_proto_ref *r, const char *base) {
+  if (r->file_abs) return 0;
+  /* What an earlier attempt that failed left (a peer may try again with another base). */
+  for (size_t i = 0; r->import_abs && i < r->n_import_paths; i++) free(r->import_abs[i]);
+  free(r->import_abs);
+  r->import_abs = calloc(r->n_import_paths + 1, sizeof *r->import_abs);
+  if (!r->import_abs) return fail_place(c, &r->file_at, "out of memory");
+  for (size_t i = 0; i < r->n_import_paths; i++)
+    if (resolve_file(c, &r->import_at[i], r->import_paths[i], base, true,
+                     "an import path is a directory protoc looks for imports in",
+                     &r->import_abs[i]) < 0)
+      return -1;
+  char *file;
+  if (resolve_file(c, &r->file_at, r->file, base, false, "a .proto is a text file", &file) < 0) {
+    free(file);
+    return -1;
+  }
+  r->file_abs = file;
+  bool inside = r->n_import_paths == 0;
+  for (size_t i = 0; i < r->n_import_paths && !inside; i++)
+    inside = fl_protoc_inside(file, r->import_abs[i]);
+  if (!inside) {
+    char wp[256];
+    return fail_place(c, &r->file_at,
+                      "'%s' is not inside any of its import_paths; protoc reads a .proto from "
+                      "under one of them",
+                      fl_printable(r->file, wp, sizeof wp));
+  }
+  return 0;
+}
+
+/* A place inside a text value for protoc's 1-based line and column in it, if it can be told:
+ * a one-line value (plain or quoted), or a literal block (`|`). Returns false if not. */
+static bool text_pos(pctx *c, const fl_place *at, int tline, int tcol, int *line, int *col) {
+  if (tline < 1 || tcol < 1) return false;
+  if (at->style == YAML_LITERAL_SCALAR_STYLE) {
+    /* The block's lines start on the line after its `|`, at the first one's indentation. */
+    size_t b = byte_of_char(c->text, c->len, at->index);
+    while (b < c->len && c->text[b] != '\n') b++;
+    size_t indent = 0;
+    for (size_t i = b + 1; i < c->len; i++) {
+      if (c->text[i] == ' ') {
+        indent++;
+        continue;
+      }
+      if (c->text[i] != '\n' && c->text[i] != '\r') break;
+      indent = 0; /* a blank line: the next one tells */
+    }
+    *line = at->line + tline;
+    *col = (int)indent + tcol;
+    return true;
+  }
+  if (tline != 1) return false;
+  place_pos(c, at, tcol - 1, line, col);
+  return tcol == 1 || *line != at->line || *col != at->col;
+}
+
+/* A protoc failure, placed at the part of the scenario protoc found at fault. */
+static int protoc_fail(pctx *c, const fl_protoc_error *pe, const char *mode, const char *type,
+                       const fl_proto_ref *r, const fl_place *type_at, const fl_place *text_at) {
+  char wp[256];
+  switch (pe->fault) {
+  case FL_PROTOC_RUN: return fail_place(c, type_at, "protoc %s=%s: %s", mode, type, pe->msg);
+  case FL_PROTOC_PROTO:
+    return fail_place(c, &r->file_at, "protoc cannot read '%s': %s",
+                      fl_printable(r->file, wp, sizeof wp), pe->msg);
+  case FL_PROTOC_TYPE: return fail_place(c, type_at, "protoc %s=%s: %s", mode, type, pe->msg);
+  case FL_PROTOC_INPUT: break;
+  }
+  if (!text_at) return fail_place(c, type_at, "protoc %s=%s: %s", mode, type, pe->msg);
+  int line, col;
+  if (text_pos(c, text_at, pe->line, pe->col, &line, &col))
+    return fail_at(c, line, col, "payload text for %s: protoc: %s", type, pe->msg);
+  if (pe->line > 0)
+    return fail_place(c, text_at, "payload text for %s, at its line %d, column %d: protoc: %s",
+                      type, pe->line, pe->col, pe->msg);
+  return fail_place(c, text_at, "payload text for %s: protoc: %s", type, pe->msg);
+}
+
+/* A payload file, read whole: a regular file only, opened so that nothing can block. */
+static int read_payload_file(pctx *c, fl_foreign_payload *f, const char *base) {
+  char wp[256], ap[512];
+  fl_printable(f->file, wp, sizeof wp);
+  free(f->file_abs);
+  free(f->bytes);
+  f->bytes = NULL;
+  if (!(f->file_abs = join_path(base, f->file))) return fail_place(c, &f->file_at, "out of memory");
+  fl_printable(f->file_abs, ap, sizeof ap);
+  /* O_NONBLOCK: opening a fifo would otherwise wait for a writer. */
+  int fd = open(f->file_abs, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return fail_place(c, &f->file_at, "cannot open '%s' (%s): %s", wp, ap, strerror(errno));
+  struct stat st;
+  int rc = -1;
+  if (fstat(fd, &st) < 0) {
+    fail_place(c, &f->file_at, "cannot open '%s' (%s): %s", wp, ap, strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    fail_place(c, &f->file_at, "'%s' is not a regular file (%s); a payload file is read whole", wp,
+               file_kind(st.st_mode));
+  } else if (st.st_size > FL_FOREIGN_PAYLOAD_MAX) {
+    fail_place(c, &f->file_at,
+               "'%s' holds %lld bytes, more than %d MiB, the most a payload file may", wp,
+               (long long)st.st_size, FL_FOREIGN_PAYLOAD_MAX / (1024 * 1024));
+  } else if (!(f->bytes = malloc((size_t)st.st_size + 1))) {
+    fail_place(c, &f->file_at, "out of memory");
+  } else {
+    /* It may grow while we read: never past what fstat said. */
+    size_t want = (size_t)st.st_size;
+    f->len = 0;
+    rc = 0;
+    while (f->len < want && rc == 0) {
+      ssize_t n = read(fd, f->bytes + f->len, want - f->len);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        rc = fail_place(c, &f->file_at, "cannot read '%s': %s", wp, strerror(errno));
+      else if (n == 0)
+        break; /* it shrank: what it holds now */
+      else
+        f->len += (size_t)n;
+    }
+    f->ready = rc == 0;
+  }
+  close(fd);
+  return rc;
+}
+
+static int resolve_side(pctx *c, fl_side_plan *sp, const char *base) {
+  for (size_t i = 0; i < sp->n_steps; i++) {
+    fl_foreign_payload *f = sp->steps[i].foreign;
+    if (!f || f->ready) continue;
+    if (sp->steps[i].payload == FL_PAYLOAD_FILE) {
+      if (read_payload_file(c, f, base) < 0) return -1;
+      continue;
+    }
+    if (resolve_proto(c, &f->proto, base) < 0) return -1;
+    fl_protoc_source src = fl_proto_ref_source(&f->proto);
+    fl_protoc_error pe;
+    if (fl_protoc_encode(&src, f->type, f->text, strlen(f->text), FL_FOREIGN_PAYLOAD_MAX, &f->bytes,
+                         &f->len, &pe) < 0)
+      return protoc_fail(c, &pe, "--encode", f->type, &f->proto, &f->type_at, &f->text_at);
+    f->ready = true;
+  }
+  return 0;
+}
+
+int fl_scenario_resolve(fl_scenario *s, const char *base_dir, fl_error *err) {
+  fl_error scratch;
+  pctx c = {s->path, s->source ? s->source : "", s->source_len, NULL, err ? err : &scratch, s};
+  c.err->line = c.err->col = 0;
+  c.err->msg[0] = '\0';
+  if (s->resolved) return 0;
+  char dir[PATH_MAX];
+  if (base_dir) {
+    snprintf(dir, sizeof dir, "%s", base_dir);
+  } else {
+    const char *slash = strrchr(s->path, '/');
+    if (!slash)
+      snprintf(dir, sizeof dir, ".");
+    else
+      snprintf(dir, sizeof dir, "%.*s", slash == s->path ? 1 : (int)(slash - s->path), s->path);
+  }
+  free(s->base_dir);
+  if (!(s->base_dir = realpath(dir, NULL))) {
+    char dp[256];
+    return fail_at(&c, 0, 0, "cannot find the scenario's directory '%s': %s",
+                   fl_printable(dir, dp, sizeof dp), strerror(errno));
+  }
+  if (resolve_side(&c, &s->server, s->base_dir) < 0 ||
+      resolve_side(&c, &s->client, s->base_dir) < 0)
+    return -1;
+  fl_decode_plan *dp = &s->decode;
+  if (dp->present) {
+    if (resolve_proto(&c, &dp->proto, s->base_dir) < 0) return -1;
+    fl_protoc_source src = fl_proto_ref_source(&dp->proto);
+    fl_protoc_error pe;
+    if (dp->request_type && fl_protoc_check_type(&src, dp->request_type, &pe) < 0)
+      return protoc_fail(&c, &pe, "--decode", dp->request_type, &dp->proto, &dp->request_at, NULL);
+    if (dp->response_type && fl_protoc_check_type(&src, dp->response_type, &pe) < 0)
+      return protoc_fail(&c, &pe, "--decode", dp->response_type, &dp->proto, &dp->response_at,
+                         NULL);
+  }
+  s->resolved = true;
+  return 0;
+}
+
+static void free_proto_ref(fl_proto_ref *r) {
+  free(r->file);
+  free(r->file_abs);
+  for (size_t i = 0; i < r->n_import_paths; i++) {
+    free(r->import_paths[i]);
+    if (r->import_abs) free(r->import_abs[i]);
+  }
+  free(r->import_paths);
+  free(r->import_at);
+  free(r->import_abs);
+}
+
+static void free_foreign(fl_foreign_payload *f) {
+  if (!f) return;
+  free_proto_ref(&f->proto);
+  free(f->type);
+  free(f->text);
+  free(f->file);
+  free(f->file_abs);
+  free(f->bytes);
+  free(f);
+}
+
 static void free_side(fl_side_plan *sp) {
   for (size_t i = 0; i < sp->n_args; i++) {
     free(sp->args[i].key);
@@ -1358,9 +1941,11 @@ static void free_side(fl_side_plan *sp) {
     free(sp->steps[i].status_message);
     fl_predicate_free(sp->steps[i].predicate);
     free(sp->steps[i].text);
+    free_foreign(sp->steps[i].foreign);
   }
   free(sp->steps);
   fl_clock_plan_free(&sp->clock);
+  fl_external_free(&sp->external);
 }
 
 void fl_scenario_free(fl_scenario *s) {
@@ -1371,6 +1956,11 @@ void fl_scenario_free(fl_scenario *s) {
   free(s->warnings);
   free(s->name);
   free(s->summary);
+  free(s->method);
+  free_proto_ref(&s->decode.proto);
+  free(s->decode.request_type);
+  free(s->decode.response_type);
+  free(s->base_dir);
   free_side(&s->server);
   free_side(&s->client);
   for (size_t i = 0; i < s->n_expect; i++) {

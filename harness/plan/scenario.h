@@ -10,8 +10,17 @@
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
  *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
-#include "clock.h"
-#include "faults.h"
+ *   predicates), path and faults (faults.h), method (a gRPC method path, default faultline's
+ *   own for the rpc) and decode ({proto, import_paths, request_type, response_type}: how the
+ *   messages of that method are decoded). A side is the built-in peer (args, script, clock) or
+ *   an external program or address (external.h: exec or target, ready, start_timeout, env,
+ *   cwd).
+ *
+ * Two steps: fl_scenario_parse (and fl_scenario_load) read the file alone and touch nothing
+ * else, so the runner, the proxy and the fuzzer can parse a scenario wherever it was copied;
+ * fl_scenario_resolve then reads the files the scenario names (a payload's .proto or file, the
+ * decode .proto, relative to the scenario's own directory) and encodes its proto payloads with
+ * protoc, once, with errors placed in the scenario like every other.
  *
  * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
  * on the server), no recv between stop_reading and resume_reading, payload parameters only
@@ -27,8 +36,11 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "external.h"
 #include "faults.h"
 #include "predicate.h"
+#include "protoc.h"
+#include "rlimits.h"
 #include "util.h"
 
 typedef enum {
@@ -61,6 +73,10 @@ typedef enum {
   FL_PAYLOAD_BYTES,       /* `size` seeded random bytes (default 64), not a Message at all */
   FL_PAYLOAD_MALFORMED,   /* a struct message broken in the way `defect` names */
   FL_PAYLOAD_OVERSIZE,    /* a struct message one byte over the receiver's receive limit */
+  /* Bytes of the user's own, the same for every message of the step (fl_foreign_payload): */
+  FL_PAYLOAD_PROTO, /* {proto, type, text, import_paths}: protoc --encode=TYPE of the text */
+  FL_PAYLOAD_HEX,   /* {hex}: the bytes written in hex */
+  FL_PAYLOAD_FILE,  /* {file}: a regular file's bytes */
 } fl_payload_kind;
 
 /* payload: {kind: malformed, defect: ...}: how the bytes are broken. */
@@ -105,6 +121,8 @@ typedef enum {
  *                                                                peer's stack
  *   payload seed (bytes)              1..2^64-2
  *   capture.snaplen                   1..262144                  libpcap's MAXIMUM_SNAPLEN
+ *   a payload file, a proto payload   at most 64 MiB             held in memory by the runner
+ *   once encoded                                                 and by the sending peer
  *   channel argument values           C core's int, after units  (see chanargs.h)
  *   wait:, expect: literals           int64 (durations in ns,
  *                                     sizes in bytes)
@@ -125,6 +143,62 @@ typedef enum {
 
 #define FL_RECV_ALL UINT64_MAX
 
+/* The largest payload a `file:` may hold, and a `proto:` encode to: each is held in memory by
+ * the runner and by the peer that sends it. */
+#define FL_FOREIGN_PAYLOAD_MAX (64 * 1024 * 1024)
+
+/* faultline's own service: a method under it carries faultline.Message both ways. */
+#define FL_TEST_SERVICE_PATH "/faultline.Test/"
+
+/* Where a value stands in the file, kept for errors found after parsing (fl_scenario_resolve):
+ * line and col 1-based; index and style are libyaml's (the value's first character, counted in
+ * characters, and its yaml_scalar_style_t), so that a column inside the value can be placed. */
+typedef struct {
+  int line, col;
+  size_t index;
+  int style;
+} fl_place;
+
+/* A .proto the scenario names, with its import paths. */
+typedef struct {
+  char *file; /* as written */
+  fl_place file_at;
+  char **import_paths; /* as written */
+  fl_place *import_at;
+  size_t n_import_paths;
+  /* By fl_scenario_resolve: absolute and canonical (realpath), what protoc is given. */
+  char *file_abs;
+  char **import_abs; /* [n_import_paths] */
+} fl_proto_ref;
+
+/* The bytes of a `proto`, `hex` or `file` payload. */
+typedef struct {
+  fl_place at;        /* the payload map */
+  fl_proto_ref proto; /* proto */
+  char *type;         /* proto: the message's full name, like shop.v1.Order */
+  fl_place type_at;
+  char *text; /* proto: the message in text format ("" when absent: every field unset) */
+  fl_place text_at;
+  char *file; /* file: as written */
+  fl_place file_at;
+  char *file_abs; /* file: by fl_scenario_resolve */
+  /* hex: when parsed; proto and file: by fl_scenario_resolve */
+  bool ready;
+  uint8_t *bytes;
+  size_t len;
+} fl_foreign_payload;
+
+/* decode: how the received messages of the scenario's own method are decoded (protoc). */
+typedef struct {
+  bool present;
+  int line, col; /* the decode map */
+  fl_proto_ref proto;
+  char *request_type; /* what the server receives; NULL when not named */
+  fl_place request_at;
+  char *response_type; /* what the client receives; NULL when not named */
+  fl_place response_at;
+} fl_decode_plan;
+
 typedef struct {
   fl_step_kind kind;
   int line, col; /* where the step stands in the file, 1-based */
@@ -137,10 +211,11 @@ typedef struct {
   uint64_t seed;           /* send, payload bytes: the generator's seed (default 1) */
   fl_defect defect;        /* send, payload malformed */
   uint64_t recv_limit;     /* send, payload oversize: the receiving side's limit, from its args */
-  int64_t interval_ns;     /* send: pause between one message's completion and the next send */
-  bool background;         /* send: the pump issues the messages while the script goes on */
-  int64_t delay_ns;        /* recv: pause before asking for each message after the first */
-  int64_t duration_ns;     /* sleep */
+  fl_foreign_payload *foreign; /* send, payload proto, hex or file; else NULL */
+  int64_t interval_ns;         /* send: pause between one message's completion and the next send */
+  bool background;             /* send: the pump issues the messages while the script goes on */
+  int64_t delay_ns;            /* recv: pause before asking for each message after the first */
+  int64_t duration_ns;         /* sleep */
   fl_shutdown_mode shutdown_mode; /* shutdown */
   int64_t shutdown_deadline_ns;   /* shutdown, graceful: then cancel every call; 0 = none */
   int status_code;                /* status */
@@ -164,7 +239,9 @@ typedef struct {
   size_t n_args;
   fl_step *steps;
   size_t n_steps;
-  fl_clock_plan clock; /* clock: (present false without one) */
+  fl_clock_plan clock;       /* clock: (present false without one) */
+  fl_external_plan external; /* exec: or target: (present false: the built-in peer) */
+  fl_rlimits_plan rlimits;   /* rlimits: (either kind of side) */
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */
@@ -205,6 +282,12 @@ typedef struct {
   int name_line, name_col; /* where `name`'s value stands */
   char *summary;           /* "" when absent */
   fl_rpc_kind rpc;
+  char *method; /* method: as written; NULL: faultline's own for `rpc` (fl_scenario_method) */
+  int method_line, method_col;
+  fl_decode_plan decode;
+  /* By fl_scenario_resolve: the absolute directory relative paths were resolved against. */
+  char *base_dir;
+  bool resolved;
   int64_t deadline_ns;   /* 0: no deadline */
   int64_t timeout_ns;    /* default 30 s */
   int64_t hang_after_ns; /* default 2 s */
@@ -255,7 +338,36 @@ int fl_scenario_check_file_name(const fl_scenario *s, fl_error *err) FL_MUST_USE
 int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenario **out,
                       fl_error *err) FL_MUST_USE;
 
+/*
+ * Reads what the scenario refers to, relative to `base_dir` (NULL: the directory of s->path;
+ * the peers, which read the run directory's copy, are told the original's): each proto
+ * payload's .proto and import paths (which must exist: the .proto a regular file inside one of
+ * its import paths, each import path a directory) and its text, encoded with protoc; each file
+ * payload (a regular file, opened without blocking and refused if it is anything else, at most
+ * FL_FOREIGN_PAYLOAD_MAX bytes; a link to a regular file is followed, a link to a fifo or a
+ * device is refused); the decode .proto and types (protoc must find each type). Returns 0 (at
+ * once when s is already resolved), or -1 with err->msg placed at the value at fault:
+ *   "FILE:L:C: cannot open 'shop.proto' (/abs/dir/shop.proto): No such file or directory"
+ *   "FILE:L:C: 'req.bin' is not a regular file (a fifo); a payload file is read whole"
+ *   "FILE:L:C: payload text for shop.v1.Order: protoc: Message type ... has no field named ..."
+ *     (the column is the one protoc stopped at, inside the text, when the text is on one line
+ *      or a literal block)
+ *   "FILE:L:C: protoc --encode=shop.v1.Nope: Type not defined: shop.v1.Nope"
+ *   "FILE:L:C: protoc cannot read 'bad.proto': bad.proto:2:9: Expected message name."
+ */
+int fl_scenario_resolve(fl_scenario *s, const char *base_dir, fl_error *err) FL_MUST_USE;
+
 void fl_scenario_free(fl_scenario *s);
+
+/* The method the client calls: `method:`, or faultline's own for the rpc. */
+const char *fl_scenario_method(const fl_scenario *s);
+/* The method is not faultline.Test's: its messages are the user's, not faultline.Message. */
+bool fl_scenario_foreign(const fl_scenario *s);
+/* The type `decode:` names for what this side receives (the server: request_type, the
+ * client: response_type), or NULL. */
+const char *fl_scenario_recv_type(const fl_scenario *s, bool server);
+/* A resolved .proto as protoc takes it. */
+fl_protoc_source fl_proto_ref_source(const fl_proto_ref *r);
 
 /* "unary", "server_stream", ...; and the gRPC method path "/faultline.Test/Bidi", ... */
 const char *fl_rpc_name(fl_rpc_kind k);

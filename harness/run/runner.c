@@ -1,10 +1,14 @@
 #include "runner.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +16,16 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "event.h"
 #include "faketime.h"
+#include "goexe.h"
 #include "samples.h"
+#include "sockq.h"
 #include "dump_go.h"
 #include "dump_pprof.h"
 #include "dump_text.h"
@@ -74,6 +81,27 @@ typedef struct {
   char stamp[PATH_MAX];    /* clock: the timestamp file its jumps rewrite */
   int64_t clock_offset_ns; /* clock: its offset now (jumps add to it) */
   bool jumped[64];         /* clock: jumps that fired */
+  /* An external side (plan/external.h): its plan, its output (stdout and stderr, copied into
+   * SIDE.stderr), and its readiness. */
+  const fl_external_plan *ext;
+  char exe[PATH_MAX]; /* the program as started */
+  int out_fd;         /* the read end of its output pipe, -1 once at EOF */
+  int log_fd;         /* SIDE.stderr */
+  bool have_rx, ready_seen;
+  regex_t ready_rx;
+  char line[4096];
+  size_t line_len;
+  int port;                  /* a server's {port}, or its target's */
+  int64_t ready_deadline_ns; /* a server: its start_timeout ends then */
+  FILE *quit_file;           /* a Go program's goroutine dump being written (go_dumps) */
+  /* Process faults: a pause in force until resume_at_ns (INT64_MAX: for ever), a restart
+   * due at restart_at_ns (-1: none), and how many restarts so far. */
+  bool paused;
+  int64_t resume_at_ns;
+  int64_t restart_at_ns;
+  int restarts;
+  bool at_line_start; /* in its output, for counting the dump's goroutines */
+  int goroutines;
 } source;
 
 typedef struct {
@@ -88,11 +116,12 @@ typedef struct {
   fl_timeline *timeline;
   int sigfd;
   source src[N_SOURCES];
-  bool proxied;          /* the client dials the path proxy (faults.h: fl_faults_need_proxy) */
-  int proxy_port;        /* its `ready port=N` */
-  char proxy_error[400]; /* its own `error` event */
-  bool *fired;           /* [s->n_faults]: faults whose trigger the runner saw hold */
-  int64_t wall_t0;       /* CLOCK_REALTIME beside t0: the capture's stamps are realtime */
+  bool proxied;              /* the client dials the path proxy (faults.h: fl_faults_need_proxy) */
+  int proxy_port;            /* its `ready port=N` */
+  char proxy_error[400];     /* its own `error` event */
+  int64_t *fired_at;         /* [s->n_faults]: when each fault fired (run time), -1 not yet */
+  const char *scenario_copy; /* the run directory's scenario.yaml, which the peers read */
+  int64_t wall_t0;           /* CLOCK_REALTIME beside t0: the capture's stamps are realtime */
   fl_wire_evidence *wire;
   fl_capture *capture;
   FILE *samples;
@@ -178,15 +207,57 @@ static void fire_jumps(run *rn, int64_t now) {
 /* Fires every fault whose trigger is the runner's to judge (a predicate on the peers' fields,
  * faults.h) the first time it holds: the proxy is told `fire K` and acts at once. Called after
  * each event, like release_barriers. */
+static void process_fault(run *rn, size_t k, int64_t now);
+
+/* When an `after:` trigger of fault k is due (run time), or INT64_MAX while what it counts from
+ * has not happened: the first call's start (on either side), or fault `since` firing. */
+static int64_t after_due(const run *rn, const fl_fault *f) {
+  int64_t from = -1;
+  if (f->trigger.since >= 0) {
+    from = rn->fired_at[f->trigger.since];
+  } else {
+    for (int i = 0; i < FL_N_SIDES; i++) {
+      const fl_side_obs *st = fl_observe_side(rn->obs, (fl_side)i);
+      if (st->n_calls && st->calls[0].started && (from < 0 || st->calls[0].start_ns < from))
+        from = st->calls[0].start_ns;
+    }
+  }
+  return from < 0 ? INT64_MAX : from + f->trigger.after_ns;
+}
+
+/* The earliest `after:` of a fault the runner fires that is still ahead, or INT64_MAX. */
+static int64_t next_fault_due(const run *rn) {
+  int64_t next = INT64_MAX;
+  for (size_t k = 0; k < rn->s->n_faults && rn->fired_at; k++) {
+    const fl_fault *f = &rn->s->faults[k];
+    if (rn->fired_at[k] >= 0 || !fl_fault_fired_by_runner(f) || f->trigger.kind != FL_TRIGGER_AFTER)
+      continue;
+    int64_t due = after_due(rn, f);
+    if (due < next) next = due;
+  }
+  return next;
+}
+
+/* Fires every fault the runner judges (faults.h: fl_fault_fired_by_runner) the first time its
+ * trigger holds: a path fault on a peer's fields is written to the proxy as `fire K`; a process
+ * fault the runner carries out itself. Called after each event, like release_barriers, and at
+ * each turn of the loop (for `after:`). */
 static void fire_faults(run *rn) {
   source *px = &rn->src[SRC_PROXY];
-  for (size_t k = 0; k < rn->s->n_faults && rn->fired; k++) {
+  int64_t now = now_rel(rn);
+  for (size_t k = 0; k < rn->s->n_faults && rn->fired_at; k++) {
     const fl_fault *f = &rn->s->faults[k];
-    if (rn->fired[k] || !fl_fault_fired_by_runner(f)) continue;
-    if (!fl_predicate_eval(f->trigger.predicate, fl_observe_lookup, rn->obs, NULL)) continue;
-    rn->fired[k] = true;
-    if (px->ctl_fd >= 0 && fl_control_write(px->ctl_fd, FL_CONTROL_FIRE, (uint64_t)k) == 0)
+    if (rn->fired_at[k] >= 0 || !fl_fault_fired_by_runner(f)) continue;
+    bool due = f->trigger.kind == FL_TRIGGER_ON
+                   ? fl_predicate_eval(f->trigger.predicate, fl_observe_lookup, rn->obs, NULL)
+                   : after_due(rn, f) <= now;
+    if (!due) continue;
+    rn->fired_at[k] = now;
+    if (fl_action_layer(f->action.kind) == FL_LAYER_PROCESS) {
+      process_fault(rn, k, now);
+    } else if (px->ctl_fd >= 0 && fl_control_write(px->ctl_fd, FL_CONTROL_FIRE, (uint64_t)k) == 0) {
       runner_event(rn, FL_EV_FIRE, FL_KV_I(INDEX, k));
+    }
   }
 }
 
@@ -200,6 +271,10 @@ static void proxy_event(run *rn, const fl_event *ev) {
              (int)ev->str_len[FL_ATTR_MESSAGE],
              fl_event_str(ev, FL_ATTR_MESSAGE) ? fl_event_str(ev, FL_ATTR_MESSAGE) : "");
   if (rn->wire) fl_wire_evidence_proxy_event(rn->wire, ev);
+  /* A path fault that fired: a process fault's `since:` may count from it. */
+  int64_t k = fl_event_int(ev, FL_ATTR_INDEX, -1);
+  if (ev->id == FL_EV_FAULT && k >= 0 && (size_t)k < rn->s->n_faults && rn->fired_at[k] < 0)
+    rn->fired_at[k] = now_rel(rn);
 }
 
 static void handle_line(run *rn, source *p, char *line) {
@@ -281,40 +356,38 @@ static int move_fd(int fd, int target) {
   return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* What a child gets: its program and words, its environment, where its output goes (fd 1
+ * and 2), its event and control pipes (fd 3 and 4; -1: none) and its working directory. */
+typedef struct {
+  const char *program; /* a path; with search_path a name looked up in PATH too */
+  bool search_path;
+  const char *const *argv;
+  char *const *envp;
+  int out_fd;
+  int events_fd, control_fd;
+  const char *cwd; /* NULL: the runner's */
+} child_spec;
+
 /*
- * Starts the process for `p`: a built-in peer (`target`: the address its client dials), or the
- * path proxy (`target`: the server it forwards to). Returns 0, or -1 with the reason in err: a pipe
- * or fork that failed, or the child's own start-up failure (its errno comes back through a
- * close-on-exec pipe, as libuv's uv_spawn does, so "cannot execute ...: No such file or directory"
- * is known at once).
+ * Forks and execs `c` for `p` in its own process group with PR_SET_PDEATHSIG. Returns 0 with
+ * p->pid set, or -1 with the reason in err: a fork that failed, or the child's own start-up
+ * failure (its errno comes back through a close-on-exec pipe, as libuv's uv_spawn does, so
+ * "cannot execute ...: No such file or directory" is known at once; the child then exits 127
+ * and is reaped with the others).
  */
-static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
-                      size_t errlen) {
-  int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, report[2] = {-1, -1}, errfd = -1;
-  const char *program = p->is_proxy ? rn->o->proxy_path : rn->o->peer_path;
-  char errname[32];
-  snprintf(errname, sizeof errname, "%s.stderr", name_of(p));
-  if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t errlen) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
     fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
-    goto fail;
-  }
-  errfd = fl_rundir_open(rn->o->rd, errname, err, errlen);
-  if (errfd < 0) goto fail;
-  /* The side's environment, made before the fork (injectors/clock.h, step 3). */
-  size_t n_env = 0;
-  while (environ[n_env]) n_env++;
-  char **envp = calloc(n_env + FL_CLOCK_MAX_VARS + 1, sizeof *envp);
-  if (!envp || fl_clock_envp(&p->clock, environ, envp, n_env + FL_CLOCK_MAX_VARS + 1) < 0) {
-    free(envp);
-    fl_set_err(err, errlen, "out of memory");
-    goto fail;
+    return -1;
   }
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     fl_set_err(err, errlen, "cannot fork: %s", strerror(errno));
-    free(envp);
-    goto fail;
+    close(report[0]);
+    close(report[1]);
+    return -1;
   }
   if (pid == 0) {
     sigset_t none;
@@ -324,70 +397,288 @@ static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char 
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127); /* the runner died before prctl took effect */
-    /* Lift the pipe ends above the target numbers first so dup2 cannot clobber them. */
-    int evw = fcntl(ev[1], F_DUPFD_CLOEXEC, 10), ctlr = fcntl(ctl[0], F_DUPFD_CLOEXEC, 10);
-    int errw = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
+    /* Lift the descriptors above the target numbers first so dup2 cannot clobber them. */
+    int out = fcntl(c->out_fd, F_DUPFD_CLOEXEC, 10);
+    int evw = c->events_fd >= 0 ? fcntl(c->events_fd, F_DUPFD_CLOEXEC, 10) : -2;
+    int ctlr = c->control_fd >= 0 ? fcntl(c->control_fd, F_DUPFD_CLOEXEC, 10) : -2;
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (evw < 0 || ctlr < 0 || errw < 0 || devnull < 0 || move_fd(devnull, 0) || move_fd(errw, 1) ||
-        move_fd(errw, 2) || move_fd(evw, 3) || move_fd(ctlr, 4)) {
+    if (out < 0 || evw == -1 || ctlr == -1 || devnull < 0 || move_fd(devnull, 0) ||
+        move_fd(out, 1) || move_fd(out, 2) || (evw >= 0 && move_fd(evw, 3)) ||
+        (ctlr >= 0 && move_fd(ctlr, 4)) || (c->cwd && chdir(c->cwd) != 0) ||
+        (p->plan && fl_rlimits_apply(&p->plan->rlimits) != 0)) {
       int e = errno;
       (void)!write(report[1], &e, sizeof e);
       _exit(127);
     }
-    const char *argv[12] = {program, "--scenario",   scenario_copy, "--events-fd",
-                            "3",     "--control-fd", "4",           NULL};
-    int argc = 7;
-    if (!p->is_proxy) {
-      argv[argc++] = "--side";
-      argv[argc++] = name_of(p);
-    }
-    if (target) {
-      argv[argc++] = p->is_proxy ? "--upstream" : "--target";
-      argv[argc++] = target;
-    }
-    argv[argc] = NULL;
-    execve(program, (char *const *)argv, envp);
+    if (c->search_path)
+      execvpe(c->program, (char *const *)c->argv, c->envp);
+    else
+      execve(c->program, (char *const *)c->argv, c->envp);
     int e = errno;
     (void)!write(report[1], &e, sizeof e);
     _exit(127);
   }
-  free(envp);
-  close(ev[1]);
-  close(ctl[0]);
   close(report[1]);
-  (void)fl_rundir_close_fd(rn->o->rd, errfd);
-  ev[1] = ctl[0] = report[1] = errfd = -1;
   setpgid(pid, pid); /* also here, so the group exists whichever process runs first */
   p->pid = pid;
   p->spawned = true;
-  if (p->is_proxy) rn->r->proxy = (fl_proxy_record){.used = true, .pid = pid};
   if (!p->is_proxy) fl_observe_spawned(rn->obs, p->side, pid);
+  if (p->is_proxy) rn->r->proxy = (fl_proxy_record){.used = true, .pid = pid};
   int child_errno = 0;
   ssize_t n;
   while ((n = read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
   }
   close(report[0]);
   if (n == sizeof child_errno) {
-    /* The child never became the peer; it exits 127 and is reaped with the others. */
-    fl_set_err(err, errlen, "cannot execute %s: %s", program, strerror(child_errno));
-    close(ev[0]);
-    close(ctl[1]);
+    fl_set_err(err, errlen, "cannot execute %s: %s", c->program, strerror(child_errno));
     return -1;
   }
+  runner_event(rn, FL_EV_SPAWN, FL_KV_S(PEER, name_of(p)), FL_KV_I(PID, pid));
+  return 0;
+}
+
+/* SIDE.stderr; after a restart fault SIDE-N.stderr, the Nth start's (the first is kept). */
+static void side_log_name(const source *p, char *out, size_t len) {
+  if (p->restarts)
+    snprintf(out, len, "%s-%d.stderr", name_of(p), p->restarts + 1);
+  else
+    snprintf(out, len, "%s.stderr", name_of(p));
+}
+
+/* The side's environment: the runner's, its clock's (injectors/faketime.h) and, for an
+ * external program, its env: entries. NULL when out of memory; free with free(). */
+static char **side_env(const source *p) {
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  size_t extra = p->ext ? p->ext->n_env : 0;
+  size_t cap = n_env + FL_CLOCK_MAX_VARS + extra + 1;
+  char **envp = calloc(cap, sizeof *envp);
+  if (!envp || fl_clock_envp(&p->clock, environ, envp, cap) < 0) {
+    free(envp);
+    return NULL;
+  }
+  size_t used = 0;
+  while (envp[used]) used++;
+  for (size_t i = 0; i < extra; i++) {
+    /* A variable the scenario sets replaces the inherited one. */
+    const char *e = p->ext->env[i];
+    size_t name = strcspn(e, "=");
+    size_t j = 0;
+    while (j < used && !(strncmp(envp[j], e, name) == 0 && envp[j][name] == '=')) j++;
+    envp[j] = (char *)e;
+    if (j == used) used++;
+  }
+  return envp;
+}
+
+/*
+ * Starts the process for `p`: a built-in peer (`target`: the address its client dials), or the
+ * path proxy (`target`: the server it forwards to), with event and control pipes. Returns 0,
+ * or -1 with the reason in err.
+ */
+static int spawn_peer(run *rn, source *p, const char *scenario_copy, const char *target, char *err,
+                      size_t errlen) {
+  int ev[2] = {-1, -1}, ctl[2] = {-1, -1}, errfd = -1;
+  const char *program = p->is_proxy ? rn->o->proxy_path : rn->o->peer_path;
+  char errname[32];
+  side_log_name(p, errname, sizeof errname);
+  char **envp = NULL;
+  int rv = -1;
+  if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0) {
+    fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
+    goto out;
+  }
+  errfd = fl_rundir_open(rn->o->rd, errname, err, errlen);
+  if (errfd < 0) goto out;
+  if (!(envp = side_env(p))) {
+    fl_set_err(err, errlen, "out of memory");
+    goto out;
+  }
+  const char *argv[14] = {program,        "--scenario", scenario_copy, "--events-fd", "3",
+                          "--control-fd", "4"};
+  int argc = 7;
+  if (!p->is_proxy) {
+    argv[argc++] = "--side";
+    argv[argc++] = name_of(p);
+    /* The scenario's relative paths (a payload's proto and file, decode:) are those of the
+     * user's file, not of the run directory's copy. */
+    if (rn->s->base_dir) {
+      argv[argc++] = "--base-dir";
+      argv[argc++] = rn->s->base_dir;
+    }
+  }
+  if (target) {
+    argv[argc++] = p->is_proxy ? "--upstream" : "--target";
+    argv[argc++] = target;
+  }
+  argv[argc] = NULL;
+  child_spec c = {.program = program,
+                  .argv = argv,
+                  .envp = envp,
+                  .out_fd = errfd,
+                  .events_fd = ev[1],
+                  .control_fd = ctl[0]};
+  if (fork_child(rn, p, &c, err, errlen) < 0) goto out;
   fcntl(ev[0], F_SETFL, O_NONBLOCK);
   p->ev_fd = ev[0];
   p->ctl_fd = ctl[1];
-  runner_event(rn, FL_EV_SPAWN, FL_KV_S(PEER, name_of(p)), FL_KV_I(PID, pid));
-  return 0;
-
-fail:
+  ev[0] = ctl[1] = -1;
+  rv = 0;
+out:
+  free(envp);
   for (int i = 0; i < 2; i++) {
     if (ev[i] >= 0) close(ev[i]);
     if (ctl[i] >= 0) close(ctl[i]);
-    if (report[i] >= 0) close(report[i]);
   }
   if (errfd >= 0) (void)fl_rundir_close_fd(rn->o->rd, errfd);
-  return -1;
+  return rv;
+}
+
+/*
+ * Starts the external program of `p` (plan/external.h) with its placeholders filled: `port`
+ * for a server, `target` for a client. Its stdout and stderr come to the runner through a
+ * pipe (p->out_fd), which copies them into SIDE.stderr and watches them for `ready: { log }`.
+ * Returns 0, or -1 with the reason in err.
+ */
+static int spawn_external(run *rn, source *p, int port, const char *target, char *err,
+                          size_t errlen) {
+  const fl_external_plan *e = p->ext;
+  char errname[32];
+  side_log_name(p, errname, sizeof errname);
+  int out[2] = {-1, -1};
+  char **envp = NULL, **argv = calloc(e->argc + 1, sizeof *argv);
+  char cwd[PATH_MAX];
+  int rv = -1;
+  if (!argv || !(envp = side_env(p))) {
+    fl_set_err(err, errlen, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < e->argc; i++) {
+    char word[PATH_MAX];
+    if (fl_external_expand(e->argv[i], port, target, word, sizeof word, err, errlen) < 0 ||
+        !(argv[i] = strdup(word))) {
+      if (!argv[i] && !err[0]) fl_set_err(err, errlen, "out of memory");
+      goto out;
+    }
+  }
+  /* A relative cwd (and a relative program) is the scenario file's directory's business, not
+   * the shell's: `exec: [./server]` beside the scenario works from anywhere. */
+  const char *dir = rn->s->path;
+  const char *slash = strrchr(dir, '/');
+  char base[PATH_MAX];
+  snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - dir) : 1, slash ? dir : ".");
+  if (e->cwd && e->cwd[0] == '/')
+    snprintf(cwd, sizeof cwd, "%s", e->cwd);
+  else
+    snprintf(cwd, sizeof cwd, "%s/%s", base, e->cwd ? e->cwd : ".");
+  /* The program: a bare name is looked up in PATH; a relative path is the scenario
+   * directory's. */
+  bool search = !strchr(argv[0], '/');
+  char program[PATH_MAX];
+  snprintf(program, sizeof program, "%s%s%s", argv[0][0] == '/' || search ? "" : base,
+           argv[0][0] == '/' || search ? "" : "/", argv[0]);
+  if (!search && !realpath(program, p->exe)) {
+    fl_set_err(err, errlen, "cannot find the %s program %s: %s", name_of(p), program,
+               strerror(errno));
+    goto out;
+  }
+  if (search) snprintf(p->exe, sizeof p->exe, "%s", program);
+  if (pipe2(out, O_CLOEXEC) < 0) {
+    fl_set_err(err, errlen, "cannot create a pipe: %s", strerror(errno));
+    goto out;
+  }
+  if ((p->log_fd = fl_rundir_open(rn->o->rd, errname, err, errlen)) < 0) goto out;
+  child_spec c = {.program = p->exe,
+                  .search_path = search,
+                  .argv = (const char *const *)argv,
+                  .envp = envp,
+                  .out_fd = out[1],
+                  .events_fd = -1,
+                  .control_fd = -1,
+                  .cwd = cwd};
+  if (fork_child(rn, p, &c, err, errlen) < 0) goto out;
+  fl_observe_external(rn->obs, p->side);
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  p->out_fd = out[0];
+  out[0] = -1;
+  rv = 0;
+out:
+  for (int i = 0; i < 2; i++)
+    if (out[i] >= 0) close(out[i]);
+  if (argv)
+    for (size_t i = 0; i < e->argc; i++) free(argv[i]);
+  free(argv);
+  free(envp);
+  return rv;
+}
+
+/* Copies what an external program wrote into SIDE.stderr; until it is ready, matches each
+ * whole line against its `ready: { log }`. On EOF closes the pipe. */
+static void read_output(run *rn, source *p) {
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(p->out_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close(p->out_fd);
+      p->out_fd = -1;
+      return;
+    }
+    (void)!fl_rundir_write(rn->o->rd, p->log_fd, buf, (size_t)n);
+    if (p->quit_file) {
+      fwrite(buf, 1, (size_t)n, p->quit_file);
+      for (ssize_t i = 0; i < n; i++) {
+        if (p->at_line_start && !strncmp(buf + i, "goroutine ", (size_t)(n - i < 10 ? n - i : 10)))
+          p->goroutines++;
+        p->at_line_start = buf[i] == '\n';
+      }
+    }
+    if (!p->have_rx || p->ready_seen) continue;
+    for (ssize_t i = 0; i < n && !p->ready_seen; i++) {
+      if (buf[i] != '\n' && p->line_len < sizeof p->line - 1) {
+        p->line[p->line_len++] = buf[i];
+        continue;
+      }
+      if (buf[i] != '\n') continue; /* a line longer than the buffer: its start is judged */
+      p->line[p->line_len] = '\0';
+      p->line_len = 0;
+      if (regexec(&p->ready_rx, p->line, 0, NULL, 0) == 0) p->ready_seen = true;
+    }
+  }
+}
+
+/* Whether something accepts connections on 127.0.0.1:port (a loopback connect answers at
+ * once: accepted, or refused). */
+static bool port_accepts(const char *host, int port) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+  char service[16];
+  snprintf(service, sizeof service, "%d", port);
+  if (getaddrinfo(host, service, &hints, &ai) != 0) return false;
+  bool ok = false;
+  for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    ok = connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    close(fd);
+  }
+  freeaddrinfo(ai);
+  return ok;
+}
+
+/* A loopback port nobody listens on now, for an external server's {port}. */
+static int free_port(char *err, size_t errlen) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  else
+    fl_set_err(err, errlen, "cannot find a free loopback port: %s", strerror(errno));
+  if (fd >= 0) close(fd);
+  return port;
 }
 
 static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
@@ -408,6 +699,7 @@ static void note_exit(run *rn, source *p, int status, const struct rusage *ru) {
     runner_event(rn, FL_EV_EXIT, FL_KV_S(PEER, name_of(p)), FL_KV_I(CODE, WEXITSTATUS(status)));
   }
   read_events(rn, p); /* everything it wrote is in the pipe now */
+  if (p->out_fd >= 0) read_output(rn, p);
   if (p->ctl_fd >= 0) {
     close(p->ctl_fd);
     p->ctl_fd = -1;
@@ -459,10 +751,16 @@ static void end_peers(run *rn) {
   for (int i = 0; i < N_SOURCES; i++) {
     source *p = &rn->src[i];
     if (!p->is_proxy) fl_observe_ending(rn->obs, p->side);
+    /* A paused process hears nothing but SIGKILL: continue it first. */
+    if (p->paused && p->spawned && !p->exited) kill(-p->pid, SIGCONT);
+    p->paused = false;
     if (p->ctl_fd >= 0) {
       close(p->ctl_fd);
       p->ctl_fd = -1;
     }
+    /* An external program has no control pipe: SIGTERM is how it is told (a real server's
+     * own graceful stop). */
+    if (p->ext && p->spawned && !p->exited) kill(-p->pid, SIGTERM);
   }
   await_exits(rn, TERM_GRACE_NS);
   for (int i = 0; i < N_SOURCES; i++)
@@ -471,6 +769,150 @@ static void end_peers(run *rn) {
   for (int i = 0; i < N_SOURCES; i++)
     if (rn->src[i].spawned) kill(-rn->src[i].pid, SIGKILL);
   reap(rn, true);
+}
+
+/* ---- process faults --------------------------------------------------------------------- */
+
+static int start_server(run *rn, const char *scenario_copy, char *err, size_t errlen);
+
+static void fault_event(run *rn, size_t k, const source *p, const char *action) {
+  runner_event(rn, FL_EV_FAULT, FL_KV_I(INDEX, k), FL_KV_S(ACTION, action),
+               FL_KV_S(PEER, name_of(p)));
+}
+
+static void resume(run *rn, source *p, size_t k, int64_t now) {
+  if (!p->paused) return;
+  p->paused = false;
+  if (p->spawned && !p->exited) kill(-p->pid, SIGCONT);
+  fl_observe_paused(rn->obs, p->side, false, now);
+  fault_event(rn, k, p, "resumed");
+}
+
+/* Ends side p for a restart fault (its exit is the fault's doing) and starts it again now or,
+ * with a delay, at restart_at_ns. */
+static void restart(run *rn, source *p, const fl_action *a, int64_t now) {
+  fl_observe_fault_signal(rn->obs, p->side);
+  if (p->paused) kill(-p->pid, SIGCONT);
+  p->paused = false;
+  if (p->ctl_fd >= 0) {
+    close(p->ctl_fd); /* a built-in peer leaves at once */
+    p->ctl_fd = -1;
+  }
+  kill(-p->pid, SIGTERM);
+  int64_t until = fl_mono_ns() + TERM_GRACE_NS;
+  while (!p->exited && fl_mono_ns() < until) {
+    struct pollfd pfd = {.fd = rn->sigfd, .events = POLLIN};
+    (void)poll(&pfd, 1, 10);
+    reap(rn, false);
+  }
+  if (!p->exited) {
+    kill(-p->pid, SIGKILL);
+    reap(rn, true);
+  }
+  fl_observe_restarted(rn->obs, p->side);
+  p->restarts++;
+  p->spawned = p->exited = false;
+  p->ev_fd = p->out_fd = -1;
+  if (p->log_fd >= 0) (void)fl_rundir_close_fd(rn->o->rd, p->log_fd);
+  p->log_fd = -1;
+  memset(p->released, 0, (p->plan->n_steps + 1) * sizeof *p->released);
+  p->restart_at_ns = now + a->delay_ns;
+}
+
+/* A due restart: the side starts again on its port (a built-in server listens where it did). */
+static void restart_due(run *rn, source *p, int64_t now) {
+  if (p->restart_at_ns < 0 || now < p->restart_at_ns) return;
+  p->restart_at_ns = -1;
+  char err[512], addr[64];
+  int port = p->port ? p->port : fl_observe_side(rn->obs, p->side)->port;
+  int rc;
+  if (p->ext) {
+    rc = start_server(rn, rn->scenario_copy, err, sizeof err);
+  } else {
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    rc = spawn_peer(rn, p, rn->scenario_copy, addr, err, sizeof err);
+  }
+  if (rc < 0) fail(rn, "a restart fault could not start the server again: %s", err);
+  p->port = port;
+}
+
+/*
+ * Carries out process fault k (plan/faults.h, layer process) on the sides it names, each a
+ * `fault` event: pause (SIGSTOP to the side's process group; SIGCONT after `for`), kill
+ * (SIGKILL), signal (one signal to the process, as `kill -NAME` would), restart (the server
+ * ends and starts again on the same port). A side with no process (not started, gone, or a
+ * target) gets `refused`.
+ */
+static void process_fault(run *rn, size_t k, int64_t now) {
+  const fl_fault *f = &rn->s->faults[k];
+  const fl_action *a = &f->action;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    bool aimed = f->toward == FL_TOWARD_BOTH ||
+                 (f->toward == FL_TOWARD_SERVER) == (p->side == FL_SIDE_SERVER);
+    if (!aimed) continue;
+    if (!p->spawned || p->exited) {
+      fault_event(rn, k, p, "refused");
+      continue;
+    }
+    switch (a->kind) {
+    case FL_ACTION_PAUSE:
+      if (p->paused) break;
+      kill(-p->pid, SIGSTOP);
+      p->paused = true;
+      p->resume_at_ns = a->for_ns == FL_FOREVER ? INT64_MAX : now + a->for_ns;
+      fl_observe_paused(rn->obs, p->side, true, now);
+      fault_event(rn, k, p, "paused");
+      break;
+    case FL_ACTION_KILL:
+      fl_observe_fault_signal(rn->obs, p->side);
+      kill(-p->pid, SIGKILL);
+      fault_event(rn, k, p, "killed");
+      break;
+    case FL_ACTION_SIGNAL:
+      if (a->signal == SIGCONT && p->paused) {
+        resume(rn, p, k, now);
+        break;
+      }
+      if (a->signal != SIGCONT) fl_observe_fault_signal(rn->obs, p->side);
+      if (p->paused) kill(-p->pid, SIGCONT); /* else the signal waits behind the stop */
+      p->paused = false;
+      kill(p->pid, a->signal);
+      fault_event(rn, k, p, "signalled");
+      break;
+    case FL_ACTION_RESTART:
+      restart(rn, p, a, now);
+      fault_event(rn, k, p, "restarted");
+      break;
+    default: break; /* path faults are the proxy's */
+    }
+  }
+}
+
+/* Pauses whose time is up, and restarts that are due. */
+static void process_timers(run *rn, int64_t now) {
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    if (p->paused && now >= p->resume_at_ns) {
+      for (size_t k = 0; k < rn->s->n_faults; k++)
+        if (rn->s->faults[k].action.kind == FL_ACTION_PAUSE && rn->fired_at[k] >= 0) {
+          resume(rn, p, k, now);
+          break;
+        }
+    }
+    restart_due(rn, p, now);
+  }
+}
+
+/* The earliest of those timers, or INT64_MAX. */
+static int64_t next_process_timer(const run *rn) {
+  int64_t next = INT64_MAX;
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    const source *p = &rn->src[i];
+    if (p->paused && p->resume_at_ns < next) next = p->resume_at_ns;
+    if (p->restart_at_ns >= 0 && p->restart_at_ns < next) next = p->restart_at_ns;
+  }
+  return next;
 }
 
 /* ---- evidence: capture, samples and thread dumps ---------------------------------------- */
@@ -558,8 +1000,27 @@ static void sample_peer(run *rn, source *p, bool baseline) {
   fl_observe_sample(rn->obs, p->side, now, smp.rss_kib, smp.threads, smp.fds, smp.cpu_ns, baseline);
 }
 
+/* The kernel's queues of the run's connections (sockq.h), for wire.SIDE.socket.*: the
+ * server's sockets are those on its port, the client's those it dialled (the proxy's port when
+ * the run is proxied). The proxy's own upstream sockets are neither side's. */
+static void sample_sockets(run *rn) {
+  int server_port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
+  if (rn->state < RUN_RUNNING || server_port <= 0) return;
+  int dialled = rn->proxied ? rn->proxy_port : server_port;
+  uint16_t ports[2] = {(uint16_t)server_port, (uint16_t)dialled};
+  fl_sockq q[64];
+  int n = fl_sockq_read(ports, 2, q, 64);
+  for (int i = 0; i < n; i++) {
+    if (q[i].local_port == server_port)
+      fl_observe_socket(rn->obs, FL_SIDE_SERVER, q[i].wqueue, q[i].rqueue);
+    else if (q[i].remote_port == dialled)
+      fl_observe_socket(rn->obs, FL_SIDE_CLIENT, q[i].wqueue, q[i].rqueue);
+  }
+}
+
 static void sample_all(run *rn) {
   for (int i = 0; i < FL_N_SIDES; i++) sample_peer(rn, &rn->src[i], false);
+  sample_sockets(rn);
   if (rn->samples) fflush(rn->samples);
 }
 
@@ -608,12 +1069,16 @@ static void write_dump(run *rn, fl_dump_record *d, const char *name, const fl_du
  * SIGSTOP first, dumped, then continued. The runner is their parent, so it may trace them
  * under any ptrace scope.
  */
-static void snapshot(run *rn, const char *why) {
+static void go_dumps(run *rn, const char *why);
+
+/* `final`: the run ends after it (a hang, or the end), so a Go program of the user's may be
+ * asked for its goroutines too, which ends it. */
+static void snapshot(run *rn, const char *why, bool final) {
   bool stopped[FL_N_SIDES] = {false};
   sample_all(rn); /* the state just before the stop, and fresh per-thread activity */
   for (int i = 0; i < FL_N_SIDES; i++) {
     source *p = &rn->src[i];
-    if (p->spawned && !p->exited && kill(p->pid, SIGSTOP) == 0) stopped[i] = true;
+    if (p->spawned && !p->exited && !p->paused && kill(p->pid, SIGSTOP) == 0) stopped[i] = true;
   }
   for (int i = 0; i < FL_N_SIDES; i++) {
     if (!stopped[i]) continue;
@@ -626,7 +1091,9 @@ static void snapshot(run *rn, const char *why) {
     }
   }
   for (int i = 0; i < FL_N_SIDES; i++) {
-    if (!stopped[i] || rn->r->n_dumps == FL_MAX_DUMPS) continue;
+    /* A side a pause fault stopped is dumped as it is, and stays stopped. */
+    bool paused = rn->src[i].paused && rn->src[i].spawned && !rn->src[i].exited;
+    if ((!stopped[i] && !paused) || rn->r->n_dumps == FL_MAX_DUMPS) continue;
     source *p = &rn->src[i];
     fl_dump_record *d = &rn->r->dumps[rn->r->n_dumps++];
     d->side = p->side;
@@ -669,6 +1136,55 @@ static void snapshot(run *rn, const char *why) {
   }
   for (int i = 0; i < FL_N_SIDES; i++)
     if (stopped[i]) kill(rn->src[i].pid, SIGCONT);
+  if (final) go_dumps(rn, why);
+}
+
+/* How long a Go program gets to print its goroutines and exit after SIGQUIT. */
+#define GO_DUMP_GRACE_NS (3000 * 1000000LL)
+
+/*
+ * A Go program of the user's (goexe.h), at a hang or the end: SIGQUIT makes it print every
+ * goroutine's stack to stderr and exit 2, so it comes after every other piece of evidence of
+ * it (the libdw dump above, the samples). Its output from then on is kept as
+ * goroutines-SIDE-N.txt (Go's own grammar: panicparse reads it), and its end is the runner's
+ * doing, not a crash.
+ */
+static void go_dumps(run *rn, const char *why) {
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    source *p = &rn->src[i];
+    if (!p->ext || !p->spawned || p->exited || p->out_fd < 0 || rn->r->n_dumps == FL_MAX_DUMPS ||
+        !fl_is_go_program(p->pid))
+      continue;
+    fl_dump_record *d = &rn->r->dumps[rn->r->n_dumps++];
+    *d = (fl_dump_record){.side = p->side, .at_ns = now_rel(rn)};
+    snprintf(d->why, sizeof d->why, "%s (SIGQUIT: Go's goroutine dump)", why);
+    char file[sizeof d->file];
+    snprintf(file, sizeof file, "goroutines-%s-%d.txt", name_of(p), ++rn->dumps_per_side[i]);
+    memcpy(d->file, file, sizeof file);
+    memcpy(d->go_file, file, sizeof file);
+    read_output(rn, p); /* what it printed before goes to SIDE.stderr only */
+    p->quit_file = fl_rundir_fopen(rn->o->rd, file, d->error, sizeof d->error);
+    p->at_line_start = true;
+    p->goroutines = 0;
+    fl_observe_ending(rn->obs, p->side);
+    int64_t t0 = fl_mono_ns();
+    kill(p->pid, SIGQUIT);
+    while (!p->exited && fl_mono_ns() - t0 < GO_DUMP_GRACE_NS) {
+      struct pollfd pfd = {.fd = p->out_fd, .events = POLLIN};
+      if (poll(&pfd, 1, 50) > 0 && p->out_fd >= 0) read_output(rn, p);
+      reap(rn, false);
+    }
+    if (!p->exited && !d->error[0])
+      snprintf(d->error, sizeof d->error, "the program did not exit within %.0fs of SIGQUIT",
+               GO_DUMP_GRACE_NS / 1e9);
+    d->threads = p->goroutines;
+    d->elapsed_ms = (double)(fl_mono_ns() - t0) / 1e6;
+    if (p->quit_file && fclose(p->quit_file) != 0 && !d->error[0])
+      snprintf(d->error, sizeof d->error, "%s: %s", file, strerror(errno));
+    p->quit_file = NULL;
+    runner_event(rn, FL_EV_DUMP, FL_KV_S(PEER, name_of(p)), FL_KV_S(FILE, file),
+                 FL_KV_I(THREADS, d->threads));
+  }
 }
 
 /* A `dump` step: the peer waits (like at a barrier) until the dump is taken. */
@@ -677,7 +1193,7 @@ static void dump_step(run *rn, source *p, const fl_event *ev) {
   if (idx < 0 || (size_t)idx >= p->plan->n_steps) return;
   char why[96];
   snprintf(why, sizeof why, "script step: %s dump (line %d)", name_of(p), p->plan->steps[idx].line);
-  snapshot(rn, why);
+  snapshot(rn, why, false);
   if (p->ctl_fd >= 0 && fl_control_write(p->ctl_fd, FL_CONTROL_GO, (uint64_t)idx) == 0) {
     p->released[idx] = true;
     runner_event(rn, FL_EV_RELEASE, FL_KV_S(PEER, name_of(p)), FL_KV_I(INDEX, idx));
@@ -752,6 +1268,68 @@ static bool found_busy(run *rn, int64_t now) {
   return any;
 }
 
+/* The address the server is reached at: a built-in or started server on loopback, or the
+ * target as the scenario names it. */
+static void server_address(const run *rn, char *out, size_t len) {
+  const source *srv = &rn->src[FL_SIDE_SERVER];
+  int port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
+  if (srv->ext && srv->ext->target && !srv->ext->target_loopback)
+    snprintf(out, len, "%s", srv->ext->target);
+  else
+    snprintf(out, len, "127.0.0.1:%d", port);
+}
+
+/* Whether an external server is ready yet: its port accepts, or (ready: { log }) a line of its
+ * output matched. Returns 0 (ready or not yet), or -1 having failed the run when its
+ * start_timeout passed. */
+static int external_ready(run *rn, source *p, int64_t now) {
+  const fl_external_plan *e = p->ext;
+  const char *host = e->target && !e->target_loopback ? e->target_host : "127.0.0.1";
+  if (p->have_rx ? p->ready_seen : port_accepts(host, p->port)) {
+    fl_observe_ready(rn->obs, p->side, p->port);
+    return 0;
+  }
+  if (now < p->ready_deadline_ns) return 0;
+  char why[700];
+  if (e->target)
+    snprintf(why, sizeof why, "the server target %s accepts no connection (waited %.1fs)",
+             e->target, (double)e->start_timeout_ns / 1e9);
+  else if (p->have_rx)
+    snprintf(why, sizeof why,
+             "the server program printed no line matching \"%.200s\" within %.1fs; see "
+             "%.300s/server.stderr",
+             e->ready_log, (double)e->start_timeout_ns / 1e9, fl_rundir_path(rn->o->rd));
+  else
+    snprintf(why, sizeof why,
+             "the server program did not accept connections on port %d within %.1fs; see "
+             "%.300s/server.stderr",
+             p->port, (double)e->start_timeout_ns / 1e9, fl_rundir_path(rn->o->rd));
+  return fail(rn, "%s", why);
+}
+
+/* Starts the server side: the built-in peer, an external program on a free port, or nothing
+ * for a target already serving (loopback, unless --allow-remote). Returns 0 or -1 with err. */
+static int start_server(run *rn, const char *scenario_copy, char *err, size_t errlen) {
+  source *p = &rn->src[FL_SIDE_SERVER];
+  if (!p->ext) return spawn_peer(rn, p, scenario_copy, NULL, err, errlen);
+  p->ready_deadline_ns = now_rel(rn) + p->ext->start_timeout_ns;
+  if (p->ext->target) {
+    if (!p->ext->target_loopback && !rn->o->allow_remote) {
+      fl_set_err(err, errlen,
+                 "the target %s is not on this machine; faultline reaches another host only "
+                 "with --allow-remote",
+                 p->ext->target);
+      return -1;
+    }
+    p->port = p->ext->target_port;
+    fl_observe_external(rn->obs, p->side);
+    return 0;
+  }
+  /* A restart starts it on the port it had. */
+  if (!p->port && (p->port = free_port(err, errlen)) < 0) return -1;
+  return spawn_external(rn, p, p->port, NULL, err, errlen);
+}
+
 /* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
 static void run_loop(run *rn, const char *scenario_copy) {
   const fl_scenario *s = rn->s;
@@ -769,8 +1347,12 @@ static void run_loop(run *rn, const char *scenario_copy) {
       end_run(rn, FL_END_FINISHED);
       break;
     }
-    if (server->proc.exited && !server->ready) {
-      fail(rn, "the server peer exited before it was ready; see %s/server.stderr",
+    source *srv = &rn->src[FL_SIDE_SERVER];
+    if (rn->state == RUN_STARTING_SERVER && srv->ext && external_ready(rn, srv, now) < 0) break;
+    if (server->proc.exited && !server->ready && srv->restart_at_ns < 0) {
+      fail(rn,
+           srv->ext ? "the server program exited before it was ready; see %s/server.stderr"
+                    : "the server peer exited before it was ready; see %s/server.stderr",
            fl_rundir_path(rn->o->rd));
       break;
     }
@@ -781,8 +1363,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
       break;
     }
     if (rn->state == RUN_STARTING_SERVER && server->ready) {
-      char upstream[64];
-      snprintf(upstream, sizeof upstream, "127.0.0.1:%d", server->port);
+      char upstream[300];
+      server_address(rn, upstream, sizeof upstream);
       set_state(rn, rn->proxied ? RUN_STARTING_PROXY : RUN_STARTING_CLIENT);
       if (rn->proxied && spawn_peer(rn, proxy, scenario_copy, upstream, err, sizeof err) < 0) {
         fail(rn, "cannot start the path proxy: %s", err);
@@ -792,15 +1374,22 @@ static void run_loop(run *rn, const char *scenario_copy) {
     if (rn->state == RUN_STARTING_PROXY && rn->proxy_port) set_state(rn, RUN_STARTING_CLIENT);
     if (rn->state == RUN_STARTING_CLIENT) {
       begin_capture(rn);
-      char target[64];
-      snprintf(target, sizeof target, "127.0.0.1:%d", rn->proxied ? rn->proxy_port : server->port);
-      if (spawn_peer(rn, &rn->src[FL_SIDE_CLIENT], scenario_copy, target, err, sizeof err) < 0) {
+      char target[300];
+      if (rn->proxied)
+        snprintf(target, sizeof target, "127.0.0.1:%d", rn->proxy_port);
+      else
+        server_address(rn, target, sizeof target);
+      source *cl = &rn->src[FL_SIDE_CLIENT];
+      if ((cl->ext ? spawn_external(rn, cl, 0, target, err, sizeof err)
+                   : spawn_peer(rn, cl, scenario_copy, target, err, sizeof err)) < 0) {
         fail(rn, "cannot start the client peer: %s", err);
         break;
       }
       set_state(rn, RUN_RUNNING);
     }
     fire_jumps(rn, now);
+    fire_faults(rn);
+    process_timers(rn, now);
     int64_t hang = fl_observe_hang_at(rn->obs);
     if (hang <= now && found_busy(rn, now)) continue;
     if (hang <= now) {
@@ -810,7 +1399,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       snprintf(why, sizeof why, "hang: no progress for %.1fs with a call open",
                (double)s->hang_after_ns / 1e9);
       if (rn->o->progress) fprintf(stderr, "  %s\n", why);
-      if (s->capture.threads == FL_THREADS_ON_HANG) snapshot(rn, why);
+      if (s->capture.threads == FL_THREADS_ON_HANG) snapshot(rn, why, true);
       break;
     }
     if (now >= rn->next_sample_ns) {
@@ -819,6 +1408,8 @@ static void run_loop(run *rn, const char *scenario_copy) {
     }
     int64_t wake = hang < s->timeout_ns ? hang : s->timeout_ns;
     if (rn->next_sample_ns < wake) wake = rn->next_sample_ns;
+    if (next_fault_due(rn) < wake) wake = next_fault_due(rn);
+    if (next_process_timer(rn) < wake) wake = next_process_timer(rn);
     for (int i = 0; i < FL_N_SIDES; i++)
       for (size_t k = 0; k < rn->src[i].plan->clock.n_jumps && k < 64; k++)
         if (!rn->src[i].jumped[k] && rn->src[i].plan->clock.jumps[k].after_ns >= 0 &&
@@ -826,16 +1417,24 @@ static void run_loop(run *rn, const char *scenario_copy) {
           wake = rn->src[i].plan->clock.jumps[k].after_ns;
     int timeout_ms = (int)((wake - now + 999999) / 1000000);
 
-    struct pollfd pfds[1 + N_SOURCES] = {{.fd = rn->sigfd, .events = POLLIN}};
-    for (int i = 0; i < N_SOURCES; i++)
+    /* An external server proven ready by its port is looked at again shortly: nothing tells
+     * when a program starts listening. */
+    if (rn->state == RUN_STARTING_SERVER && srv->ext && !srv->have_rx && timeout_ms > 10)
+      timeout_ms = 10;
+    struct pollfd pfds[1 + 2 * N_SOURCES] = {{.fd = rn->sigfd, .events = POLLIN}};
+    for (int i = 0; i < N_SOURCES; i++) {
       pfds[1 + i] = (struct pollfd){.fd = rn->src[i].ev_fd, .events = POLLIN};
-    int n = poll(pfds, 1 + N_SOURCES, timeout_ms);
+      pfds[1 + N_SOURCES + i] = (struct pollfd){.fd = rn->src[i].out_fd, .events = POLLIN};
+    }
+    int n = poll(pfds, 1 + 2 * N_SOURCES, timeout_ms);
     if (n < 0 && errno != EINTR) {
       fail(rn, "poll failed: %s", strerror(errno));
       break;
     }
-    for (int i = 0; i < N_SOURCES; i++)
+    for (int i = 0; i < N_SOURCES; i++) {
       if (pfds[1 + i].revents) read_events(rn, &rn->src[i]);
+      if (pfds[1 + N_SOURCES + i].revents) read_output(rn, &rn->src[i]);
+    }
     if (pfds[0].revents) handle_signals(rn);
   }
 }
@@ -848,7 +1447,8 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   clock_gettime(CLOCK_REALTIME, &wall_ts);
   rn.wall_t0 = (int64_t)wall_ts.tv_sec * 1000000000LL + wall_ts.tv_nsec;
   rn.proxied = fl_faults_need_proxy(&s->path_plan, s->faults, s->n_faults);
-  rn.fired = calloc(s->n_faults + 1, sizeof *rn.fired);
+  rn.fired_at = malloc((s->n_faults + 1) * sizeof *rn.fired_at);
+  for (size_t k = 0; rn.fired_at && k < s->n_faults; k++) rn.fired_at[k] = -1;
   fl_observe_config cfg = {.scenario = s, .clock_shared = {true, true}, .t0_ns = rn.t0};
   char clock_err[600] = "";
   char lib[PATH_MAX] = "";
@@ -883,10 +1483,23 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
     p->from = i == FL_SIDE_SERVER ? FL_FROM_SERVER : FL_FROM_CLIENT;
     p->plan = i == FL_SIDE_SERVER ? &s->server : &s->client;
     p->ev_fd = p->ctl_fd = -1;
+    p->out_fd = p->log_fd = -1;
+    p->restart_at_ns = -1;
     p->released = calloc(p->plan->n_steps + 1, sizeof *p->released);
+    if (p->plan->external.present) {
+      p->ext = &p->plan->external;
+      /* Checked when the scenario was loaded; compiled again here for this run. */
+      p->have_rx = p->ext->ready_log &&
+                   regcomp(&p->ready_rx, p->ext->ready_log, REG_EXTENDED | REG_NOSUB) == 0;
+    }
   }
-  rn.src[SRC_PROXY] =
-      (source){.is_proxy = true, .name = "proxy", .from = FL_FROM_PROXY, .ev_fd = -1, .ctl_fd = -1};
+  rn.src[SRC_PROXY] = (source){.is_proxy = true,
+                               .name = "proxy",
+                               .from = FL_FROM_PROXY,
+                               .ev_fd = -1,
+                               .ctl_fd = -1,
+                               .out_fd = -1,
+                               .log_fd = -1};
   r->timeline_by_arrival = !cfg.clock_shared[0] || !cfg.clock_shared[1];
 
   time_t wall = time(NULL);
@@ -914,8 +1527,9 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
    * from, so both sides run exactly what the runner judges. */
   char scenario_copy[PATH_MAX], err[512];
   snprintf(scenario_copy, sizeof scenario_copy, "%s/scenario.yaml", fl_rundir_path(o->rd));
+  rn.scenario_copy = scenario_copy;
   FILE *live = NULL;
-  bool ready = rn.obs && rn.src[0].released && rn.src[1].released && rn.fired;
+  bool ready = rn.obs && rn.src[0].released && rn.src[1].released && rn.fired_at;
   if (!ready) {
     fail(&rn, "%s", "out of memory");
   } else if (clock_err[0]) {
@@ -933,8 +1547,11 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
       fail(&rn, "%s", err);
     } else {
       fl_sample_write_header(rn.samples);
-      if (spawn_peer(&rn, &rn.src[FL_SIDE_SERVER], scenario_copy, NULL, err, sizeof err) < 0) {
-        fail(&rn, "cannot start the server peer: %s", err);
+      if (start_server(&rn, scenario_copy, err, sizeof err) < 0) {
+        fail(&rn,
+             rn.src[FL_SIDE_SERVER].ext ? "cannot start the server: %s"
+                                        : "cannot start the server peer: %s",
+             err);
       } else {
         open_capture(&rn);
         run_loop(&rn, scenario_copy);
@@ -946,8 +1563,10 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   if (rn.timeline) {
     if (!r->harness_error && (s->capture.threads == FL_THREADS_AT_END ||
                               (s->capture.threads == FL_THREADS_ON_FAILURE && run_failing(&rn))))
-      snapshot(&rn, s->capture.threads == FL_THREADS_AT_END ? "at end of run"
-                                                            : "failure: an expect clause fails");
+      snapshot(&rn,
+               s->capture.threads == FL_THREADS_AT_END ? "at end of run"
+                                                       : "failure: an expect clause fails",
+               true);
     sample_all(&rn); /* the last reading before the peers are ended */
   }
   end_peers(&rn);
@@ -975,11 +1594,15 @@ int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   r->runner_peak_rss_kib = self.ru_maxrss;
 
   for (int i = 0; i < N_SOURCES; i++) {
-    if (rn.src[i].ev_fd >= 0) close(rn.src[i].ev_fd);
-    if (rn.src[i].ctl_fd >= 0) close(rn.src[i].ctl_fd);
-    free(rn.src[i].released);
+    source *p = &rn.src[i];
+    if (p->ev_fd >= 0) close(p->ev_fd);
+    if (p->ctl_fd >= 0) close(p->ctl_fd);
+    if (p->out_fd >= 0) close(p->out_fd);
+    if (p->log_fd >= 0) (void)fl_rundir_close_fd(o->rd, p->log_fd);
+    if (p->have_rx) regfree(&p->ready_rx);
+    free(p->released);
   }
-  free(rn.fired);
+  free(rn.fired_at);
   /* events.jsonl was written live, in arrival order; now it is rewritten in causal order. Write
    * errors of either go to the run directory's record, and so to the verdict. */
   if (rn.timeline) {

@@ -102,6 +102,7 @@ typedef struct {
   const char *proxy_path; /* the faultline-proxy executable, started when the scenario has
                              `path:` or a fault that acts on the path */
   bool progress;          /* print progress lines to stderr */
+  bool allow_remote;      /* a server target may be another host (--allow-remote) */
 } fl_run_options;
 
 /*

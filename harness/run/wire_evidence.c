@@ -24,7 +24,9 @@ struct fl_wire_evidence {
   fl_finding_record *findings;
   size_t n_findings;
   uint64_t frames;
-  fl_observe *obs; /* during fl_wire_evidence_write, when the model takes the frames */
+  int64_t first_ts_ns;    /* the capture's first packet (CLOCK_REALTIME), 0 if none */
+  int64_t messages[2][2]; /* gRPC messages ended in DATA frames, by leg and sender */
+  fl_observe *obs;        /* during fl_wire_evidence_write, when the model takes the frames */
 };
 
 fl_wire_evidence *fl_wire_evidence_new(const fl_scenario *s, int server_port, bool proxied,
@@ -100,6 +102,8 @@ static int64_t model_time(const fl_wire_evidence *w, int64_t ts_ns) {
 static int to_model(void *user, const fl_wire_frame *f) {
   fl_wire_evidence *w = user;
   w->frames++;
+  for (size_t i = 0; f->h.type == FL_H2_DATA && f->conn->leg < 2 && i < f->n_messages; i++)
+    if (f->messages[i].ends) w->messages[f->conn->leg][f->from]++;
   if (!w->obs || f->conn->leg != 0) return 0;
   fl_observed_frame o = {
       .t_ns = model_time(w, f->ts_ns),
@@ -191,6 +195,15 @@ int fl_wire_evidence_write(fl_wire_evidence *w, fl_rundir *rd, fl_observe *obs, 
   if (jsonl &&
       fl_wire_write_run(pcap, txt, jsonl, &opt, findings, &model, &stats, err, errlen) == 0)
     rv = keep_findings(w, findings);
+  if (rv == 0) w->first_ts_ns = stats.first_ts_ns;
+  /* An external side's messages, as counted on its own leg (observe.h, EXTERNAL SIDES): the
+   * client's is leg 0, the server's leg 1 when proxied. */
+  for (int i = 0; rv == 0 && i < FL_N_SIDES; i++) {
+    fl_wire_side me = i == FL_SIDE_SERVER ? FL_WIRE_SERVER : FL_WIRE_CLIENT;
+    unsigned leg = me == FL_WIRE_SERVER && w->proxied ? 1 : 0;
+    if (fl_observe_side(obs, (fl_side)i)->external)
+      fl_observe_wire_messages(obs, (fl_side)i, w->messages[leg][me], w->messages[leg][1 - me]);
+  }
   if (rv < 0 && txt && jsonl && !err[0]) fl_set_err(err, errlen, "out of memory");
   /* The streams record their own write errors in the run directory (the verdict names them). */
   if (txt) fclose(txt);
@@ -206,3 +219,8 @@ const fl_finding_record *fl_wire_evidence_findings(const fl_wire_evidence *w, si
 }
 
 uint64_t fl_wire_evidence_frames(const fl_wire_evidence *w) { return w->frames; }
+
+bool fl_wire_evidence_start(const fl_wire_evidence *w, int64_t *t_ns) {
+  *t_ns = model_time(w, w->first_ts_ns);
+  return w->first_ts_ns != 0;
+}

@@ -58,5 +58,8 @@ FL_MUST_USE int fl_wire_evidence_write(fl_wire_evidence *w, fl_rundir *rd, fl_ob
 /* The findings, valid until fl_wire_evidence_free; frames decoded. */
 const fl_finding_record *fl_wire_evidence_findings(const fl_wire_evidence *w, size_t *n);
 uint64_t fl_wire_evidence_frames(const fl_wire_evidence *w);
+/* The capture's first packet in run time (frames.txt's and frames.jsonl's `t` count from it):
+ * false when the capture held none. */
+bool fl_wire_evidence_start(const fl_wire_evidence *w, int64_t *t_ns);
 
 #endif

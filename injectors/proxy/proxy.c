@@ -516,6 +516,11 @@ static fl_observed_frame wire_frame(const fl_proxy *p, const conn *c, int idx, c
   };
 }
 
+/* A process fault (pause, kill, ...) is the runner's: the proxy neither times nor fires it. */
+static bool proxy_fault(const fl_fault *f) {
+  return fl_action_layer(f->action.kind) != FL_LAYER_PROCESS;
+}
+
 /* The model's view with one frame more, not yet given to it: a wire trigger sees the frame
  * it fires at as delivered, before it is (and before a fault may yet drop it). */
 typedef struct {
@@ -595,7 +600,8 @@ static int wire_triggers(fl_proxy *p, conn *c, int idx, const frec *r) {
   preview pv = {p, &wf};
   for (size_t k = 0; k < p->nf; k++) {
     const fl_fault *f = &p->s->faults[k];
-    if (p->f[k].fired || f->trigger.kind != FL_TRIGGER_ON || !f->trigger.wire) continue;
+    if (p->f[k].fired || f->trigger.kind != FL_TRIGGER_ON || !f->trigger.wire || !proxy_fault(f))
+      continue;
     if (fl_predicate_eval(f->trigger.predicate, preview_lookup, &pv, NULL)) {
       fire_fault(p, (int)k, c, &r->h, r->n);
       if (c->closed) return -1;
@@ -720,6 +726,7 @@ static void window_preview(conn *c, int idx, frec *r) {
 static void schedule_after(fl_proxy *p, int since, int64_t from_ns) {
   for (size_t j = 0; j < p->nf; j++) {
     const fl_trigger *t = &p->s->faults[j].trigger;
+    if (!proxy_fault(&p->s->faults[j])) continue;
     if (t->kind == FL_TRIGGER_AFTER && t->since == since && !p->f[j].fired && !p->f[j].due_ns)
       p->f[j].due_ns = from_ns + t->after_ns;
   }
@@ -861,6 +868,10 @@ static void fire_action(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h
   case FL_ACTION_GOAWAY:
   case FL_ACTION_PING:
   case FL_ACTION_SETTINGS: break;
+  case FL_ACTION_PAUSE: /* the runner's (proxy_fault) */
+  case FL_ACTION_KILL:
+  case FL_ACTION_SIGNAL:
+  case FL_ACTION_RESTART:
   case FL_N_ACTIONS: return;
   }
 
@@ -1016,7 +1027,7 @@ static void report_refusals(fl_proxy *p, conn *c) {
   c->refused_reported = true;
   for (size_t k = 0; k < p->nf; k++) {
     const fl_fault *f = &p->s->faults[k];
-    if (fl_action_layer(f->action.kind) == FL_LAYER_FRAME || f->trigger.wire)
+    if (fl_action_layer(f->action.kind) == FL_LAYER_FRAME || (f->trigger.wire && proxy_fault(f)))
       refuse(p, (int)k, c,
              "the connection does not speak h2c (TLS or another protocol): frame faults and "
              "wire triggers need HTTP/2 frames");

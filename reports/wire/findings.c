@@ -447,7 +447,10 @@ void fl_wire_findings_frame(fl_wire_findings *f, const fl_wire_frame *fr) {
   }
   if (fr->end_stream && !r->ended[side]) {
     r->ended[side] = true;
-    if (side == FL_WIRE_CLIENT && !r->ended[other] && r->data_frames[FL_WIRE_SERVER] > 0) {
+    /* After a single request, half-closing while the server streams is how every
+     * server-streaming call goes: only a client that streamed too (bidi) races the server. */
+    if (side == FL_WIRE_CLIENT && !r->ended[other] && r->data_frames[FL_WIRE_SERVER] > 0 &&
+        r->last_msg[FL_WIRE_CLIENT] >= 2) {
       r->half_closed = true;
       r->hc_frame = fr->index;
       r->hc_packet = fr->packet;

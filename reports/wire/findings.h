@@ -7,8 +7,10 @@
  *   window_exhausted  a send window at or below 0 for at least `stall` with no WINDOW_UPDATE:
  *                     whose window (stream or connection), from which frame, how long, and
  *                     that its peer stopped reading (granting no more room)
- *   half_close        the client half-closed (END_STREAM) a stream on which the server had
- *                     been sending DATA, and the server kept sending after it
+ *   half_close        the client half-closed (END_STREAM) a stream on which it had sent
+ *                     several messages and the server had been sending DATA, and the server
+ *                     kept sending after it (after a single request it is how every
+ *                     server-streaming call goes, and no finding)
  *   rst_stream        who reset which stream with which code, after which message of each
  *                     side (ordinal and seq), and whether the path proxy injected it
  *   goaway            who sent it, code, last stream id, debug data, the streams open then

@@ -35,6 +35,19 @@ static void check_side(const fl_side_plan *sp, uint32_t streams) {
       check_duration(st->interval_ns, 0);
       messages += st->count * streams;
       REQUIRE(messages <= FL_SIDE_MESSAGES_MAX);
+      /* The user's own payloads carry what they need; hex has its bytes already, the rest
+       * wait for fl_scenario_resolve (which the fuzzer never calls: it reads no file). */
+      switch (st->payload) {
+      case FL_PAYLOAD_PROTO:
+        REQUIRE(st->foreign && st->foreign->proto.file && st->foreign->type && st->foreign->text);
+        REQUIRE(!st->foreign->ready && !st->size_set);
+        break;
+      case FL_PAYLOAD_HEX:
+        REQUIRE(st->foreign && st->foreign->ready && st->foreign->bytes && !st->size_set);
+        break;
+      case FL_PAYLOAD_FILE: REQUIRE(st->foreign && st->foreign->file && !st->foreign->ready); break;
+      default: REQUIRE(!st->foreign); break;
+      }
       break;
     case FL_STEP_RECV:
       REQUIRE(st->count == FL_RECV_ALL || (st->count >= 1 && st->count <= FL_COUNT_MAX));
@@ -81,6 +94,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_duration(s->capture.sample_interval_ns, FL_SAMPLES_MIN_NS);
   REQUIRE(s->capture.snaplen >= 1 && s->capture.snaplen <= FL_SNAPLEN_MAX);
   REQUIRE(s->streams >= 1 && s->streams <= FL_STREAMS_MAX);
+  /* method: /SERVICE/METHOD, exactly two '/', and decode only for such a method */
+  if (s->method) {
+    const char *m = s->method;
+    REQUIRE(m[0] == '/' && strchr(m + 1, '/') && !strchr(strchr(m + 1, '/') + 1, '/'));
+  }
+  REQUIRE(!s->decode.present || (fl_scenario_foreign(s) && s->decode.proto.file &&
+                                 (s->decode.request_type || s->decode.response_type)));
+  REQUIRE(!s->resolved && !s->base_dir);
   check_side(&s->server, s->streams);
   check_side(&s->client, s->streams);
   for (size_t i = 0; i < s->n_expect; i++) REQUIRE(s->expect[i].predicate && s->expect[i].text);

@@ -4,9 +4,10 @@
 #
 #   interop.sh SOURCE_ROOT BUILD_ROOT CASE
 #
-# The built-in peers are driven by hand (until the runner knows external sides): their event
-# lines are read, their `wait` barriers released by the test. Exit 77 (SKIP) when the
-# third-party peers cannot be built here.
+# Most cases drive the built-in peers by hand (their event lines read, their `wait` barriers
+# released by the test), to check each implementation's own account of a call; the runner-*
+# cases run tests/peers/scenarios/ through `faultline run`, with the third-party peers as
+# external sides. Exit 77 (SKIP) when the third-party peers cannot be built here.
 set -euo pipefail
 src=$1
 build=$2
@@ -339,6 +340,54 @@ case_client_pause() {
   finish go-graceful
   [ "$rc" -eq 0 ] || fail "go-server after a graceful stop: exit $rc"
   expect "$work/go-graceful.out" '^graceful-stop: done$' "go-server stopped"
+}
+
+# --- scenarios with external sides, run by `faultline run` ----------------------------------
+
+# runner NAME: runs tests/peers/scenarios/NAME.yaml with the third-party peers on PATH (its
+# exec: names them bare); it must reproduce. The run directory is $work/NAME.
+runner() {
+  local name=$1
+  rc=0
+  PATH=$bin:$PATH "$build/faultline" run --quiet --out "$work/$name" \
+    "$src/tests/peers/scenarios/$name.yaml" >"$work/$name.summary" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$work/$name.summary"; fail "$name: faultline run exited $rc"; }
+}
+
+# A grpc-go server blocked in SendMsg: the hang's SIGQUIT dump shows where, and panicparse
+# reads it.
+case_runner_go_server_blocked_dump() {
+  runner go-server-blocked-dump
+  local dump
+  dump=$(ls "$work/go-server-blocked-dump"/goroutines-server-*.txt 2>/dev/null | head -1)
+  [ -n "$dump" ] || fail "no goroutines-server-N.txt in the run directory"
+  expect "$dump" 'transport\.\(\*writeQuota\)\.get' "the goroutine dump shows the blocked Send"
+  expect "$dump" 'SendMsg' "the goroutine dump shows SendMsg"
+  grep -q '"go_file": "goroutines-server-' "$work/go-server-blocked-dump/report.json" ||
+    fail "report.json does not list the goroutine dump"
+  if command -v panicparse >/dev/null; then
+    panicparse "$dump" >"$work/pp.txt" 2>&1 || true
+    grep -q 'writeQuota' "$work/pp.txt" || fail "panicparse does not read the goroutine dump"
+  fi
+}
+case_runner_half_close_race_node_server() { runner half-close-race-node-server; }
+# The README's walk-through: the user's own proto, a Go server's Watch blocked in SendMsg.
+case_runner_orders_watch_stall() {
+  runner orders-watch-stall
+  local dir=$work/orders-watch-stall dump
+  dump=$(ls "$dir"/goroutines-server-*.txt 2>/dev/null | head -1)
+  [ -n "$dump" ] || fail "no goroutines-server-N.txt in the run directory"
+  expect "$dump" '_Orders_Watch_Handler' "the goroutine dump shows the Watch handler"
+  expect "$dump" 'writeQuota' "the goroutine dump shows it waiting for flow-control quota"
+  grep -q '"text": "seq: 1 order' "$dir/events.jsonl" ||
+    grep -q '"text":"seq: 1 order' "$dir/events.jsonl" ||
+    fail "the client's first OrderEvent is not decoded in the timeline"
+}
+case_runner_node_client_c_server() { runner node-client-c-server; }
+case_runner_go_client_node_server_proxy() {
+  runner go-client-node-server-proxy
+  expect "$work/go-client-node-server-proxy/client.stderr" '^status=INTERNAL code=13 ' \
+    "grpc-go reports the reset inside a message as INTERNAL"
 }
 
 fn=case_${case//-/_}

@@ -294,6 +294,55 @@ static const struct {
      "f.yaml:4:9: 'do' must be one action, like do: { rst_stream: { code: CANCEL } }, not a list"},
     {"name: b\nfaults:\n  - after: 1s\n    do: reset\n    when: now\n",
      "f.yaml:5:5: unknown key 'when' in fault; expected name, on, after, since, do or toward"},
+    /* process faults */
+    {"name: b\nfaults:\n  - on: client.recv >= 1\n    do: kill\n",
+     "f.yaml:3:5: 'kill' needs 'toward: client', 'toward: server' or 'toward: both': the side "
+     "whose process it acts on"},
+    {"name: b\nfaults:\n  - on: client.recv >= 1\n    do: { signal: { name: KILL } }\n    "
+     "toward: server\n",
+     "f.yaml:4:27: 'name' must be TERM, INT, QUIT, HUP, USR1, USR2 or CONT, not 'KILL'"},
+    {"name: b\nfaults:\n  - on: client.recv >= 1\n    do: { signal: {} }\n    toward: server\n",
+     "f.yaml:4:11: 'signal' needs 'name', like signal: { name: TERM }"},
+    {"name: b\nfaults:\n  - on: client.recv >= 1\n    do: restart\n    toward: client\n",
+     "f.yaml:3:5: 'restart' is for the server (toward: server): it starts again on the same "
+     "port, and the client reconnects"},
+    {"name: b\nfaults:\n  - on: client.recv >= 1\n    do: { pause: { for: never } }\n    "
+     "toward: server\n",
+     "f.yaml:4:25: 'for' must be a duration like 500ms or 3s, not 'never'"},
+    {"name: b\npath:\n  pause: { for: 1s }\n",
+     "f.yaml:3:3: 'pause' is a process fault: it fires on a trigger; put it in faults: with on: "
+     "or after:"},
+    /* external sides */
+    {"name: b\nserver:\n  exec: [./s, \"{target}\"]\n",
+     "f.yaml:3:15: '{target}' is not a placeholder here; a server's are {port} and {addr}, a "
+     "client's {target} (write {{ for a literal {)"},
+    {"name: b\nclient:\n  exec: [./c, \"{port}\"]\n",
+     "f.yaml:3:15: '{port}' is not a placeholder here; a server's are {port} and {addr}, a "
+     "client's {target} (write {{ for a literal {)"},
+    {"name: b\nserver:\n  exec: [./s]\n  target: 127.0.0.1:5\n",
+     "f.yaml:4:3: 'target' and 'exec' exclude each other: a side is a program faultline starts "
+     "or an address already serving"},
+    {"name: b\nserver:\n  target: 127.0.0.1\n",
+     "f.yaml:3:11: 'target' must be HOST:PORT (e.g. 127.0.0.1:50051), not '127.0.0.1'"},
+    {"name: b\nclient:\n  target: 127.0.0.1:5\n",
+     "f.yaml:3:3: 'target' is for the server: a client is a program (client: { exec: [...] }) "
+     "or the built-in peer"},
+    {"name: b\nserver:\n  exec: [./s]\n  script:\n    - recv: 1\n",
+     "f.yaml:4:3: the server is an external program (line 3): 'script' drives only the built-in "
+     "peer"},
+    {"name: b\nserver:\n  ready: { log: \"up\" }\n",
+     "f.yaml:3:3: 'ready' is for a program the server side runs; it needs 'exec'"},
+    {"name: b\nserver:\n  exec: [./s]\n  ready: { log: \"(\" }\n",
+     "f.yaml:4:17: 'log' is not a POSIX extended regular expression: Unmatched ( or \\("},
+    {"name: b\nserver:\n  exec: []\n",
+     "f.yaml:3:9: 'exec' must be a list: the program, then its arguments, not a list"},
+    {"name: b\nserver:\n  exec: [./s]\n  env: { \"A-B\": 1 }\n",
+     "f.yaml:4:10: 'A-B' is not an environment variable name"},
+    /* rlimits */
+    {"name: b\nserver:\n  rlimits: { nofile: 3 }\n",
+     "f.yaml:3:22: 'nofile' must be a count from 16 to 1048576, not '3'"},
+    {"name: b\nclient:\n  rlimits: { as: 1MiB }\n",
+     "f.yaml:3:18: 'as' must be a size of at least 64MiB, not '1MiB'"},
 };
 
 static void test_broken(void **state) {

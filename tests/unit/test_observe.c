@@ -363,6 +363,58 @@ static void test_wire_unknown_without_source(void **state) {
   done(&f);
 }
 
+/* An external server: no events; its fields come from the wire, the rest stay unknown. */
+static void test_external_side(void **state) {
+  (void)state;
+  fixture f = make("name: x\nrpc: bidi\nserver:\n  exec: [./s, \"{port}\"]\n", true);
+  fl_observe_spawned(f.o, FL_SIDE_SERVER, 4242);
+  fl_observe_external(f.o, FL_SIDE_SERVER);
+  assert_false(get(&f, "server.status").known);
+  assert_false(get(&f, "server.sent").known);
+  fl_observe_ready(f.o, FL_SIDE_SERVER, 5000);
+  assert_int_equal(fl_observe_side(f.o, FL_SIDE_SERVER)->port, 5000);
+  feed(&f, "proxy 5 frame conn=1 from=server type=headers stream=1 len=10 flags=5 ordinal=1 "
+           "grpc_status=5");
+  assert_true(holds(&f, "server.status == NOT_FOUND"));
+  assert_false(holds(&f, "server.cancelled == true"));
+  fl_observe_wire_messages(f.o, FL_SIDE_SERVER, 3, 2);
+  assert_true(holds(&f, "server.sent == 3"));
+  assert_true(holds(&f, "server.recv == 2"));
+  assert_false(get(&f, "server.last_recv_hash").known);
+  /* Its non-zero exit is how it reports, not a crash. */
+  fl_observe_exited(f.o, FL_SIDE_SERVER, 1, 0, 100);
+  assert_true(holds(&f, "server.exit_code == 1"));
+  fl_observe_end(f.o, FL_END_FINISHED, 10 * MS);
+  assert_int_equal(fl_observe_outcome(f.o), FL_OUTCOME_COMPLETED);
+  done(&f);
+}
+
+/* Process faults: a pause is no hang and its time is counted; a kill is no crash. */
+static void test_process_faults(void **state) {
+  (void)state;
+  fixture f = make("name: x\nrpc: bidi\nhang_after: 1s\n", true);
+  fl_observe_spawned(f.o, FL_SIDE_SERVER, 10);
+  fl_observe_spawned(f.o, FL_SIDE_CLIENT, 11);
+  feed(&f, "client 1 call_start method=/faultline.Test/Bidi");
+  feed(&f, "server 2 call_start method=/faultline.Test/Bidi");
+  assert_true(fl_observe_hang_at(f.o) < INT64_MAX);
+  fl_observe_paused(f.o, FL_SIDE_SERVER, true, 10 * MS);
+  assert_true(fl_observe_hang_at(f.o) == INT64_MAX);
+  fl_observe_set_now(f.o, 500 * MS);
+  assert_true(holds(&f, "server.paused_for >= 490ms"));
+  fl_observe_paused(f.o, FL_SIDE_SERVER, false, 2010 * MS);
+  /* Continuing is progress: the quiet starts at the continue. */
+  assert_true(fl_observe_hang_at(f.o) >= 3010 * MS);
+  assert_true(holds(&f, "server.paused_for == 2s"));
+  assert_true(holds(&f, "server.killed == false"));
+  fl_observe_fault_signal(f.o, FL_SIDE_SERVER);
+  fl_observe_exited(f.o, FL_SIDE_SERVER, 0, 9, 100);
+  assert_true(holds(&f, "server.killed == true"));
+  fl_observe_end(f.o, FL_END_FINISHED, 3000 * MS);
+  assert_int_equal(fl_observe_outcome(f.o), FL_OUTCOME_COMPLETED);
+  done(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_field_resolves),
@@ -373,6 +425,8 @@ int main(void) {
       cmocka_unit_test(test_hang_rule),
       cmocka_unit_test(test_outcome),
       cmocka_unit_test(test_wire_unknown_without_source),
+      cmocka_unit_test(test_external_side),
+      cmocka_unit_test(test_process_faults),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,48 @@ static void test_spec_from_step(void **state) {
   assert_int_equal(spec.limit, 77);
 }
 
+/* proto, hex and file payloads: the step's bytes as they are, the same for every seq; nothing
+ * before they are resolved. */
+static void test_foreign(void **state) {
+  (void)state;
+  static const uint8_t bytes[] = {0x0a, 0x03, 'o', '-', '1'};
+  fl_foreign_payload f = {.ready = true, .bytes = (uint8_t *)bytes, .len = sizeof bytes};
+  fl_step st = {.kind = FL_STEP_SEND, .payload = FL_PAYLOAD_HEX, .foreign = &f};
+  fl_payload_spec spec;
+  fl_payload_spec_from_step(&st, &spec);
+  for (uint64_t seq = 1; seq <= 3; seq++) {
+    uint8_t *out;
+    size_t len;
+    assert_int_equal(fl_payload_encode(&spec, seq, &out, &len), 0);
+    assert_int_equal(len, sizeof bytes);
+    assert_memory_equal(out, bytes, len);
+    free(out);
+  }
+  assert_int_equal(fl_payload_nulls(&spec), 0);
+  f.len = 0; /* an empty one is a zero-length message */
+  fl_payload_spec_from_step(&st, &spec);
+  uint8_t *out;
+  size_t len = 9;
+  assert_int_equal(fl_payload_encode(&spec, 1, &out, &len), 0);
+  assert_int_equal(len, 0);
+  free(out);
+  f.ready = false;
+  st.payload = FL_PAYLOAD_PROTO;
+  fl_payload_spec_from_step(&st, &spec);
+  assert_int_equal(fl_payload_encode(&spec, 1, &out, &len), -EINVAL);
+
+  char hex[2 * FL_PAYLOAD_RAW_MAX + 4];
+  assert_string_equal(fl_payload_raw_hex(bytes, sizeof bytes, hex), "0a036f2d31");
+  assert_string_equal(fl_payload_raw_hex(NULL, 0, hex), "");
+  uint8_t many[FL_PAYLOAD_RAW_MAX + 1];
+  memset(many, 0xAB, sizeof many);
+  fl_payload_raw_hex(many, sizeof many, hex);
+  assert_int_equal(strlen(hex), 2 * FL_PAYLOAD_RAW_MAX + 3);
+  assert_string_equal(hex + 2 * FL_PAYLOAD_RAW_MAX, "...");
+  fl_payload_raw_hex(many, FL_PAYLOAD_RAW_MAX, hex);
+  assert_int_equal(strlen(hex), 2 * FL_PAYLOAD_RAW_MAX);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_struct),      cmocka_unit_test(test_null_values),
@@ -309,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_bytes),       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_check),       cmocka_unit_test(test_oversize),
       cmocka_unit_test(test_hash_stable), cmocka_unit_test(test_spec_from_step),
+      cmocka_unit_test(test_foreign),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -363,7 +363,7 @@ static const struct {
     {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, seed: 3}}\n", 4, 38,
      "'seed' belongs to payload kind bytes, not nested"},
     {"name: x\nclient:\n  script:\n    - send: {payload: {depth: 3}}\n", 4, 23,
-     "'payload' needs a 'kind', like {kind: nested, depth: 32}"},
+     "'payload' needs a 'kind' (like {kind: nested, depth: 32}), or one of proto, hex or file"},
     {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 0}}\n", 4, 45,
      "'depth' must be at least 1"},
     {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, depth: 5000}}\n", 4, 45,
@@ -390,7 +390,8 @@ static const struct {
      "an oversize message is one byte over the receiver's grpc.max_receive_message_length; it "
      "takes no 'size'"},
     {"name: x\nclient:\n  script:\n    - send: {payload: [1]}\n", 4, 23,
-     "'payload' must be a kind like struct or a map {kind, depth, seed, defect}, not a list"},
+     "'payload' must be a kind like struct, or a map {kind, depth, seed, defect}, {proto, "
+     "type, text}, {hex} or {file}, not a list"},
     {"name: x\nclient:\n  script:\n    - send: {interval: fast}\n", 4, 24,
      "'interval' must be a duration like 500ms or 3s, not 'fast'"},
     {"name: x\nclient:\n  script:\n    - send: {background: yes}\n", 4, 26,

@@ -701,6 +701,48 @@ static void test_window_to_zero_and_back(void **state) {
   nghttp2_hd_deflate_del(d);
 }
 
+/* A server-streaming call: one request, the half-close, then the server's stream. That is how
+ * every such call goes, so it is no half_close finding. */
+static void test_no_half_close_after_one_request(void **state) {
+  (void)state;
+  craft c;
+  craft_init(&c, 0, 1);
+  nghttp2_hd_deflater *cd = open_call(&c, 1 << 20);
+  nghttp2_hd_deflater *sd;
+  assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
+  uint8_t blk[512];
+  craft_buf b = {0}, m = {0};
+  size_t n = hpack_block(sd, response, 2, blk, sizeof blk);
+  h2_frame(&b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 1, blk, n);
+  grpc_message(&m, 1, 10);
+  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
+  craft_send(&c, CRAFT_SERVER, b.p, b.len);
+  b.len = m.len = 0;
+  grpc_message(&m, 1, 10);
+  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
+  h2_frame(&b, FL_H2_DATA, FL_H2_FLAG_END_STREAM, 1, NULL, 0);
+  craft_send(&c, CRAFT_CLIENT, b.p, b.len);
+  b.len = m.len = 0;
+  grpc_message(&m, 2, 10);
+  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
+  craft_send(&c, CRAFT_SERVER, b.p, b.len);
+  seen s = {0};
+  s.findings = fl_wire_findings_new(0);
+  fl_wire_stats st;
+  decode(&c, true, NULL, 0, &s, &st);
+  assert_int_equal(fl_wire_findings_end(s.findings, st.last_ts_ns), 0);
+  for (size_t i = 0; i < fl_wire_findings_count(s.findings); i++)
+    if (fl_wire_findings_at(s.findings, i)->kind == FL_WIRE_FINDING_HALF_CLOSE)
+      fail_msg("a half_close finding for a single request: %s",
+               fl_wire_findings_at(s.findings, i)->text);
+  fl_wire_findings_free(s.findings);
+  free(b.p);
+  free(m.p);
+  free(c.file.p);
+  nghttp2_hd_deflate_del(cd);
+  nghttp2_hd_deflate_del(sd);
+}
+
 static void test_findings(void **state) {
   (void)state;
   craft c;
@@ -710,13 +752,18 @@ static void test_findings(void **state) {
   assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
   uint8_t blk[512];
   craft_buf b = {0}, m = {0};
-  /* The server answers and streams; the client half-closes; the server keeps sending. */
+  /* The server answers and streams; the client, which streams too (bidi), half-closes; the
+   * server keeps sending. */
   size_t n = hpack_block(sd, response, 2, blk, sizeof blk);
   h2_frame(&b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 1, blk, n);
   grpc_message(&m, 1, 10);
   h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
   craft_send(&c, CRAFT_SERVER, b.p, b.len);
   b.len = 0;
+  m.len = 0;
+  grpc_message(&m, 1, 10);
+  grpc_message(&m, 2, 10);
+  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
   h2_frame(&b, FL_H2_DATA, FL_H2_FLAG_END_STREAM, 1, NULL, 0);
   craft_send(&c, CRAFT_CLIENT, b.p, b.len);
   b.len = 0;
@@ -767,7 +814,8 @@ static void test_findings(void **state) {
     case FL_WIRE_FINDING_RST_STREAM:
       rst = true;
       assert_non_null(strstr(f->text, "the server reset stream 1 with INTERNAL_ERROR, after the "
-                                      "server's message 2 (seq 2) (injected by the proxy)"));
+                                      "server's message 2 (seq 2) and the client's message 2 "
+                                      "(seq 2) (injected by the proxy)"));
       break;
     case FL_WIRE_FINDING_NO_TRAILERS:
       if (f->stream_id == 1) {
@@ -1013,6 +1061,7 @@ int main(void) {
       cmocka_unit_test(test_settings_change_initial_window),
       cmocka_unit_test(test_window_to_zero_and_back),
       cmocka_unit_test(test_findings),
+      cmocka_unit_test(test_no_half_close_after_one_request),
       cmocka_unit_test(test_status_mismatch),
       cmocka_unit_test(test_found_by_preface),
       cmocka_unit_test(test_two_legs),
