@@ -2,30 +2,33 @@
  * scenario_refs: the files a scenario refers to outside itself, and the one rule for where such
  * a file is.
  *
- * A scenario file may name other files: today none (no key of the scenario language names a
- * file); coming next, a payload's `.proto` and message file (`payload: { proto: FILE, file:
- * FILE }`) and an external side's program (`server: { exec: [PROGRAM, ...] }`). Whatever reads
- * such a file resolves its name with fl_scenario_ref_path, and fl_scenario_refs_list names every
- * one, so that `faultline bundle` packs the data files and records the programs' versions, and
- * `faultline run --bundle` finds the packed files again (reports/bundle/bundle.h).
+ * A scenario file may name other files: a payload's .proto and message file (`payload: {
+ * proto, import_paths, file }`), the decode .proto (`decode: { proto, import_paths }`) and an
+ * external side's program (`server: { exec: [PROGRAM, ...] }`). fl_scenario_refs_list names
+ * every one, so that `faultline bundle` packs the data files and records the programs'
+ * versions, and `faultline run --bundle` finds the packed files again
+ * (reports/bundle/bundle.h). A .proto is listed with every file protoc reads for it (its
+ * imports, transitively: fl_protoc_dependencies), each named as the import path it lies under
+ * joined with the rest; imports from protoc's own include folder are not (they come with
+ * protoc). An import path that holds none of those files is not recreated by a bundle.
  *
  * THE RULE (fl_scenario_ref_path): a name written as an absolute path is that path; any other
  * is relative to the directory of the scenario file as the user named it (s->path: for
  * `faultline run dir/x.yaml`, "dir/"), never to the current directory and never to the run
  * directory's copy. The name is kept as written (no symbolic link resolved, no "." or ".."
- * folded) so that the operating system resolves it exactly as the reader will.
+ * folded) so that the operating system resolves it exactly as the reader will. It is the rule
+ * fl_scenario_resolve applies with no base_dir and the runner applies to an external side's
+ * program and cwd; a change to one is a change to all three.
  *
- * ADDING A KEY (the payload and external-side work): where the key's value is parsed, nothing
- * changes; in fl_scenario_refs_list (scenario_refs.c) walk the plan's places that hold such a
- * name and call fl_scenario_refs_add for each with the key's name as the README spells it
- * ("payload.proto"), the name as written and its line and column:
- *   - FL_REF_FILE for data the run reads (a .proto and each file it imports, a payload file):
- *     a bundle packs it, so it must be a regular file (a directory of import paths is listed
- *     as the files protoc read from it, not as the directory);
+ * ADDING A KEY: where the key's value is parsed, nothing changes; in fl_scenario_refs_list
+ * (scenario_refs.c) walk the plan's places that hold such a name and call fl_scenario_refs_add
+ * for each with the key's name as the README spells it ("payload.proto"), the name as written
+ * and its line and column:
+ *   - FL_REF_FILE for data the run reads: a bundle packs it, so it must be a regular file;
  *   - FL_REF_PROGRAM for a program a side runs: a bundle records its path, size, SHA-256 and
  *     ELF build id in versions.json and does not pack it. A PROGRAM named with a '/' follows
  *     the rule above; one without is looked up in PATH, as execvp does (fl_scenario_refs_add
- *     does both), so the side's starter should resolve it the same way.
+ *     does both, as the runner starts an external side).
  * A bundle refuses a FILE written as an absolute path (on another machine the path would not
  * be the packed file): the message names the key, the file, line and column.
  *
@@ -57,8 +60,10 @@ typedef struct {
   size_t n;
 } fl_scenario_refs;
 
-/* Every file and program `s` refers to, in the order of the file, into *out (which must be
- * zeroed; free it with fl_scenario_refs_free, on failure too). Today the list is empty. */
+/* Every file and program `s` refers to, into *out (which must be zeroed; free it with
+ * fl_scenario_refs_free, on failure too): decode's .proto first, then each side's program and
+ * payloads in the order of its script. Runs protoc once per .proto (fl_protoc_dependencies):
+ * "FILE:L:C: payload.proto: cannot list what 'a.proto' imports: ...". */
 int fl_scenario_refs_list(const fl_scenario *s, fl_scenario_refs *out, char *err,
                           size_t errlen) FL_MUST_USE;
 

@@ -419,8 +419,11 @@ int fl_bundle_run_open(const char *dir, fl_bundle_run **out, char *err, size_t e
   /* The files it refers to resolve against the scenario the run named, not the copy. */
   fl_scenario named = *r->s;
   named.path = r->original;
-  if (fl_scenario_refs_list(&named, &r->refs, err, errlen) < 0 || lay_out_refs(r, err, errlen) < 0)
+  if (fl_scenario_refs_list(&named, &r->refs, err, errlen) < 0) {
+    errno = 0; /* the scenario's to fix: a file it names, protoc's view of a .proto */
     goto fail;
+  }
+  if (lay_out_refs(r, err, errlen) < 0) goto fail;
   *out = r;
   return 0;
 oom:

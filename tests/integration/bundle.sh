@@ -165,6 +165,78 @@ tmpdir_empty "a not-reproduced rerun"
 n=$(tar -tzf "$tmp/dump.tar.gz" | grep -cE '^dump-run/threads-(server|client)-1\.(txt|go\.txt|pb\.gz)$')
 [ "$n" -eq 6 ] && ok "thread dumps bundled: 6 files" || fail "thread dumps bundled: $n of 6"
 
+# --- files the scenario refers to: a .proto that imports another, a payload file; bundled,
+# and found inside the unpacked tree when the originals are gone
+src=$tmp/src
+mkdir -p "$src/scenarios/x" "$src/protos/demo/v1" "$src/protos/demo/common"
+cat >"$src/protos/demo/common/common.proto" <<'EOF'
+syntax = "proto3";
+package demo.common;
+message Count { int32 n = 1; }
+EOF
+cat >"$src/protos/demo/v1/svc.proto" <<'EOF'
+syntax = "proto3";
+package demo.v1;
+import "demo/common/common.proto";
+message Req { string id = 1; demo.common.Count count = 2; }
+service Svc { rpc Call(stream Req) returns (stream Req); }
+EOF
+echo 'id: "from-file" count { n: 7 }' |
+  protoc --encode=demo.v1.Req -I "$src/protos" "$src/protos/demo/v1/svc.proto" >"$src/scenarios/x/req.bin"
+cat >"$src/scenarios/x/refs-demo.yaml" <<'EOF'
+name: refs-demo
+summary: A payload of a .proto that imports another, and a payload file, bundled and rerun.
+method: /demo.v1.Svc/Call
+rpc: bidi
+capture: { pcap: false }
+decode:
+  proto: ../../protos/demo/v1/svc.proto
+  import_paths: [../../protos]
+  request_type: demo.v1.Req
+server:
+  script:
+    - recv: 2
+    - send: { payload: { hex: "0a 01 78" } }
+client:
+  script:
+    - send:
+        payload:
+          proto: ../../protos/demo/v1/svc.proto
+          import_paths: [../../protos]
+          type: demo.v1.Req
+          text: 'id: "x" count { n: 3 }'
+    - send: { payload: { file: req.bin } }
+    - close_send
+    - recv: all
+expect:
+  - server.recv == 2
+  - server.decode_errors == 0
+  - client.status == OK
+EOF
+cd "$tmp/cwd" || exit 1
+"$fl" run --quiet --out "$tmp/refs-run" "$src/scenarios/x/refs-demo.yaml" >"$tmp/out" 2>&1 ||
+  { fail "the run with referenced files"; cat "$tmp/out"; }
+check "bundle a run whose scenario refers to files" 0 "refs.tar.gz: .* \(scenario refs-demo, verdict reproduced\)" -- \
+  "$fl" bundle "$tmp/refs-run" -o "$tmp/refs.tar.gz"
+tar -tzf "$tmp/refs.tar.gz" | sort >"$tmp/list"
+for f in files/scenarios/x/scenario.yaml files/scenarios/x/req.bin files/protos/demo/v1/svc.proto \
+  files/protos/demo/common/common.proto; do
+  grep -qx "refs-run/$f" "$tmp/list" && ok "bundled: $f" || fail "the archive lacks refs-run/$f"
+done
+mv "$src" "$tmp/src-gone" # the rerun may use only what the bundle holds
+cd "$tmp/elsewhere" || exit 1
+check "rerun with the originals gone: the same verdict" 0 "^refs-demo: reproduced" -- \
+  "$fl" run --bundle "$tmp/refs.tar.gz" --out refs-rerun
+[ "$(json refs-rerun/report.json '[e["seen"] for e in d["expectations"] if e["clause"].startswith("server.decode_errors")][0]')" = 0 ] &&
+  ok "both payloads decoded with the bundled protos" || fail "decode errors in the rerun"
+tmpdir_empty "rerun with referenced files"
+mv "$tmp/src-gone" "$src"
+cp -r "$tmp/refs-run" "$tmp/refs-run-abs"
+sed -i "s|proto: ../../protos/demo/v1/svc.proto|proto: $src/protos/demo/v1/svc.proto|" "$tmp/refs-run-abs/scenario.yaml"
+check "an absolute referenced path is refused, at its line and column" 2 \
+  "refs-demo.yaml:[0-9]+:[0-9]+: decode.proto '$src/protos/demo/v1/svc.proto' is an absolute path" -- \
+  "$fl" bundle "$tmp/refs-run-abs" -o "$tmp/abs.tar.gz"
+
 # --- hostile archives: refused, plainly, and nothing written outside
 cd "$tmp/elsewhere" || exit 1
 hostile() { # hostile KIND PATTERN [ARG]
