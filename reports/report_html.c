@@ -101,7 +101,8 @@ static void header(FILE *out, const json_t *doc) {
     fputs("</p>\n", out);
   }
   fputs("<nav><a href=\"#expectations\">Verdict</a> <a href=\"#findings\">Findings</a> "
-        "<a href=\"#timeline-section\">Timeline</a> <a href=\"#processes\">Processes</a> "
+        "<a href=\"#timeline-section\">Timeline</a> <a href=\"#windows\">Windows</a> "
+        "<a href=\"#processes\">Processes</a> "
         "<a href=\"#dumps\">Thread dumps</a> <a href=\"#files\">Files</a></nav></header>\n",
         out);
 }
@@ -267,6 +268,64 @@ static void timeline(FILE *out, const json_t *doc, fl_html_events *ev, const cha
     fl_html_timeline(out, ev, t_end);
   } else {
     fputs("<p class=\"warn\">", out);
+    fl_html_str(out, why, true);
+    fputs("</p>\n", out);
+  }
+  fputs("</section>\n", out);
+}
+
+/* frames.jsonl, as report.json's `frames` names it: loaded, or NULL with why there is none
+ * (no capture, a capture that could not be decoded, a file that cannot be read). */
+static fl_html_windows *load_windows(const char *run_dir, const json_t *doc, char *why, size_t len,
+                                     bool *warn) {
+  const json_t *fr = get(doc, "frames"), *cap = get(doc, "capture");
+  const char *name = str(fr, "json_file");
+  if (!json_is_object(fr)) {
+    if (str(cap, "error"))
+      snprintf(why, len, "No capture, so no frames to draw windows from: %s", str(cap, "error"));
+    else if (json_is_false(get(cap, "requested")))
+      snprintf(why, len,
+               "The scenario asks for no packet capture (capture: { pcap: false }), "
+               "so there are no frames to draw windows from.");
+    else
+      snprintf(why, len,
+               "No capture was taken in this run, so there are no frames to draw "
+               "windows from.");
+    return NULL;
+  }
+  if (!name) {
+    snprintf(why, len, "The capture was not decoded into frames: %s",
+             str(fr, "error") ? str(fr, "error") : "report.json names no frames file");
+    return NULL;
+  }
+  if (strchr(name, '/') || !strcmp(name, "..")) {
+    snprintf(why, len, "report.json names a frames file outside the run directory.");
+    return NULL;
+  }
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", run_dir, name);
+  fl_html_windows *w = NULL;
+  /* start_ms is null when the capture held no packet: then there are no frames either. */
+  if (fl_html_windows_load(path, num(fr, "start_ms"), &w, why, len) < 0) {
+    *warn = true; /* report.json names a file that is not there, or cannot be read */
+    return NULL;
+  }
+  return w;
+}
+
+static void windows(FILE *out, const json_t *doc, const fl_html_windows *w, const char *why,
+                    bool warn, double t_end) {
+  const json_t *fr = get(doc, "frames");
+  fputs("<section id=\"windows\"><h2>Flow-control windows</h2>\n", out);
+  if (w) {
+    fputs("<p>Each connection's send windows, from <a href=\"", out);
+    fl_html_href(out, str(fr, "json_file"));
+    fputs("\">", out);
+    fl_html_str(out, str(fr, "json_file"), true);
+    fputs("</a> (the frames decoded from the capture), on the timeline's time axis.</p>\n", out);
+    fl_html_windows_charts(out, w, get(doc, "findings"), t_end);
+  } else {
+    fprintf(out, "<p class=\"%s\">", warn ? "warn" : "none");
     fl_html_str(out, why, true);
     fputs("</p>\n", out);
   }
@@ -592,9 +651,11 @@ static void files(FILE *out, const char *run_dir, const json_t *doc) {
 }
 
 int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err, size_t errlen) {
-  char path[PATH_MAX], ev_why[512] = "", sm_why[512] = "";
+  char path[PATH_MAX], ev_why[512] = "", sm_why[512] = "", win_why[512] = "";
   fl_html_events *ev = NULL;
   fl_html_samples *samples = NULL;
+  bool win_warn = false;
+  fl_html_windows *win = load_windows(run_dir, doc, win_why, sizeof win_why, &win_warn);
   snprintf(path, sizeof path, "%s/events.jsonl", run_dir);
   if (fl_html_events_load(path, &ev, ev_why, sizeof ev_why) < 0) ev = NULL;
   snprintf(path, sizeof path, "%s/samples.csv", run_dir);
@@ -604,6 +665,7 @@ int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err,
   double t_end = num(doc, "elapsed_ms");
   if (fl_html_events_t_max(ev) > t_end) t_end = fl_html_events_t_max(ev);
   if (fl_html_samples_t_max(samples) > t_end) t_end = fl_html_samples_t_max(samples);
+  if (fl_html_windows_t_max(win) > t_end) t_end = fl_html_windows_t_max(win);
   if (t_end <= 0) t_end = 1;
 
   head(out, doc);
@@ -612,6 +674,7 @@ int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err,
   expectations(out, doc);
   findings(out, doc);
   timeline(out, doc, ev, ev_why, t_end);
+  windows(out, doc, win, win_why, win_warn, t_end);
   processes(out, doc, samples, sm_why, t_end);
   dumps(out, run_dir, doc);
   files(out, run_dir, doc);
@@ -623,6 +686,7 @@ int fl_report_html(FILE *out, const char *run_dir, const json_t *doc, char *err,
   fputs("</script>\n</body></html>\n", out);
   fl_html_events_free(ev);
   fl_html_samples_free(samples);
+  fl_html_windows_free(win);
   if (fflush(out) != 0 || ferror(out)) {
     fl_set_err(err, errlen, "%s", strerror(errno ? errno : EIO));
     return -1;

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,17 @@ static int parse_fd(const char *s, int *out) {
   if (errno || *end || end == s || v < 0 || v > INT_MAX) return -1;
   *out = (int)v;
   return 0;
+}
+
+/* Waits for the control pipe's writer to close it (poll reports POLLHUP also with events 0,
+ * and leaves the data for the main loop), then ends the process, as fl_peer_pump would. */
+static void *watch_control_close(void *arg) {
+  struct pollfd pfd = {.fd = *(const int *)arg, .events = 0};
+  for (;;) {
+    if (poll(&pfd, 1, -1) < 0 && errno == EINTR) continue;
+    if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) _exit(0);
+  }
+  return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -121,6 +134,14 @@ int main(int argc, char **argv) {
     p.calls[i].id = (unsigned)i + 1;
     p.calls[i].last_send_ok = p.calls[i].last_recv_ok = true;
   }
+
+  /* The end of the run is the control pipe's EOF. The main loop reads the pipe between its
+   * completion-queue slices; this thread only watches for the writer's close, so that the peer
+   * leaves the moment the run is over, not up to a slice later. */
+  pthread_t watcher;
+  if (pthread_create(&watcher, NULL, watch_control_close, &p.opt.control_fd) != 0)
+    fl_peer_fail(&p, "cannot start a thread: %s", strerror(errno));
+  pthread_detach(watcher);
 
   grpc_init();
   p.cq = grpc_completion_queue_create_for_next(NULL);

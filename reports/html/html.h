@@ -65,6 +65,35 @@ void fl_html_axis_attrs(FILE *out, double t_end);
 void fl_html_plot_open(FILE *out, const char *id, double height);
 void fl_html_plot_close(FILE *out);
 
+/*
+ * A chart of values over time (the resource charts, the flow-control windows): a <figure> with
+ * its caption, an SVG on the time axis with a labelled y grid from the values' range, and the
+ * plot group (fl_html_plot_open) with the time grid, into which the caller draws. The SVG
+ * carries data-y-lo, data-y-hi, data-top and data-bottom: a value v is drawn at
+ * y = bottom - (bottom - top) * (v - y_lo) / (y_hi - y_lo) (fl_html_chart_y), which the
+ * browser suite reads back.
+ */
+typedef struct {
+  const char *id;     /* unique on the page: the clip path is clip-ID */
+  const char *cls;    /* the figure's and the SVG's class beside "chart" */
+  const char *title;  /* the caption (text, escaped here) */
+  const char *unit;   /* of the y labels, e.g. "MiB"; "" for counts */
+  int decimals;       /* digits of a y label when the step is below 1 (0: the step is >= 1) */
+  const char *legend; /* markup of the caller's under the caption (a ul.legend), or NULL */
+  double vmin, vmax;  /* the range to fit, in the unit; the y grid always holds 0 */
+  double t_end;
+  /* Set by fl_html_chart_open: */
+  double y_lo, y_hi, top, bottom;
+} fl_html_chart;
+
+/* Opens the chart; `attrs` (markup of the caller's, may be NULL) goes into the SVG's tag. */
+void fl_html_chart_open(FILE *out, fl_html_chart *c, const char *attrs);
+double fl_html_chart_y(const fl_html_chart *c, double v);
+void fl_html_chart_close(FILE *out);
+
+/* A legend entry: a short line of class `cls` (markup of ours) and its text (escaped). */
+void fl_html_legend_item(FILE *out, const char *cls, const char *text, const char *note);
+
 /* events.jsonl, read back: the merged timeline (html_timeline.c). */
 typedef struct fl_html_events fl_html_events;
 
@@ -91,6 +120,22 @@ double fl_html_samples_t_max(const fl_html_samples *s);
 
 /* The RSS and the threads of each process over time, one SVG chart each. */
 void fl_html_samples_charts(FILE *out, const fl_html_samples *s, double t_end);
+
+/* frames.jsonl, read back: each connection's flow-control windows (html_windows.c). start_ms
+ * places the capture's times (seconds since its first packet) in run time. */
+typedef struct fl_html_windows fl_html_windows;
+
+FL_MUST_USE int fl_html_windows_load(const char *path, double start_ms, fl_html_windows **out,
+                                     char *err, size_t errlen);
+void fl_html_windows_free(fl_html_windows *w);
+size_t fl_html_windows_changes(const fl_html_windows *w); /* window changes read */
+double fl_html_windows_t_max(const fl_html_windows *w);   /* the capture's last frame, run ms */
+
+/* Each leg's and connection's send windows of each owner over time, one SVG chart per owner,
+ * the stretches at 0 as bands and report.json's window_exhausted findings (the array, may be
+ * NULL) marked. How large captures are capped is said in html_windows.c and on the page. */
+void fl_html_windows_charts(FILE *out, const fl_html_windows *w, const json_t *findings,
+                            double t_end);
 
 /* The page's stylesheet and script (report.css, report.js), embedded at build time. */
 extern const char fl_html_report_css[];

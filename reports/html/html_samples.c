@@ -131,10 +131,14 @@ void fl_html_samples_free(fl_html_samples *s) {
 size_t fl_html_samples_count(const fl_html_samples *s) { return s ? s->n : 0; }
 double fl_html_samples_t_max(const fl_html_samples *s) { return s ? s->t_max : 0; }
 
-/* A side name as a class: letters only (samples.csv is ours, but the page is strict). */
-static void side_class(FILE *out, const char *side) {
-  for (const char *p = side; *p; p++)
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) fputc(*p, out);
+/* A side name as a class, "s-" and its letters only (samples.csv is ours, but the page is
+ * strict). */
+static const char *side_class(char buf[24], const char *side) {
+  size_t j = (size_t)snprintf(buf, 24, "s-");
+  for (const char *p = side; *p && j + 1 < 24; p++)
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) buf[j++] = *p;
+  buf[j] = '\0';
+  return buf;
 }
 
 typedef struct {
@@ -143,68 +147,45 @@ typedef struct {
   int decimals; /* of a tick label below 1; 0: the metric counts whole things */
 } metric;
 
-#define CH_TOP 12.0
-#define CH_H 130.0
+static double value(const metric *m, const sample *p) {
+  return (!strcmp(m->key, "rss_kib") ? p->rss_kib : p->threads) * m->scale;
+}
 
 static void chart(FILE *out, const fl_html_samples *s, const metric *m, double t_end) {
-  double vmax = 0;
+  fl_html_chart c = {.id = m->key,
+                     .cls = "samples",
+                     .title = m->title,
+                     .unit = m->unit,
+                     .decimals = m->decimals,
+                     .t_end = t_end};
   for (int k = 0; k < s->n_series; k++)
-    for (size_t i = 0; i < s->s[k].n; i++) {
-      double v =
-          (!strcmp(m->key, "rss_kib") ? s->s[k].v[i].rss_kib : s->s[k].v[i].threads) * m->scale;
-      if (v > vmax) vmax = v;
-    }
-  double step = fl_html_nice_step(vmax > 0 ? vmax : 1, 4);
-  if (m->decimals == 0 && step < 1) step = 1; /* whole threads */
-  double ymax = ceil((vmax > 0 ? vmax : 1) / step) * step;
-  double bottom = CH_TOP + CH_H;
-  fprintf(out,
-          "<figure class=\"resource\"><figcaption>%s</figcaption>"
-          "<svg class=\"chart samples\" data-metric=\"%s\" viewBox=\"0 0 %.0f %.0f\" "
-          "role=\"img\" aria-label=\"%s over time\"",
-          m->title, m->key, FL_HTML_VIEW_W, bottom + 22, m->title);
-  fl_html_axis_attrs(out, t_end);
-  fputs(">\n", out);
-  fputs("<g class=\"grid y\">", out);
-  for (int k = 0; k * step <= ymax * 1.0000001 && k < 20; k++) {
-    double y = bottom - CH_H * k * step / ymax;
-    fprintf(out,
-            "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.2f\" y2=\"%.2f\"/>"
-            "<text x=\"%.1f\" y=\"%.2f\" text-anchor=\"end\">%.*f %s</text>",
-            FL_HTML_X0, FL_HTML_X1, y, y, FL_HTML_X0 - 6, y + 4, step < 1 ? m->decimals : 0,
-            k * step, m->unit);
-  }
-  fputs("</g>\n", out);
-  fl_html_plot_open(out, m->key, bottom + 22);
-  fl_html_time_grid(out, t_end, CH_TOP, bottom, bottom + 16);
+    for (size_t i = 0; i < s->s[k].n; i++)
+      if (value(m, &s->s[k].v[i]) > c.vmax) c.vmax = value(m, &s->s[k].v[i]);
+  char attrs[64];
+  snprintf(attrs, sizeof attrs, "data-metric=\"%s\"", m->key);
+  fl_html_chart_open(out, &c, attrs);
   for (int k = 0; k < s->n_series; k++) {
     const series *se = &s->s[k];
-    fputs("<polyline class=\"series s-", out);
-    side_class(out, se->side);
-    fputs("\" data-side=\"", out);
+    char cls[24];
+    fprintf(out, "<polyline class=\"series %s\" data-side=\"", side_class(cls, se->side));
     fl_html_str(out, se->side, false);
     fprintf(out, "\" vector-effect=\"non-scaling-stroke\" data-points=\"%zu\" points=\"", se->n);
-    for (size_t i = 0; i < se->n; i++) {
-      double v = (!strcmp(m->key, "rss_kib") ? se->v[i].rss_kib : se->v[i].threads) * m->scale;
+    for (size_t i = 0; i < se->n; i++)
       fprintf(out, "%s%.2f,%.2f", i ? " " : "", fl_html_x(se->v[i].t, t_end),
-              bottom - CH_H * v / ymax);
-    }
+              fl_html_chart_y(&c, value(m, &se->v[i])));
     fputs("\"/>\n", out);
     if (se->n > MARKERS_MAX) continue;
     for (size_t i = 0; i < se->n; i++) {
       const sample *p = &se->v[i];
-      double v = (!strcmp(m->key, "rss_kib") ? p->rss_kib : p->threads) * m->scale;
-      fputs("<circle class=\"pt s-", out);
-      side_class(out, se->side);
-      fprintf(out, "\" data-t=\"%.3f\" cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\"><title>", p->t,
-              fl_html_x(p->t, t_end), bottom - CH_H * v / ymax);
+      fprintf(out,
+              "<circle class=\"pt %s\" data-t=\"%.3f\" cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\"><title>",
+              cls, p->t, fl_html_x(p->t, t_end), fl_html_chart_y(&c, value(m, p)));
       fl_html_str(out, se->side, false);
       fprintf(out, " at %.3f ms: RSS %.0f KiB, %.0f threads</title></circle>\n", p->t, p->rss_kib,
               p->threads);
     }
   }
-  fl_html_plot_close(out);
-  fputs("</svg></figure>\n", out);
+  fl_html_chart_close(out);
 }
 
 void fl_html_samples_charts(FILE *out, const fl_html_samples *s, double t_end) {
@@ -214,11 +195,9 @@ void fl_html_samples_charts(FILE *out, const fl_html_samples *s, double t_end) {
   }
   fputs("<ul class=\"legend\">", out);
   for (int k = 0; k < s->n_series; k++) {
-    fputs("<li><svg width=\"16\" height=\"16\" viewBox=\"0 0 16 16\"><line class=\"series s-", out);
-    side_class(out, s->s[k].side);
-    fputs("\" x1=\"0\" x2=\"16\" y1=\"8\" y2=\"8\"/></svg>", out);
-    fl_html_str(out, s->s[k].side, true);
-    fprintf(out, " (%zu samples)</li>", s->s[k].n);
+    char cls[24], note[48];
+    snprintf(note, sizeof note, "(%zu samples)", s->s[k].n);
+    fl_html_legend_item(out, side_class(cls, s->s[k].side), s->s[k].side, note);
   }
   fputs("</ul>\n", out);
   static const metric metrics[] = {{"rss_kib", "Resident memory (RSS)", "MiB", 1.0 / 1024, 1},

@@ -157,3 +157,65 @@ void fl_html_axis_attrs(FILE *out, double t_end) {
   fprintf(out, " data-t-end=\"%.3f\" data-x0=\"%.1f\" data-x1=\"%.1f\"", t_end, FL_HTML_X0,
           FL_HTML_X1);
 }
+
+#define CHART_TOP 12.0
+#define CHART_H 130.0
+
+void fl_html_chart_open(FILE *out, fl_html_chart *c, const char *attrs) {
+  double lo = c->vmin < 0 ? c->vmin : 0, hi = c->vmax > 0 ? c->vmax : 0;
+  if (!(hi > lo)) hi = lo + 1;
+  double step = fl_html_nice_step(hi - lo, 4);
+  if (c->decimals == 0 && step < 1) step = 1; /* whole things */
+  c->y_lo = floor(lo / step) * step;
+  c->y_hi = ceil(hi / step) * step;
+  c->top = CHART_TOP;
+  c->bottom = CHART_TOP + CHART_H;
+  fprintf(out, "<figure class=\"chart %s\"><figcaption>", c->cls);
+  fl_html_str(out, c->title, true);
+  fputs("</figcaption>", out);
+  if (c->legend) fputs(c->legend, out);
+  fprintf(out,
+          "<svg class=\"chart %s\" %s viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
+          "aria-label=\"",
+          c->cls, attrs ? attrs : "", FL_HTML_VIEW_W, c->bottom + 22);
+  fl_html_str(out, c->title, false);
+  fprintf(out,
+          " over time\" data-y-lo=\"%.17g\" data-y-hi=\"%.17g\" data-top=\"%.1f\" "
+          "data-bottom=\"%.1f\"",
+          c->y_lo, c->y_hi, c->top, c->bottom);
+  fl_html_axis_attrs(out, c->t_end);
+  fputs(">\n<g class=\"grid y\">", out);
+  for (int k = 0; c->y_lo + k * step <= c->y_hi + step * 1e-7 && k < 40; k++) {
+    double v = c->y_lo + k * step, y = fl_html_chart_y(c, v);
+    fprintf(out,
+            "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.2f\" y2=\"%.2f\"/>"
+            "<text x=\"%.1f\" y=\"%.2f\" text-anchor=\"end\">%.*f%s%s</text>",
+            FL_HTML_X0, FL_HTML_X1, y, y, FL_HTML_X0 - 6, y + 4, step < 1 ? c->decimals : 0,
+            fabs(v) < step * 1e-9 ? 0.0 : v, *c->unit ? " " : "", c->unit);
+  }
+  fputs("</g>\n", out);
+  fl_html_plot_open(out, c->id, c->bottom + 22);
+  fl_html_time_grid(out, c->t_end, c->top, c->bottom, c->bottom + 16);
+}
+
+double fl_html_chart_y(const fl_html_chart *c, double v) {
+  return c->bottom - (c->bottom - c->top) * (v - c->y_lo) / (c->y_hi - c->y_lo);
+}
+
+void fl_html_chart_close(FILE *out) {
+  fl_html_plot_close(out);
+  fputs("</svg></figure>\n", out);
+}
+
+void fl_html_legend_item(FILE *out, const char *cls, const char *text, const char *note) {
+  fprintf(out,
+          "<li><svg width=\"16\" height=\"16\" viewBox=\"0 0 16 16\"><line class=\"series %s\" "
+          "x1=\"0\" x2=\"16\" y1=\"8\" y2=\"8\"/></svg>",
+          cls);
+  fl_html_str(out, text, true);
+  if (note) {
+    fputc(' ', out);
+    fl_html_str(out, note, true);
+  }
+  fputs("</li>", out);
+}

@@ -5,6 +5,11 @@
 //   - the timeline holds every event of events.jsonl: per lane, its marks plus the counts of
 //     its bars equal the lane's events; the table's rows plus its gaps equal them too;
 //   - each resource chart has one line per process with every row of samples.csv;
+//   - the flow-control windows: a chart per leg, connection and owner of frames.jsonl's window
+//     changes, each drawn line with its series' every change as a step at its run time and
+//     value, a band at 0 for each stretch its window stayed at or below 0, and each
+//     window_exhausted finding marked on its window's chart; without frames.jsonl the section
+//     says why;
 //   - the verdict table has a row per expectation of report.json, held as it says; each thread
 //     dump shows as many folded threads as report.json counts;
 //   - clicking a mark keeps its attributes in the panel and selects its row; the filter hides
@@ -43,6 +48,128 @@ function readSamples(dir) {
   const bySide = {};
   for (const r of rows.slice(1)) { const s = r.split(',')[side]; bySide[s] = (bySide[s] || 0) + 1; }
   return bySide;
+}
+
+// frames.jsonl's window changes, as report.html's windows charts should hold them: per leg and
+// connection (sorted, at most CONNS_MAX as the page caps them) and owner, each stream's changes
+// in run time (start_ms + 1000 * t); the capture's end; which frame emptied which windows.
+const CONNS_MAX = 8, STREAMS_MAX = 16, ZEROS_MAX = 50;
+// Runs whose window must reach 0 (the scenario's point): owner and stream (null: any) of a band
+// the page must draw, whatever frames.jsonl says. With every WINDOW_UPDATE withheld, whether the
+// stream's window or the connection's runs out first depends on timing.
+const REACHES_ZERO = { 'send-blocked-reader-stopped': ['server', 1], 'window-update-withheld': ['server', null] };
+
+function readWindows(dir, report) {
+  const name = report.frames && report.frames.json_file;
+  if (!name || !fs.existsSync(path.join(dir, name))) return null;
+  const start = report.frames.start_ms || 0;
+  const series = new Map(), frames = new Map();
+  let tCap = 0, changes = 0;
+  for (const l of fs.readFileSync(path.join(dir, name), 'utf8').split('\n')) {
+    if (!l) continue;
+    const o = JSON.parse(l), t = start + 1000 * o.t;
+    if (typeof o.t === 'number' && t > tCap) tCap = t;
+    if (!Array.isArray(o.windows)) continue;
+    frames.set(o.frame, { leg: o.leg, conn: o.conn, emptied: o.windows.filter(w => w.window <= 0).map(w => w.owner) });
+    for (const w of o.windows) {
+      const key = `${o.leg}/${o.conn}/${w.owner}/${w.stream}`;
+      if (!series.has(key)) series.set(key, { leg: o.leg, conn: o.conn, owner: w.owner, stream: w.stream, v: [] });
+      series.get(key).v.push({ t, window: w.window, delta: w.delta, cause: w.cause });
+      changes++;
+    }
+  }
+  return { series: [...series.values()], frames, tCap, changes };
+}
+
+// A window's stretches at or below 0: until a change lifts it, its stream closes, or the
+// capture ends.
+function zeroStretches(v, tCap) {
+  const out = [];
+  let since = null;
+  for (const c of v) {
+    if (since !== null && (c.window > 0 || c.cause === 'close')) { out.push([since, c.t]); since = null; }
+    if (since === null && c.window <= 0 && c.cause !== 'close') since = c.t;
+  }
+  if (since !== null) out.push([since, Math.max(tCap, since)]);
+  return out;
+}
+
+// The step line of a series: its value before the first change (unless the stream opened
+// there), then at each change the old value and the new one, held to the capture's end unless
+// the stream closed.
+function stepPoints(v, tCap, chart) {
+  const x = t => chart.x0 + (chart.x1 - chart.x0) * t / chart.T;
+  const y = w => chart.bottom - (chart.bottom - chart.top) * (w / chart.div - chart.yLo) / (chart.yHi - chart.yLo);
+  const pts = [];
+  if (v[0].cause !== 'open') pts.push([x(v[0].t), y(v[0].window - v[0].delta)]);
+  v.forEach((c, i) => {
+    if (i > 0) pts.push([x(c.t), y(v[i - 1].window)]);
+    pts.push([x(c.t), y(c.window)]);
+  });
+  const last = v[v.length - 1];
+  if (last.cause !== 'close' && tCap > last.t) pts.push([x(tCap), y(last.window)]);
+  return pts;
+}
+
+function checkWindows(seen, win, report, want) {
+  if (!win) {
+    want(seen.charts.length === 0 && seen.why.length > 0,
+      `no frames.jsonl, yet the windows section has ${seen.charts.length} charts and says "${seen.why}"`);
+    return { changes: 0, zeros: 0, marks: 0 };
+  }
+  const conns = [...new Set(win.series.map(s => `${s.leg}/${s.conn}`))]
+    .map(k => k.split('/').map(Number)).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, CONNS_MAX);
+  let zeros = 0, marks = 0, drawnChanges = 0;
+  for (const [leg, conn] of conns) {
+    for (const owner of ['client', 'server']) {
+      const mine = win.series.filter(s => s.leg === leg && s.conn === conn && s.owner === owner);
+      if (!mine.length) continue;
+      const what = `leg ${leg} conn ${conn} ${owner}`;
+      const chart = seen.charts.find(c => c.leg === leg && c.conn === conn && c.owner === owner);
+      if (!chart) { want(false, `${what}: no windows chart for its ${mine.length} series`); continue; }
+      const streams = mine.filter(s => s.stream !== 0).length, hasConn = mine.length > streams;
+      want(chart.series === mine.length, `${what}: the chart says ${chart.series} series, frames.jsonl has ${mine.length}`);
+      want(chart.shown === Math.min(streams, STREAMS_MAX) + hasConn,
+        `${what}: ${chart.shown} lines for ${streams} streams${hasConn ? ' and the connection' : ''}`);
+      want(chart.lines.length === chart.shown, `${what}: ${chart.lines.length} lines drawn, the chart says ${chart.shown}`);
+      if (streams > STREAMS_MAX) want(chart.capped, `${what}: ${streams} streams and no word that some are left out`);
+      for (const line of chart.lines) {
+        const s = mine.find(m => m.stream === line.stream);
+        if (!s) { want(false, `${what}: a line for stream ${line.stream}, which frames.jsonl lacks`); continue; }
+        const min = Math.min(...s.v.map(c => c.window));
+        want(line.changes === s.v.length && line.min === min,
+          `${what} stream ${s.stream}: the line has ${line.changes} changes (lowest ${line.min}), frames.jsonl ${s.v.length} (lowest ${min})`);
+        if (line.drawn === s.v.length) {
+          drawnChanges += s.v.length;
+          const pts = stepPoints(s.v, win.tCap, chart);
+          // (written so that a NaN, an attribute missing, fails)
+          const off = pts.findIndex((p, i) => !line.points[i] ||
+            !(Math.abs(p[0] - line.points[i][0]) <= 0.02 && Math.abs(p[1] - line.points[i][1]) <= 0.02));
+          want(pts.length === line.points.length && off < 0,
+            `${what} stream ${s.stream}: ${line.points.length} points drawn, ${pts.length} expected; ` +
+            (off >= 0 ? `point ${off} is ${line.points[off]}, expected ${pts[off].map(n => n.toFixed(2))}` : ''));
+        }
+        const want0 = zeroStretches(s.v, win.tCap).slice(0, ZEROS_MAX);
+        const bands = chart.zeros.filter(z => z.stream === s.stream);
+        zeros += bands.length;
+        want(bands.length === want0.length && want0.every((z, i) =>
+          Math.abs(bands[i].t0 - z[0]) < 0.002 && Math.abs(bands[i].t1 - z[1]) < 0.002),
+          `${what} stream ${s.stream}: bands at 0 ${JSON.stringify(bands.map(b => [b.t0, b.t1]))}, ` +
+          `frames.jsonl has ${JSON.stringify(want0.map(z => z.map(t => +t.toFixed(3))))}`);
+      }
+    }
+  }
+  for (const f of (report.findings || []).filter(f => f.kind === 'window_exhausted')) {
+    const fr = win.frames.get(f.frame);
+    if (!fr || !conns.some(([l, c]) => l === fr.leg && c === fr.conn)) continue;
+    for (const owner of new Set(fr.emptied)) {
+      const chart = seen.charts.find(c => c.leg === fr.leg && c.conn === fr.conn && c.owner === owner);
+      const m = chart && chart.marks.find(m => m.frame === f.frame && Math.abs(m.t - f.at_ms) < 0.002);
+      want(m, `the window_exhausted finding of frame ${f.frame} at ${f.at_ms} ms is not marked on the ${owner}'s chart`);
+      if (m) marks++;
+    }
+  }
+  return { changes: win.changes, drawnChanges, zeros, marks };
 }
 
 async function open(context, file, problems) {
@@ -88,6 +215,27 @@ async function checkReport(context, dir) {
       dumps: [...document.querySelectorAll('article.dump')].map(a => ({
         threads: num(a, 'data-threads'), folded: a.querySelectorAll('details.thread').length,
       })),
+      windows: {
+        why: [...document.querySelectorAll('#windows p.none, #windows p.warn')].map(p => p.textContent).join(' '),
+        charts: [...document.querySelectorAll('#windows svg.windows')].map(c => {
+          const d = k => Number(c.dataset[k]);
+          return {
+            leg: d('leg'), conn: d('conn'), owner: c.dataset.owner, series: d('series'), shown: d('shown'),
+            T: d('tEnd'), x0: d('x0'), x1: d('x1'), yLo: d('yLo'), yHi: d('yHi'), top: d('top'),
+            bottom: d('bottom'), div: d('div'),
+            capped: !!c.closest('figure').nextElementSibling?.classList.contains('cap'),
+            lines: [...c.querySelectorAll('polyline.series')].map(p => ({
+              stream: num(p, 'data-stream'), changes: num(p, 'data-changes'), drawn: num(p, 'data-drawn'),
+              min: num(p, 'data-min'),
+              points: p.getAttribute('points').trim().split(/\s+/).map(xy => xy.split(',').map(Number)),
+            })),
+            zeros: [...c.querySelectorAll('rect.zero')].map(r => ({
+              stream: num(r, 'data-stream'), t0: num(r, 'data-t0'), t1: num(r, 'data-t1'),
+            })),
+            marks: [...c.querySelectorAll('g.finding-mark')].map(g => ({ t: num(g, 'data-t'), frame: num(g, 'data-frame') })),
+          };
+        }),
+      },
     };
   });
 
@@ -117,6 +265,15 @@ async function checkReport(context, dir) {
     `${seen.clauses.length} verdict rows, report.json has ${report.expectations.length} expectations`);
   report.expectations.forEach((e, i) =>
     want(seen.clauses[i] === e.held, `clause ${i + 1} shown held=${seen.clauses[i]}, report.json says ${e.held}`));
+  const windows = checkWindows(seen.windows, readWindows(dir, report), report, want);
+  if (REACHES_ZERO[name]) {
+    const [owner, stream] = REACHES_ZERO[name];
+    const bands = seen.windows.charts.filter(c => c.owner === owner)
+      .flatMap(c => c.zeros.filter(z => stream === null || z.stream === stream));
+    want(bands.length > 0 && windows.marks > 0,
+      `the ${owner}'s window${stream === null ? 's' : ` on stream ${stream}`} should reach 0: ` +
+      `${bands.length} bands at 0, ${windows.marks} findings marked`);
+  }
   want(seen.dumps.length === (report.thread_dumps || []).length, `${seen.dumps.length} dumps shown`);
   for (const d of seen.dumps)
     want(d.folded === d.threads, `a dump of ${d.threads} threads shows ${d.folded} folded threads`);
@@ -166,13 +323,24 @@ async function checkReport(context, dir) {
       if (t >= z[0] && t <= z[1]) { inside++; if (c < x0 - 8 || c > x1 + 8) misplaced++; }
       if (t < z[0] - (z[1] - z[0]) * 0.05 && c > x0) misplaced++;
     }
-    return { z, inside, misplaced,
+    // The windows charts' bands at 0 are stretched to their times in the zoomed axis.
+    let bands = 0;
+    for (const c of document.querySelectorAll('svg.windows')) {
+      const x0 = Number(c.dataset.x0), w = Number(c.dataset.x1) - x0, x = t => x0 + w * (t - z[0]) / (z[1] - z[0]);
+      for (const r of c.querySelectorAll('rect.zero')) {
+        const u0 = x(Number(r.dataset.t0)), u1 = x(Number(r.dataset.t1));
+        if (!(Math.abs(Number(r.getAttribute('x')) - u0) <= 0.02 &&
+          Math.abs(Number(r.getAttribute('width')) - Math.max(u1 - u0, 0.5)) <= 0.02)) bands++;
+      }
+    }
+    return { z, inside, misplaced, bands,
       charts: [...document.querySelectorAll('svg.chart')].map(s => s.dataset.zoom || null) };
   });
   want(zoomed.z.length === 2 && zoomed.z[0] > 0 && zoomed.z[1] > zoomed.z[0],
     `a drag across the timeline did not zoom (data-zoom ${zoomed.z})`);
   want(zoomed.charts.every(z => z === zoomed.charts[0]), `the charts did not follow the zoom: ${zoomed.charts}`);
   want(zoomed.misplaced === 0, `${zoomed.misplaced} marks are drawn outside their time after the zoom`);
+  want(zoomed.bands === 0, `${zoomed.bands} bands at 0 of the windows charts are not at their time after the zoom`);
   await page.locator('#timeline').dblclick({ position: { x: box.width * 0.5, y: box.height * 0.3 } });
   const after = await page.evaluate(() => [...document.querySelectorAll('svg.chart')].filter(s => s.dataset.zoom).length);
   want(after === 0, `a double-click left ${after} charts zoomed`);
@@ -181,7 +349,9 @@ async function checkReport(context, dir) {
   await page.close();
   report_(name, problems,
     `${events.total} events (${seen.drawn} marks), ${Object.values(samples).reduce((a, b) => a + b, 0)} samples, ` +
-    `${seen.clauses.length} clauses, ${seen.dumps.length} dumps`);
+    `${seen.clauses.length} clauses, ${seen.dumps.length} dumps, ` +
+    `${windows.changes} window changes (${windows.drawnChanges || 0} checked point by point, ` +
+    `${windows.zeros} bands at 0, ${windows.marks} findings marked)`);
 }
 
 // The page without JavaScript: every mark is there with its tooltip, the table is there.

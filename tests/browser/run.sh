@@ -44,7 +44,8 @@ fi
 cp "$src/tests/browser/check.mjs" "$npmdir/"
 
 # The runs: small and large timelines, a hang with thread dumps, memory growth, a status
-# message of markup.
+# message of markup, windows that reach 0 (on one connection; on both legs of a proxied run),
+# a run without a capture (its windows section says why).
 runs=$build/runs
 rm -rf "$runs"
 mkdir -p "$runs"
@@ -52,7 +53,9 @@ dirs=()
 for s in ping-pong cancel-vs-deadline \
   "$src/tests/integration/data/hang-is-detected.yaml" \
   unread-stream-memory-growth concurrent-streams \
-  "$src/tests/browser/data/hostile-text.yaml"; do
+  "$src/tests/browser/data/hostile-text.yaml" \
+  send-blocked-reader-stopped window-update-withheld \
+  "$src/tests/integration/data/small-evidence.yaml"; do
   name=$(basename "$s" .yaml)
   if ! "$fl" run --quiet --out "$runs/$name" "$s" >"$runs/$name.out" 2>&1; then
     echo "FAIL faultline run $name:"; sed 's/^/    /' "$runs/$name.out"
