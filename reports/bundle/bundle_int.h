@@ -30,8 +30,8 @@ int fl_bundle_layout(const char *dir, const char *const *names, size_t n,
 
 /*
  * Replaces the run's list of referenced files by `refs` (taken over: *refs is zeroed) and lays
- * them out again, with the checks and messages of fl_bundle_run_open. For tests, until a key of
- * the scenario language names a file; real keys come through fl_scenario_refs_list.
+ * them out again, with the checks and messages of fl_bundle_run_open. For the unit tests, which
+ * build references no scenario on disk needs; real keys come through fl_scenario_refs_list.
  */
 int fl_bundle_run_use_refs(fl_bundle_run *r, fl_scenario_refs *refs, char *err, size_t errlen);
 
