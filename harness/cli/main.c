@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle_cmd.h"
 #include "config.h"
 #include "decode_cmd.h"
 #include "dump_cmd.h"
@@ -59,6 +60,7 @@ typedef struct {
   size_t n_tags;
   bool allow_remote;      /* --allow-remote: a server target may be another machine */
   const char *proxy_path; /* faultline-proxy, found before the first run */
+  const char *bundle;     /* run --bundle FILE */
 } run_opts;
 
 typedef struct {
@@ -85,8 +87,9 @@ static const command cmd_validate_def = {
 static const command cmd_run_def = {
     "run",
     "run [OPTIONS] NAME|FILE|SUITE...\n"
-    "       faultline run [OPTIONS] --all",
-    "SoRqNAnJjrstXT",
+    "       faultline run [OPTIONS] --all\n"
+    "       faultline run [OPTIONS] --bundle FILE.tar.gz",
+    "SoRqNAnJjrstXTB",
     "Runs each scenario: starts its server and client peers, drives their scripts, judges the\n"
     "expect clauses and writes a run directory with scenario.yaml, events.jsonl,\n"
     "report.json, report.html, capture.pcap, thread dumps and each peer's stderr. Every file\n"
@@ -108,6 +111,9 @@ static const command cmd_run_def = {
     "                   state to stderr, the peers and the proxy theirs to their stderr files\n"
     "                   (the same as FAULTLINE_TRACE=1)\n"
     "  --scenarios DIR  the scenario library for NAMEs\n"
+    "  --bundle FILE    rerun the scenario of a bundle (faultline bundle): unpacked into a\n"
+    "                   new temporary folder, its referenced files found there; says which\n"
+    "                   versions differ from the original run before it runs\n"
     "\n"
     "Suites (several runs):\n"
     "  --all            every scenario of the library\n"
@@ -152,6 +158,7 @@ static void usage_main(FILE *out) {
           "  dump PID...          thread dumps (Go goroutine-dump style) of running processes\n"
           "  decode FILE.pcap     the HTTP/2 frame ladder of a capture, and its findings\n"
           "  report RUNDIR        render a run directory again: report.html, text or json\n"
+          "  bundle RUNDIR        pack a run directory for a ticket; run --bundle reruns it\n"
           "  help [COMMAND]       this text, or a command's\n"
           "\n"
           "Options for every command: --help, --version; list, show, validate and run take\n"
@@ -195,6 +202,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
                                            {"tag", required_argument, NULL, 't'},
                                            {"allow-remote", no_argument, NULL, 'X'},
                                            {"trace", no_argument, NULL, 'T'},
+                                           {"bundle", required_argument, NULL, 'B'},
                                            {NULL, 0, NULL, 0}};
   char opt[64];
   optind = 0; /* glibc: start afresh */
@@ -269,6 +277,7 @@ static int parse_opts(const command *c, int argc, char **argv, run_opts *ro) {
       }
       ro->tags[ro->n_tags++] = optarg;
       break;
+    case 'B': ro->bundle = optarg; break;
     }
   }
   return 0;
@@ -762,6 +771,20 @@ static int cmd_run(int argc, char **argv) {
   run_opts ro = {.jobs = 1};
   int rc = parse_opts(c, argc, argv, &ro);
   if (rc != 0) return rc > 0 ? FL_EXIT_OK : FL_EXIT_USAGE;
+  /* --bundle: the bundle's scenario, unpacked, is the one FILE to run (bundle_cmd.h). */
+  char bundled[PATH_MAX], *bundled_argv[] = {bundled, NULL};
+  if (ro.bundle) {
+    if (optind != argc || ro.all)
+      return bad_args(c, "--bundle runs the bundle's scenario; give no NAME, FILE or --all");
+    char peer[PATH_MAX], proxy[PATH_MAX];
+    sibling_path("faultline-peer", "FAULTLINE_PEER", peer, sizeof peer);
+    sibling_path("faultline-proxy", "FAULTLINE_PROXY", proxy, sizeof proxy);
+    int st = fl_bundle_rerun_prepare(ro.bundle, peer, proxy, bundled, sizeof bundled);
+    if (st != FL_EXIT_OK) return st;
+    argv = bundled_argv;
+    argc = 1;
+    optind = 0;
+  }
   if (!ro.all && optind >= argc)
     return bad_args(c, "which scenarios? give NAMEs, FILEs or suite files, or --all");
   if (ro.all && optind < argc)
@@ -991,6 +1014,19 @@ static int cmd_decode(int argc, char **argv) {
   return fl_cmd_decode(argc, argv);
 }
 
+/* `bundle` too (bundle_cmd.c), with the programs `run` would start, for versions.json. */
+static int cmd_bundle(int argc, char **argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--version")) {
+      print_version();
+      return FL_EXIT_OK;
+    }
+  char peer[PATH_MAX], proxy[PATH_MAX];
+  sibling_path("faultline-peer", "FAULTLINE_PEER", peer, sizeof peer);
+  sibling_path("faultline-proxy", "FAULTLINE_PROXY", proxy, sizeof proxy);
+  return fl_cmd_bundle(argc, argv, peer, proxy);
+}
+
 /* `report` parses its own options (report_cmd.c); colour follows the rule of every command. */
 static int cmd_report(int argc, char **argv) { return fl_cmd_report(argc, argv, use_color()); }
 
@@ -998,13 +1034,13 @@ static int dispatch(const char *name, int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } table[] = {{"list", cmd_list},    {"show", cmd_show}, {"validate", cmd_validate},
-               {"run", cmd_run},      {"dump", cmd_dump}, {"decode", cmd_decode},
-               {"report", cmd_report}};
+  } table[] = {{"list", cmd_list},     {"show", cmd_show},    {"validate", cmd_validate},
+               {"run", cmd_run},       {"dump", cmd_dump},    {"decode", cmd_decode},
+               {"report", cmd_report}, {"bundle", cmd_bundle}};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (!strcmp(name, table[i].name)) return table[i].fn(argc, argv);
-  const char *names[] = {"list",   "show",   "validate", "run", "dump",
-                         "decode", "report", "help",     NULL};
+  const char *names[] = {"list",   "show",   "validate", "run",  "dump",
+                         "decode", "report", "bundle",   "help", NULL};
   const char *near = fl_near_miss(name, names);
   char plain[128];
   if (near)
@@ -1063,6 +1099,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[2], "report")) {
       char *report_help[] = {"report", "--help", NULL};
       return fl_cmd_report(2, report_help, false);
+    }
+    if (!strcmp(argv[2], "bundle")) {
+      char *bundle_help[] = {"bundle", "--help", NULL};
+      return fl_cmd_bundle(2, bundle_help, "", "");
     }
     if (!strcmp(argv[2], "help")) {
       usage_main(stdout);

@@ -15,7 +15,7 @@ esc() { # roff-safe text: backslashes, hyphens, and lines that would read as req
   sed -e 's/\\/\\e/g' -e 's/-/\\-/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"
 }
 version=$("$fl" --version | sed 's/^faultline //')
-commands="list show validate run dump decode report"
+commands="list show validate run dump decode report bundle"
 {
   echo ".TH FAULTLINE 1 \"\" \"faultline $version\" \"User Commands\""
   echo ".SH NAME"

@@ -16,6 +16,7 @@
 #include <grpc/grpc.h>
 #include <grpc/support/time.h>
 
+#include "config.h"
 #include "peer.h"
 
 static void usage(FILE *f) {
@@ -35,6 +36,8 @@ static void usage(FILE *f) {
              "  --base-dir DIR    where the scenario's relative paths (a payload's proto or\n"
              "                    file, decode's proto) are found: the directory of the file\n"
              "                    FILE is a copy of (default: FILE's own directory)\n"
+             "  --version         the version, and gRPC core's as the library says\n"
+             "                    (grpc_version_string(); versions.json of a bundle reads it)\n"
              "\n"
              "Exit status: 0 the script ran to the end (`done`), 1 internal error (`error`\n"
              "event), 2 bad usage.\n");
@@ -70,6 +73,7 @@ int main(int argc, char **argv) {
       {"target", required_argument, NULL, OPT_TARGET},
       {"base-dir", required_argument, NULL, OPT_BASE_DIR},
       {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
   fl_peer p = {.opt = {.events_fd = -1, .control_fd = -1}};
@@ -87,6 +91,9 @@ int main(int argc, char **argv) {
       }
       break;
     case 'h': usage(stdout); return 0;
+    case 'V':
+      printf("faultline-peer %s (gRPC core %s)\n", FL_VERSION, grpc_version_string());
+      return 0;
     default: usage(stderr); return 2;
     }
   }

@@ -139,12 +139,13 @@ static int protoc_failed(const char *stderr_text, fl_protoc_error *err) {
  * Runs protoc with `mode` (--encode=TYPE or --decode=TYPE) on src, `in` as its stdin. On
  * success *out holds at most `max` bytes of its stdout (*more: it wrote more than that).
  */
-static int run(const fl_protoc_source *src, const char *mode, const void *in, size_t in_len,
-               size_t max, char **out, size_t *out_len, bool *more, fl_protoc_error *err) {
+static int run(const fl_protoc_source *src, const char *mode, const char *mode2, const void *in,
+               size_t in_len, size_t max, char **out, size_t *out_len, bool *more,
+               fl_protoc_error *err) {
   const char *env = getenv("FAULTLINE_PROTOC");
   const char *protoc = env && *env ? env : "protoc";
   size_t n_dirs = src->n_import_dirs ? src->n_import_dirs : 1;
-  char **argv = calloc(n_dirs + 4, sizeof *argv);
+  char **argv = calloc(n_dirs + 5, sizeof *argv);
   char *own_dir = NULL;
   int fd_in = -1, fd_out = -1, fd_err = -1, rc = -1;
   char *errtext = NULL;
@@ -152,7 +153,8 @@ static int run(const fl_protoc_source *src, const char *mode, const void *in, si
   if (!argv) return fail(err, FL_PROTOC_RUN, "out of memory");
   argv[0] = (char *)protoc;
   argv[1] = (char *)mode;
-  size_t k = 2;
+  size_t k = 2, first_owned = 2;
+  if (mode2) argv[k++] = (char *)mode2, first_owned = 3;
   for (size_t i = 0; i < src->n_import_dirs; i++) {
     if (asprintf(&argv[k], "--proto_path=%s", src->import_dirs[i]) < 0) argv[k] = NULL;
     if (!argv[k++]) goto oom;
@@ -224,7 +226,7 @@ out:
   if (fd_in >= 0) close(fd_in);
   if (fd_out >= 0) close(fd_out);
   if (fd_err >= 0) close(fd_err);
-  for (size_t i = 2; i < k; i++)
+  for (size_t i = first_owned; i < k; i++)
     if (argv[i] != src->file) free(argv[i]);
   free(argv);
   return rc;
@@ -239,7 +241,7 @@ int fl_protoc_encode(const fl_protoc_source *src, const char *type, const char *
   *out = NULL;
   *len = 0;
   if (asprintf(&mode, "--encode=%s", type) < 0) return fail(err, FL_PROTOC_RUN, "out of memory");
-  int rc = run(src, mode, text, text_len, max, &bytes, len, &more, err);
+  int rc = run(src, mode, NULL, text, text_len, max, &bytes, len, &more, err);
   free(mode);
   if (rc < 0) return -1;
   if (more) {
@@ -276,7 +278,7 @@ int fl_protoc_decode(const fl_protoc_source *src, const char *type, const uint8_
   if (asprintf(&mode, "--decode=%s", type) < 0) return fail(err, FL_PROTOC_RUN, "out of memory");
   /* Indentation is two spaces a level: read enough that `max` bytes remain once it is gone. */
   size_t want = max > SIZE_MAX / 4 ? SIZE_MAX / 2 : max * 4;
-  int rc = run(src, mode, buf, len, want, text, &n, &more, err);
+  int rc = run(src, mode, NULL, buf, len, want, text, &n, &more, err);
   free(mode);
   if (rc < 0) return -1;
   one_line(*text);
@@ -297,6 +299,56 @@ int fl_protoc_check_type(const fl_protoc_source *src, const char *type, fl_proto
   if (fl_protoc_decode(src, type, NULL, 0, 64, &text, &cut, err) < 0) return -1;
   free(text);
   return 0;
+}
+
+int fl_protoc_dependencies(const fl_protoc_source *src, char ***files, size_t *n,
+                           fl_protoc_error *err) {
+  *files = NULL;
+  *n = 0;
+  char *text;
+  size_t len;
+  bool more;
+  /* protoc writes the make rule to its stdout (a memory file) and the descriptors nowhere. */
+  if (run(src, "--dependency_out=/dev/stdout", "--descriptor_set_out=/dev/null", "", 0, 1 << 20,
+          &text, &len, &more, err) < 0)
+    return -1;
+  if (more) {
+    free(text);
+    return fail(err, FL_PROTOC_RUN, "protoc listed more than 1 MiB of imports");
+  }
+  /* "/dev/null: /a/x.proto \\\n /a/y.proto\n"; a space in a name is written "\\ ". */
+  char *p = strstr(text, ": ");
+  p = p ? p + 2 : text + len;
+  char *word = malloc(len + 1);
+  int rc = word ? 0 : fail(err, FL_PROTOC_RUN, "out of memory");
+  while (rc == 0 && *p) {
+    size_t w = 0;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || (*p == '\\' && p[1] == '\n'))
+      p += *p == '\\' ? 2 : 1;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && !(*p == '\\' && p[1] == '\n')) {
+      if (*p == '\\' && p[1] == ' ') p++;
+      word[w++] = *p++;
+    }
+    if (!w) continue;
+    word[w] = '\0';
+    char **grown = realloc(*files, (*n + 1) * sizeof *grown);
+    if (!grown || !(grown[*n] = strdup(word))) {
+      if (grown) *files = grown;
+      rc = fail(err, FL_PROTOC_RUN, "out of memory");
+      break;
+    }
+    *files = grown;
+    (*n)++;
+  }
+  free(word);
+  free(text);
+  if (rc < 0) {
+    for (size_t i = 0; i < *n; i++) free((*files)[i]);
+    free(*files);
+    *files = NULL;
+    *n = 0;
+  }
+  return rc;
 }
 
 bool fl_protoc_inside(const char *file, const char *dir) {

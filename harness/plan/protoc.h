@@ -77,6 +77,13 @@ int fl_protoc_decode(const fl_protoc_source *src, const char *type, const uint8_
 int fl_protoc_check_type(const fl_protoc_source *src, const char *type,
                          fl_protoc_error *err) FL_MUST_USE;
 
+/* Every file protoc reads for src->file: the file and each it imports, transitively, as paths
+ * inside src's import directories (or protoc's own include folder, for google/protobuf/...),
+ * in protoc's order (`protoc --dependency_out`). Returns 0 with *files (malloc'd, each and the
+ * array; free both) and *n, or -1 with *err filled. scenario_refs.h lists them for bundles. */
+int fl_protoc_dependencies(const fl_protoc_source *src, char ***files, size_t *n,
+                           fl_protoc_error *err) FL_MUST_USE;
+
 /* Whether `file` lies inside directory `dir` (both absolute, as written: no link is followed). */
 bool fl_protoc_inside(const char *file, const char *dir);
 

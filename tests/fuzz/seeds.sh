@@ -3,7 +3,9 @@
 # small library scenarios are run (faultline run, which needs CAP_NET_RAW) and each
 # capture.pcap is kept for wire_pcap, each end's TCP byte stream for wire_frames (first byte 0:
 # the client's, 1: the server's) and each end's header blocks for wire_hpack. wire_tcp's seeds
-# are written out by hand. The seeds are committed, so ci/fuzz needs no capture.
+# are written out by hand. The bundle target's: a bundle of a small run (gzip'd), and the same
+# cut down to its manifest, scenario and versions as plain tar, which the mutator can change
+# without breaking gzip's checksum. The seeds are committed, so ci/fuzz needs no capture.
 #   usage: tests/fuzz/seeds.sh [BUILD]      (default build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +14,7 @@ out=tests/fuzz/seeds
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$out"
-mkdir -p "$out"/wire_{pcap,frames,hpack,tcp}
+mkdir -p "$out"/wire_{pcap,frames,hpack,tcp} "$out"/bundle
 for name in empty-stream status-code-and-message abrupt-shutdown-with-open-stream \
   malformed-payload null-values-in-struct cancel-vs-deadline graceful-shutdown-with-deadline; do
   "$build/faultline" run --quiet --out "$tmp/$name" "$name" >/dev/null
@@ -80,5 +82,21 @@ open(f'{out}/wire_tcp/in-order', 'wb').write(isn + ops((0, 0, 0, 0, 1), (0, 0, 1
 open(f'{out}/wire_tcp/reordered', 'wb').write(isn + ops((0, 0, 0, 0, 1), (0, 200, 100, 100, 0), (0, 0, 100, 100, 0), (0, 100, 100, 100, 0)))
 open(f'{out}/wire_tcp/overlap-cut-ack', 'wb').write(isn + ops((0, 0, 0, 0, 1), (0, 0, 300, 40, 0), (0, 250, 100, 100, 0), (1, 600, 0, 0, 0), (0, 500, 200, 200, 0), (2, 0, 0, 0, 0)))
 PY
+# bundle: the run's folder is named b to keep the names short
+"$build/faultline" run --quiet --out "$tmp/b" empty-stream >/dev/null
+"$build/faultline" bundle -o "$out/bundle/empty-stream.tar.gz" "$tmp/b" >/dev/null
+mkdir "$tmp/small" && tar -xzf "$out/bundle/empty-stream.tar.gz" -C "$tmp/small"
+python3 - "$tmp/small/b" <<'PY'
+import json, os, sys
+top = sys.argv[1]
+keep = {'scenario.yaml', 'versions.json'}
+m = json.load(open(top + '/bundle.json'))
+m['files'] = [f for f in m['files'] if f['name'] in keep]
+for f in os.listdir(top):
+    if f not in keep and f != 'bundle.json': os.remove(top + '/' + f)
+json.dump(m, open(top + '/bundle.json', 'w'), indent=2)
+PY
+tar --format=pax --owner=0 --group=0 --numeric-owner -cf "$out/bundle/small.tar" -C "$tmp/small" \
+  b/scenario.yaml b/versions.json b/bundle.json
 ls "$out"/* | head -40
 du -sh "$out"
