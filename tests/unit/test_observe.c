@@ -128,6 +128,9 @@ static void test_every_field_resolves(void **state) {
   feed(&f, "client 2 ready recv_limit=1048576");
   feed(&f, "client 3 call_start method=/faultline.Test/Bidi deadline_at=1000103000000");
   feed(&f, "server 3.5 call_start method=/faultline.Test/Bidi");
+  feed(&f, "server 3.6 headers metadata=x-user%3Dalice");
+  feed(&f, "client 3.7 headers");
+  feed(&f, "client 3.8 close_channel channel=1");
   fl_observe_sample(f.o, FL_SIDE_CLIENT, 4 * MS, 1000, 5, 9, 0, true);
   fl_observe_sample(f.o, FL_SIDE_SERVER, 4 * MS, 2000, 6, 10, 0, true);
   feed(&f, "client 4 step index=0 name=send");
