@@ -93,6 +93,8 @@ static void bytes_set(fl_bytes *b, const char *s, size_t len) {
 void fl_observe_free(fl_observe *o) {
   if (!o) return;
   for (int i = 0; i < FL_N_SIDES; i++) {
+    for (uint32_t c = 0; o->sides[i].calls && c < o->sides[i].n_calls; c++)
+      free(o->sides[i].calls[c].message);
     free(o->sides[i].calls);
     free(o->sides[i].cpu);
     bytes_free(&o->sides[i].status_message);
@@ -276,6 +278,10 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
     st->status_ns = t;
     c->have_status = true;
     c->status = st->status_code;
+    free(c->message);
+    c->message = st->status_code != 0
+                     ? strndup(msg ? msg : "", msg ? ev->str_len[FL_ATTR_MESSAGE] : 0)
+                     : NULL;
     if (client) {
       c->ended = true;
       c->end_ns = t;
@@ -438,6 +444,7 @@ void fl_observe_restarted(fl_observe *o, fl_side side) {
   st->proc = (fl_process_obs){.restarts = restarts, .paused_ns = paused, .paused_since = -1};
   st->ready = false;
   for (uint32_t i = 0; i < st->n_calls; i++) {
+    free(st->calls[i].message);
     st->calls[i] = (fl_call_obs){.step = -1, .waiting_barrier = -1};
   }
   st->calls_started = st->calls_ended = 0;

@@ -82,6 +82,7 @@ typedef struct {
   fl_op_obs ops[FL_N_OPS];
   uint32_t channel; /* client: its channel's number (1 when the client has one channel) */
   bool headers;     /* its headers arrived (see SIDE.headers_received) */
+  char *message;    /* its status message when the status is not OK (malloc'd), else NULL */
 } fl_call_obs;
 
 /* A status message or an error text: any bytes, kept whole. */
