@@ -75,8 +75,8 @@ typedef struct {
   int ctl_fd;     /* write end of its control pipe, -1 once closed */
   bool *released; /* [plan->n_steps]: barriers and dump steps the runner released */
   char buf[2 * FL_EVENT_MAX_LINE];
-  size_t len; /* bytes in buf */
-  size_t off; /* of them, handled: read_events keeps it true across a nested call */
+  size_t len;              /* bytes in buf */
+  size_t off;              /* of them, handled: read_events keeps it true across a nested call */
   fl_clock_env clock;      /* the environment its clock: plan starts it with */
   char stamp[PATH_MAX];    /* clock: the timestamp file its jumps rewrite */
   int64_t clock_offset_ns; /* clock: its offset now (jumps add to it) */
