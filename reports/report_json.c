@@ -224,6 +224,15 @@ static json_t *scenario(const fl_scenario *s) {
       fl_json_set(o, "hang_after_ms", fl_json_ms(s->hang_after_ns)) < 0 ||
       fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0)
     goto fail;
+  /* calls: as the plan has it (calls.h), also for a scenario that wrote streams: */
+  json_t *calls = child(o, "calls");
+  const fl_calls_plan *cp = &s->calls;
+  if (!calls || fl_json_set(calls, "count", json_integer(cp->count)) < 0 ||
+      fl_json_set(calls, "concurrency", json_integer(cp->concurrency)) < 0 ||
+      fl_json_set(calls, "every_ms", cp->every_ns ? fl_json_ms(cp->every_ns) : json_null()) < 0 ||
+      fl_json_set(calls, "channels",
+                  cp->per_call ? json_string("per_call") : json_integer(cp->channels)) < 0)
+    goto fail;
   return o;
 fail:
   json_decref(o);
