@@ -92,6 +92,9 @@ static void header(FILE *out, const json_t *doc) {
   fputs(", hang after ", out);
   fmt_ms(out, num(sc, "hang_after_ms"));
   if (num(sc, "streams") > 1) fprintf(out, ", %.0f streams", num(sc, "streams"));
+  const json_t *calls = get(sc, "calls");
+  if (num(sc, "streams") <= 1 && num(calls, "count") > 1)
+    fprintf(out, ", %.0f calls", num(calls, "count"));
   fputs(")</dd><dt>faultline</dt><dd>", out);
   val(out, doc, "faultline_version", "?");
   fputs("</dd></dl>\n", out);

@@ -106,8 +106,9 @@ fail:
   return NULL;
 }
 
-/* Each call: when it started and ended (ms since the run began) and how. */
-static json_t *calls(const fl_side_obs *st) {
+/* Each call: when it started and ended (ms since the run began), how (a failed call's status
+ * message), whether its headers came and, on the client, its channel. */
+static json_t *calls(const fl_side_obs *st, bool client) {
   json_t *a = json_array();
   for (uint32_t c = 0; a && c < st->n_calls; c++) {
     const fl_call_obs *call = &st->calls[c];
@@ -119,7 +120,11 @@ static json_t *calls(const fl_side_obs *st) {
         fl_json_set(o, "status",
                     call->have_status ? json_string(fl_status_name(call->status)) : json_null()) <
             0 ||
-        fl_json_set(o, "cancelled", json_boolean(call->cancelled)) < 0)
+        fl_json_set(o, "cancelled", json_boolean(call->cancelled)) < 0 ||
+        fl_json_set_bytes(o, "message", call->message, SIZE_MAX) < 0 ||
+        fl_json_set(o, "headers", json_boolean(call->headers)) < 0 ||
+        fl_json_set(o, "channel",
+                    client && call->started ? json_integer(call->channel) : json_null()) < 0)
       goto fail;
   }
   return a;
@@ -185,7 +190,7 @@ static json_t *peer(const fl_run_result *r, fl_side side, const fl_side_plan *pl
       fl_json_set(o, "args", channel_args(plan)) < 0 ||
       fl_json_set(o, "port", st->port ? json_integer(st->port) : json_null()) < 0 ||
       fl_json_set(o, "clock", clock_plan(&plan->clock)) < 0 ||
-      fl_json_set(o, "calls", calls(st)) < 0)
+      fl_json_set(o, "calls", calls(st, side == FL_SIDE_CLIENT)) < 0)
     goto fail;
   if (!st->have_status) {
     if (fl_json_set(o, "status", json_null()) < 0) goto fail;
@@ -219,6 +224,15 @@ static json_t *scenario(const fl_scenario *s) {
       fl_json_set(o, "hang_after_ms", fl_json_ms(s->hang_after_ns)) < 0 ||
       fl_json_set(o, "streams", json_integer(s->streams ? s->streams : 1)) < 0 ||
       fl_json_set_bytes(o, "method", fl_scenario_method(s), SIZE_MAX) < 0)
+    goto fail;
+  /* calls: as the plan has it (calls.h), also for a scenario that wrote streams: */
+  json_t *calls = child(o, "calls");
+  const fl_calls_plan *cp = &s->calls;
+  if (!calls || fl_json_set(calls, "count", json_integer(cp->count)) < 0 ||
+      fl_json_set(calls, "concurrency", json_integer(cp->concurrency)) < 0 ||
+      fl_json_set(calls, "every_ms", cp->every_ns ? fl_json_ms(cp->every_ns) : json_null()) < 0 ||
+      fl_json_set(calls, "channels",
+                  cp->per_call ? json_string("per_call") : json_integer(cp->channels)) < 0)
     goto fail;
   return o;
 fail:

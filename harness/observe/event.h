@@ -91,7 +91,11 @@
   X(TID, "tid", INT, "a thread id")                                                                \
   X(CPU_MS, "cpu_ms", INT, "CPU time used")                                                        \
   X(WINDOW_MS, "window_ms", INT, "the time it was measured over")                                  \
-  X(OFFSET_MS, "offset_ms", INT, "a faked clock's offset from the real one after the jump")
+  X(OFFSET_MS, "offset_ms", INT, "a faked clock's offset from the real one after the jump")        \
+  X(CHANNEL, "channel", INT,                                                                       \
+    "the client's 1-based channel, in the order it opened them, when it has several")              \
+  X(METADATA, "metadata", STR,                                                                     \
+    "custom metadata, one 'key=value' line an entry (a -bin value in base64)")
 
 typedef enum {
 #define FL_ATTR_ENUM(id, key, type, doc) FL_ATTR_##id,
@@ -115,8 +119,12 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
 #define FL_EVENTS(X)                                                                               \
   X(READY, "ready", FL_FROM_PEER | FL_FROM_PROXY, FL_A(PORT) | FL_A(RECV_LIMIT),                   \
     "server, proxy: listening; client: its channel exists")                                        \
-  X(CALL_START, "call_start", FL_FROM_PEER, FL_A(CALL) | FL_A(METHOD) | FL_A(DEADLINE_AT),         \
-    "a call exists: the client started it, the server accepted it")                                \
+  X(CALL_START, "call_start", FL_FROM_PEER,                                                        \
+    FL_A(CALL) | FL_A(METHOD) | FL_A(DEADLINE_AT) | FL_A(CHANNEL),                                 \
+    "a call exists: the client started it (on `channel`), the server accepted it")                 \
+  X(HEADERS, "headers", FL_FROM_PEER, FL_A(CALL) | FL_A(METADATA),                                 \
+    "server: an accepted call's request headers; client: the response headers arrived "            \
+    "(RECV_INITIAL_METADATA completed)")                                                           \
   X(STEP, "step", FL_FROM_PEER, FL_A(CALL) | FL_A(INDEX) | FL_A(NAME), "a script step begins")     \
   X(OP_START, "op_start", FL_FROM_PEER, FL_A(CALL) | FL_A(OP) | FL_A(BYTES),                       \
     "a gRPC op was started")                                                                       \
@@ -131,8 +139,10 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
   X(RECV_END, "recv_end", FL_FROM_PEER, FL_A(CALL), "the reader saw the end of the stream")        \
   X(HALF_CLOSE, "half_close", FL_FROM_CLIENT, FL_A(CALL), "the client's close_send completed")     \
   X(CANCEL, "cancel", FL_FROM_PEER, FL_A(CALL), "the peer cancels its call")                       \
-  X(STATUS, "status", FL_FROM_PEER, FL_A(CALL) | FL_A(CODE) | FL_A(MESSAGE),                       \
-    "client: the final status received; server: the status sent")                                  \
+  X(STATUS, "status", FL_FROM_PEER, FL_A(CALL) | FL_A(CODE) | FL_A(MESSAGE) | FL_A(METADATA),      \
+    "client: the final status received; server: the status sent; with its trailing metadata")      \
+  X(CLOSE_CHANNEL, "close_channel", FL_FROM_CLIENT, FL_A(CALL) | FL_A(CHANNEL),                    \
+    "the client destroyed the call's channel (close_channel)")                                     \
   X(CANCELLED, "cancelled", FL_FROM_SERVER, FL_A(CALL) | FL_A(VALUE),                              \
     "server: the call's close op finished")                                                        \
   X(WAIT, "wait", FL_FROM_PEER, FL_A(CALL) | FL_A(INDEX) | FL_A(EXPR),                             \

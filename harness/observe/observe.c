@@ -35,7 +35,18 @@ int fl_op_from_name(const char *name) {
   return -1;
 }
 
-static uint32_t calls_per_side(const fl_scenario *s) { return s && s->streams ? s->streams : 1; }
+static uint32_t calls_per_side(const fl_scenario *s) {
+  return s && s->calls.count ? s->calls.count : s && s->streams ? s->streams : 1;
+}
+
+/* The calls a side has when all have come: the server takes `accept` of them when it says so. */
+static uint32_t expected_calls(const fl_observe *o, fl_side side) {
+  const fl_scenario *s = o->cfg.scenario;
+  uint32_t n = o->sides[side].n_calls;
+  if (side == FL_SIDE_SERVER && s && s->server.accept && s->server.accept < n)
+    return s->server.accept;
+  return n;
+}
 
 fl_observe *fl_observe_new(const fl_observe_config *cfg) {
   fl_observe *o = calloc(1, sizeof *o);
@@ -56,6 +67,7 @@ fl_observe *fl_observe_new(const fl_observe_config *cfg) {
       st->calls[c].waiting_barrier = -1;
     }
     st->furthest_step = -1;
+    st->first_call_ns = -1;
     st->wire.window_zero_since = -1;
     st->proc.paused_since = -1;
     st->busy_at_ns = -1;
@@ -81,9 +93,14 @@ static void bytes_set(fl_bytes *b, const char *s, size_t len) {
 void fl_observe_free(fl_observe *o) {
   if (!o) return;
   for (int i = 0; i < FL_N_SIDES; i++) {
+    for (uint32_t c = 0; o->sides[i].calls && c < o->sides[i].n_calls; c++)
+      free(o->sides[i].calls[c].message);
     free(o->sides[i].calls);
     free(o->sides[i].cpu);
     bytes_free(&o->sides[i].status_message);
+    bytes_free(&o->sides[i].headers);
+    bytes_free(&o->sides[i].trailers);
+    bytes_free(&o->sides[i].failure_message);
     bytes_free(&o->sides[i].error);
     bytes_free(&o->sides[i].wire.goaway_debug);
   }
@@ -181,6 +198,9 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
       c->started = true;
       c->start_ns = t;
       c->start_stamp = ev->stamp_ns;
+      c->channel = (uint32_t)fl_event_int(ev, FL_ATTR_CHANNEL, 1);
+      if (c->channel > st->channels) st->channels = c->channel;
+      if (st->first_call_ns < 0) st->first_call_ns = t;
       int64_t at = fl_event_int(ev, FL_ATTR_DEADLINE_AT, 0);
       if (client && at > 0) {
         c->deadline_stamp = at;
@@ -190,7 +210,18 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
       }
     }
     st->calls_started++;
+    if (st->calls_started - st->calls_ended > st->max_open)
+      st->max_open = st->calls_started - st->calls_ended;
     break;
+  case FL_EV_HEADERS: {
+    if (after_deadline) break; /* C core ended the wait: the call is over */
+    const char *md = fl_event_str(ev, FL_ATTR_METADATA);
+    if (!c->headers) st->headers_received++;
+    c->headers = true;
+    bytes_set(&st->headers, md ? md : "", md ? ev->str_len[FL_ATTR_METADATA] : 0);
+    break;
+  }
+  case FL_EV_CLOSE_CHANNEL: st->channels_closed++; break;
   case FL_EV_STEP: {
     int idx = (int)fl_event_int(ev, FL_ATTR_INDEX, -1);
     c->step = idx;
@@ -240,9 +271,17 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
       st->first_status = st->status_code;
     }
     bytes_set(&st->status_message, msg ? msg : "", msg ? ev->str_len[FL_ATTR_MESSAGE] : 0);
+    const char *md = fl_event_str(ev, FL_ATTR_METADATA);
+    bytes_set(&st->trailers, md ? md : "", md ? ev->str_len[FL_ATTR_METADATA] : 0);
+    if (st->status_code != 0)
+      bytes_set(&st->failure_message, msg ? msg : "", msg ? ev->str_len[FL_ATTR_MESSAGE] : 0);
     st->status_ns = t;
     c->have_status = true;
     c->status = st->status_code;
+    free(c->message);
+    c->message = st->status_code != 0
+                     ? strndup(msg ? msg : "", msg ? ev->str_len[FL_ATTR_MESSAGE] : 0)
+                     : NULL;
     if (client) {
       c->ended = true;
       c->end_ns = t;
@@ -252,7 +291,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
         st->calls_ok++;
       else
         st->calls_failed++;
-      st->have_status = st->calls_ended >= st->n_calls;
+      st->have_status = st->calls_ended >= expected_calls(o, side);
     } else {
       st->have_status = true;
     }
@@ -270,7 +309,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
     else
       st->calls_failed++;
     st->cancelled = st->cancelled || value;
-    st->have_cancelled = st->calls_ended >= st->n_calls;
+    st->have_cancelled = st->calls_ended >= expected_calls(o, side);
     st->closed_ns = t;
     break;
   }
@@ -405,6 +444,7 @@ void fl_observe_restarted(fl_observe *o, fl_side side) {
   st->proc = (fl_process_obs){.restarts = restarts, .paused_ns = paused, .paused_since = -1};
   st->ready = false;
   for (uint32_t i = 0; i < st->n_calls; i++) {
+    free(st->calls[i].message);
     st->calls[i] = (fl_call_obs){.step = -1, .waiting_barrier = -1};
   }
   st->calls_started = st->calls_ended = 0;
@@ -502,6 +542,15 @@ void fl_observe_set_now(fl_observe *o, int64_t now_ns) {
 }
 
 void fl_observe_end(fl_observe *o, fl_end_reason reason, int64_t elapsed_ns) {
+  /* No call starts any more: a side whose started calls all ended is over (observe.h, CALLS). */
+  for (int i = 0; i < FL_N_SIDES; i++) {
+    fl_side_obs *st = &o->sides[i];
+    if (st->external || st->calls_started == 0 || st->calls_ended < st->calls_started) continue;
+    if (i == FL_SIDE_CLIENT)
+      st->have_status = true;
+    else
+      st->have_cancelled = true;
+  }
   o->finished = true;
   o->reason = reason;
   o->elapsed_ns = elapsed_ns;
@@ -552,13 +601,15 @@ int fl_observe_waiting_barrier(const fl_observe *o, fl_side side) {
 bool fl_observe_call_open(const fl_observe *o) {
   const fl_side_obs *c = &o->sides[FL_SIDE_CLIENT], *s = &o->sides[FL_SIDE_SERVER];
   return (c->calls_started > 0 && !c->have_status && !c->proc.exited) ||
-         (s->calls_started > 0 && !s->have_cancelled && !s->proc.exited);
+         (s->calls_started > s->calls_ended && !s->proc.exited);
 }
 
 bool fl_observe_complete(const fl_observe *o) {
   const fl_side_obs *c = &o->sides[FL_SIDE_CLIENT], *s = &o->sides[FL_SIDE_SERVER];
   if (!c->proc.exited || !c->proc.events_closed) return false;
-  return s->proc.exited || s->have_cancelled || s->calls_started == 0;
+  /* With the client gone no call comes any more: the server's are over once each that
+   * started ended (a restarted server, or one with `accept`, saw fewer than the client made). */
+  return s->proc.exited || s->have_cancelled || s->calls_ended >= s->calls_started;
 }
 
 /* The earliest timer still ahead (INT64_MAX if none) and, in *last_fired, the latest past. */
@@ -586,6 +637,11 @@ static int64_t next_timer(const fl_observe *o, int64_t now, int64_t *last_fired)
   }
   if (o->shutdown_deadline_ns >= 0 && !o->sides[FL_SIDE_SERVER].proc.exited)
     CONSIDER(o->shutdown_deadline_ns);
+  /* The client's next call, while calls come `every` D (calls.h). */
+  const fl_side_obs *cl = &o->sides[FL_SIDE_CLIENT];
+  if (sc && sc->calls.every_ns > 0 && cl->first_call_ns >= 0 && !cl->proc.exited &&
+      cl->calls_started < (int64_t)cl->n_calls)
+    CONSIDER(cl->first_call_ns + cl->calls_started * sc->calls.every_ns);
 #undef CONSIDER
   return next;
 }
@@ -818,6 +874,17 @@ fl_value fl_observe_get(const fl_observe *o, fl_field_id id, fl_scope scope) {
   case FL_FIELD_CALLS_FAILED: return val(FL_VAL_INT, true, st->calls_failed);
   case FL_FIELD_FIRST_STATUS: return val(FL_VAL_STATUS, st->have_first_status, st->first_status);
   case FL_FIELD_LAST_STATUS: return val(FL_VAL_STATUS, st->have_first_status, st->status_code);
+  case FL_FIELD_LAST_FAILURE_MESSAGE:
+    return str(st->failure_message.s != NULL, st->failure_message.s);
+  case FL_FIELD_MAX_OPEN_CALLS: return val(FL_VAL_INT, true, st->max_open);
+  case FL_FIELD_CHANNELS:
+    return val(FL_VAL_INT, scope == FL_SCOPE_CLIENT,
+               st->channels ? st->channels : st->calls_started > 0);
+  case FL_FIELD_CHANNELS_CLOSED:
+    return val(FL_VAL_INT, scope == FL_SCOPE_CLIENT, st->channels_closed);
+  case FL_FIELD_HEADERS_RECEIVED: return val(FL_VAL_INT, true, st->headers_received);
+  case FL_FIELD_HEADERS: return str(st->headers.s != NULL, st->headers.s);
+  case FL_FIELD_TRAILERS: return str(st->have_first_status, st->trailers.s);
 #define FL_STATUS_COUNT_CASE(name, code, unused)                                                   \
   case FL_FIELD_STATUS_COUNT_##name: return val(FL_VAL_INT, true, st->status_count[code]);
     FL_STATUS_CODES(FL_STATUS_COUNT_CASE, _)

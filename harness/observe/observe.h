@@ -25,9 +25,12 @@
  * So a `sent`, a `half_close` or a successful send `op_done` a client call reports at or after
  * its deadline (on the peer's own clock) counts as failed.
  *
- * CALLS. With `streams: N` every event of a call carries its number; ops are tracked per call,
- * counts add up over the calls, and a side's call is "over" (status known, cancelled known)
- * once every one of its calls is.
+ * CALLS. With more than one call (`streams: N`, `calls:`) every event of a call carries its
+ * number; ops are tracked per call, counts add up over the calls, and a side's call is "over"
+ * (status known, cancelled known) once every one of its calls is: the client's `calls.count`,
+ * the server's `accept` of them when it has one. Once the run is over, a side whose started
+ * calls all ended is over too (a server restarted mid-run, or one that never saw some calls).
+ * While calls come `every` D, the next one's time is a timer of the hang rule.
  */
 #ifndef FL_OBSERVE_H
 #define FL_OBSERVE_H
@@ -77,6 +80,9 @@ typedef struct {
   int64_t step_start_ns; /* when it began */
   int waiting_barrier;   /* the step index of the barrier it waits at, or -1 */
   fl_op_obs ops[FL_N_OPS];
+  uint32_t channel; /* client: its channel's number (1 when the client has one channel) */
+  bool headers;     /* its headers arrived (see SIDE.headers_received) */
+  char *message;    /* its status message when the status is not OK (malloc'd), else NULL */
 } fl_call_obs;
 
 /* A status message or an error text: any bytes, kept whole. */
@@ -138,6 +144,13 @@ typedef struct {
   int64_t status_count[FL_N_STATUS]; /* statuses by code: received (client), sent (server) */
   bool have_first_status;
   int first_status;
+  int64_t max_open;      /* the most calls open at once */
+  int64_t first_call_ns; /* the first call's start (model time); -1 before it */
+  int64_t channels;      /* client: the highest channel number seen */
+  int64_t channels_closed;
+  int64_t headers_received;
+  fl_bytes headers, trailers; /* metadata.h's text form: last received headers, last trailers */
+  fl_bytes failure_message;   /* the last non-OK status's message; s == NULL if none */
   int64_t sent, recv, sent_bytes, recv_bytes, decode_errors;
   int64_t nulls_sent, nulls_received, fields_received, invalid_utf8;
   int64_t largest_send;

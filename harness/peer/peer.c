@@ -158,6 +158,53 @@ static void op_done_event(fl_call *c, const char *name, const fl_op *op) {
                FL_KV_I(US, (fl_mono_ns() - op->started_ns) / 1000));
 }
 
+/* ---- metadata ------------------------------------------------------------------------- */
+
+void fl_peer_metadata_new(fl_peer *p, const fl_metadata_plan *plan, grpc_metadata **out,
+                          size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!plan->n) return;
+  if (!(*out = calloc(plan->n, sizeof **out))) fl_peer_fail(p, "out of memory");
+  for (size_t i = 0; i < plan->n; i++) {
+    /* Static slices: the plan outlives every call. */
+    (*out)[i].key = grpc_slice_from_static_string(plan->entries[i].key);
+    (*out)[i].value = grpc_slice_from_static_buffer(plan->entries[i].value, plan->entries[i].len);
+  }
+  *n = plan->n;
+}
+
+const char *fl_peer_metadata_text(const grpc_metadata_array *a, char *buf) {
+  buf[0] = '\0';
+  for (size_t i = 0; i < a->count; i++)
+    fl_metadata_text_add(buf, (const char *)GRPC_SLICE_START_PTR(a->metadata[i].key),
+                         GRPC_SLICE_LENGTH(a->metadata[i].key),
+                         GRPC_SLICE_START_PTR(a->metadata[i].value),
+                         GRPC_SLICE_LENGTH(a->metadata[i].value));
+  return buf;
+}
+
+/* The server's response headers go with the first batch that needs them (a message, the
+ * status) unless a send_headers step sent them: C++'s and Go's servers do the same, and a
+ * status alone then makes a trailers-only response. Fills ops[0] and returns 1, or 0 when
+ * they went already (and always on the client, whose headers go when its call starts). */
+static size_t headers_op(fl_call *c, grpc_op *ops) {
+  fl_peer *p = c->p;
+  if (!p->is_server || c->headers_sent) return 0;
+  c->headers_sent = true;
+  ops[0] = (grpc_op){.op = GRPC_OP_SEND_INITIAL_METADATA};
+  ops[0].data.send_initial_metadata.count = p->n_md_out;
+  ops[0].data.send_initial_metadata.metadata = p->md_out;
+  return 1;
+}
+
+/* send_headers: the response headers now, alone. */
+static void start_headers(fl_call *c) {
+  grpc_op gop[1];
+  if (!headers_op(c, gop)) return;
+  fl_call_start(c, gop, 1, &c->md_send, "send_initial_metadata");
+}
+
 /* ---- ops and what their completions say ------------------------------------------------ */
 
 static void on_send_done(fl_peer *p, fl_op *op) {
@@ -202,11 +249,13 @@ static void start_send(fl_call *c, const fl_step *st) {
   c->send_bb = grpc_raw_byte_buffer_create(&slice, 1);
   grpc_slice_unref(slice);
 
-  grpc_op gop = {.op = GRPC_OP_SEND_MESSAGE};
-  gop.data.send_message.send_message = c->send_bb;
+  grpc_op gop[2];
+  size_t n = headers_op(c, gop);
+  gop[n] = (grpc_op){.op = GRPC_OP_SEND_MESSAGE};
+  gop[n].data.send_message.send_message = c->send_bb;
   c->send.on_done = on_send_done;
   fl_call_emit(c, FL_EV_OP_START, FL_KV_S(OP, "send"), FL_KV_I(BYTES, len));
-  fl_call_start(c, &gop, 1, &c->send, "send");
+  fl_call_start(c, gop, n + 1, &c->send, "send");
 }
 
 /*
@@ -323,15 +372,24 @@ static void start_close_send(fl_call *c) {
 }
 
 static void on_status_sent(fl_peer *p, fl_op *op) {
-  (void)p;
   fl_call *c = op->call;
   op_done_event(c, "status", op);
   /* `status` on the server means "this status went out"; a call that was already over sent
    * nothing. */
   if (op->ok) {
-    fl_call_emit(c, FL_EV_STATUS, FL_KV_I(CODE, c->status_out_code),
-                 FL_KV_BYTES(MESSAGE, (const char *)GRPC_SLICE_START_PTR(c->status_out),
-                             GRPC_SLICE_LENGTH(c->status_out)));
+    static char md[FL_METADATA_TEXT_MAX];
+    md[0] = '\0';
+    for (size_t i = 0; i < p->n_trailers_out; i++)
+      fl_metadata_text_add(md, (const char *)GRPC_SLICE_START_PTR(p->trailers_out[i].key),
+                           GRPC_SLICE_LENGTH(p->trailers_out[i].key),
+                           GRPC_SLICE_START_PTR(p->trailers_out[i].value),
+                           GRPC_SLICE_LENGTH(p->trailers_out[i].value));
+    fl_event_kv msg = FL_KV_BYTES(MESSAGE, (const char *)GRPC_SLICE_START_PTR(c->status_out),
+                                  GRPC_SLICE_LENGTH(c->status_out));
+    if (md[0])
+      fl_call_emit(c, FL_EV_STATUS, FL_KV_I(CODE, c->status_out_code), msg, FL_KV_S(METADATA, md));
+    else
+      fl_call_emit(c, FL_EV_STATUS, FL_KV_I(CODE, c->status_out_code), msg);
   }
   grpc_slice_unref(c->status_out);
   c->status_out = grpc_empty_slice();
@@ -341,13 +399,17 @@ static void start_status(fl_call *c, int code, const char *message) {
   if (!message) message = "";
   c->status_out_code = code;
   c->status_out = grpc_slice_from_copied_buffer(message, strlen(message));
-  grpc_op gop = {.op = GRPC_OP_SEND_STATUS_FROM_SERVER};
-  gop.data.send_status_from_server.status = (grpc_status_code)code;
-  gop.data.send_status_from_server.status_details = &c->status_out;
+  grpc_op gop[2];
+  size_t n = headers_op(c, gop);
+  gop[n] = (grpc_op){.op = GRPC_OP_SEND_STATUS_FROM_SERVER};
+  gop[n].data.send_status_from_server.status = (grpc_status_code)code;
+  gop[n].data.send_status_from_server.status_details = &c->status_out;
+  gop[n].data.send_status_from_server.trailing_metadata_count = c->p->n_trailers_out;
+  gop[n].data.send_status_from_server.trailing_metadata = c->p->trailers_out;
   c->status_issued = true;
   c->status.on_done = on_status_sent;
   fl_call_emit(c, FL_EV_OP_START, FL_KV_S(OP, "status"));
-  fl_call_start(c, &gop, 1, &c->status, "status");
+  fl_call_start(c, gop, n + 1, &c->status, "status");
 }
 
 /* ---- background sends ------------------------------------------------------------------ */
@@ -538,6 +600,28 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
                    st->col);
     fl_server_shutdown_start(p, st);
     return true;
+  case FL_STEP_SEND_HEADERS:
+    if (!p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: send_headers is a server step", p->opt.scenario_path, st->line,
+                   st->col);
+    if (entering) {
+      start_headers(c); /* nothing to do when a message or the status took them already */
+      fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
+    }
+    return !busy(&c->md_send);
+  case FL_STEP_RECV_HEADERS:
+    if (p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: recv_headers is a client step", p->opt.scenario_path, st->line,
+                   st->col);
+    /* RECV_INITIAL_METADATA has been pending since the call started. */
+    fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
+    return c->md_recv.done;
+  case FL_STEP_CLOSE_CHANNEL:
+    if (p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: close_channel is a client step", p->opt.scenario_path, st->line,
+                   st->col);
+    fl_client_close_channel(p, c);
+    return true;
   }
   fl_peer_fail(p, "%s:%d:%d: step kind %d is not supported by this peer", p->opt.scenario_path,
                st->line, st->col, (int)st->kind);
@@ -589,6 +673,10 @@ static void advance(fl_peer *p, fl_call *c) {
     if (!finish_call(p, c)) return;
     c->finished = true;
     p->n_finished++;
+    if (p->n_open) p->n_open--;
+    if (p->call_over) p->call_over(p, c);
+    /* A slot is free: the client's next call may start. */
+    if (p->n_started < p->n_calls) p->wake_all = true;
   }
 }
 
@@ -599,6 +687,7 @@ void fl_peer_run_script(fl_peer *p) {
     if (p->wake_all || fl_mono_ns() >= p->timer_ns) {
       p->wake_all = false;
       p->timer_ns = INT64_MAX;
+      if (p->start_calls) p->start_calls(p);
       for (size_t i = 0; i < p->n_calls; i++) advance(p, &p->calls[i]);
       if (p->is_server) fl_server_shutdown_tick(p);
       continue;
@@ -612,12 +701,11 @@ void fl_peer_run_script(fl_peer *p) {
   }
 }
 
-grpc_channel_args *fl_peer_args_new(fl_peer *p, const grpc_arg *extra) {
+grpc_channel_args *fl_peer_args_new(fl_peer *p, const grpc_arg *extra, size_t n_extra) {
   const fl_side_plan *plan = p->plan;
   grpc_channel_args *a = calloc(1, sizeof *a);
-  if (!a || !(a->args = calloc(plan->n_args + 1, sizeof *a->args)))
+  if (!a || !(a->args = calloc(plan->n_args + n_extra + 1, sizeof *a->args)))
     fl_peer_fail(p, "out of memory");
-  bool extra_set = false;
   for (size_t i = 0; i < plan->n_args; i++) {
     const fl_channel_arg *ca = &plan->args[i];
     grpc_arg *g = &a->args[a->num_args++];
@@ -632,9 +720,13 @@ grpc_channel_args *fl_peer_args_new(fl_peer *p, const grpc_arg *extra) {
       g->type = GRPC_ARG_STRING;
       g->value.string = ca->value;
     }
-    if (extra && strcmp(ca->key, extra->key) == 0) extra_set = true;
   }
-  if (extra && !extra_set) a->args[a->num_args++] = *extra;
+  for (size_t k = 0; k < n_extra; k++) {
+    bool set = false;
+    for (size_t i = 0; i < plan->n_args && !set; i++)
+      set = !strcmp(plan->args[i].key, extra[k].key);
+    if (!set) a->args[a->num_args++] = extra[k];
+  }
   return a;
 }
 

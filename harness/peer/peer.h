@@ -2,18 +2,31 @@
  * peer: a built-in gRPC peer on C core, running one side's script of a scenario.
  *
  * Single-threaded and deterministic: one completion queue, driven only by fl_peer_pump. The
- * script is interpreted, not called: each call (one, or `streams:` of them on one channel)
- * keeps its place in the script (step, stage, messages done) and fl_peer_run_script advances
- * every call as far as it can go, then pumps. A step that must wait (for an op, a timer, a
- * barrier) leaves its call where it is; the op's completion, the timer or the barrier's
- * release advances it again. So C core I/O, background sends, timers and barriers all make
- * progress whatever any one call's script is doing.
+ * script is interpreted, not called: each call (one, `streams:` of them at once, or `calls:`
+ * over time and over channels, calls.h) keeps its place in the script (step, stage, messages done)
+ * and fl_peer_run_script advances every call as far as it can go, then pumps. A step that must wait
+ * (for an op, a timer, a barrier) leaves its call where it is; the op's completion, the timer or
+ * the barrier's release advances it again. So C core I/O, background sends, timers and barriers all
+ * make progress whatever any one call's script is doing.
  *
  * Every op batch has a tag pointing at an fl_op record inside its call; its on_done runs in
  * the pump as soon as the batch completes, so events such as `sent`, `recv`, `status` and
  * `cancelled` appear when they happen, not when the script next looks.
  *
- * Events go to the events fd in the line protocol of event.h; with more than one stream each
+ * CALLS AND CHANNELS. The client starts its calls as `calls:` says (fl_peer.start_calls, run
+ * at every round of the scheduler): at most `concurrency` open, the k-th not before the first's
+ * start + k x `every`, each on channel slot k mod `channels` (a new channel per call with
+ * per_call; a slot whose channel a close_channel step destroyed gets a new one for its next
+ * call). With more than one channel every channel asks for a local subchannel pool, so each
+ * is its own HTTP/2 connection. A call's C core objects are given back as soon as it is over.
+ * The server requests `accept` calls (default: all the run makes) up front and no more, so
+ * further calls wait inside C core.
+ *
+ * HEADERS. The client sends its request headers (with `metadata:`) when a call starts. The
+ * server sends its response headers with its first message or its status, as a C++ server
+ * does, unless a send_headers step sends them earlier; its status carries `trailers:`.
+ *
+ * Events go to the events fd in the line protocol of event.h; with more than one call each
  * call's events carry `call=N` (1-based). A peer that cannot write an event (runner gone) or
  * hits an internal error exits 1 (after an `error` event when it can); fl_peer_run_* return
  * only on success.
@@ -119,7 +132,18 @@ struct fl_call {
   grpc_call_details details;
   grpc_metadata_array request_md;
   int close_cancelled;
+  bool headers_sent; /* server: its initial metadata went (send_headers, first message, status) */
+
+  uint32_t slot;       /* client: the channel slot it runs on (calls.h) */
+  unsigned channel_no; /* client: that channel's number, 1-based in the order opened */
+  bool released;       /* its C core objects were given back (client, once it is over) */
 };
+
+/* A client channel slot: its channel (NULL before its first call, or once closed). */
+typedef struct {
+  grpc_channel *channel;
+  unsigned no;
+} fl_channel_slot;
 
 struct fl_peer {
   fl_peer_options opt;
@@ -141,6 +165,20 @@ struct fl_peer {
   fl_call *calls; /* [n_calls] */
   size_t n_calls, n_finished;
   uint64_t decoded; /* messages of the user's method decoded with protoc (FL_PAYLOAD_DECODE_MAX) */
+  size_t n_started, n_open; /* client: calls started so far, and open now */
+  int64_t first_start_ns;   /* client: when its first call started */
+  /* client: starts the calls that are due (run at every round of the scheduler); both: a call
+   * is over, its script and ops done. Either may be NULL. */
+  void (*start_calls)(fl_peer *p);
+  void (*call_over)(fl_peer *p, fl_call *c);
+  fl_channel_slot *slots; /* client: [calls.channels] */
+  unsigned channels_opened;
+  bool several_channels;           /* client: calls may run on more than one channel */
+  grpc_channel_args *channel_args; /* client: what every channel is created with */
+
+  /* The metadata this side sends, built once from the plan (their bytes are the plan's). */
+  grpc_metadata *md_out, *trailers_out;
+  size_t n_md_out, n_trailers_out;
 
   /* The scheduler: advance every call at the next round (a barrier opened, the peer's own op
    * completed), and the earliest time a waiting step or a shutdown deadline is due. */
@@ -209,9 +247,18 @@ void fl_peer_run_client(fl_peer *p);
 void fl_server_shutdown_start(fl_peer *p, const fl_step *st);
 void fl_server_shutdown_tick(fl_peer *p);
 
-/* The plan's channel args as C core args; `extra` (may be NULL) is appended unless the plan
- * sets that key. Free with fl_peer_args_free. */
-grpc_channel_args *fl_peer_args_new(fl_peer *p, const grpc_arg *extra);
+/* client: the close_channel step: destroys the channel call c runs on (once: a channel already
+ * closed stays so); the calls on it go on as C core lets them. */
+void fl_client_close_channel(fl_peer *p, fl_call *c);
+
+/* The metadata of `plan` as C core takes it (*out NULL when there is none); and the text form
+ * of received metadata (metadata.h) in buf (FL_METADATA_TEXT_MAX bytes), returned. */
+void fl_peer_metadata_new(fl_peer *p, const fl_metadata_plan *plan, grpc_metadata **out, size_t *n);
+const char *fl_peer_metadata_text(const grpc_metadata_array *a, char *buf);
+
+/* The plan's channel args as C core args; each of `extra` (n_extra of them) is appended unless
+ * the plan sets that key. Free with fl_peer_args_free. */
+grpc_channel_args *fl_peer_args_new(fl_peer *p, const grpc_arg *extra, size_t n_extra);
 void fl_peer_args_free(grpc_channel_args *a);
 
 #endif

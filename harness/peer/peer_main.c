@@ -124,7 +124,9 @@ int main(int argc, char **argv) {
       fl_scenario_resolve(p.scenario, p.opt.base_dir, &err) < 0)
     fl_peer_fail(&p, "%s", err.msg);
   p.plan = p.is_server ? &p.scenario->server : &p.scenario->client;
-  p.n_calls = p.scenario->streams ? p.scenario->streams : 1;
+  p.n_calls = p.scenario->calls.count ? p.scenario->calls.count : 1;
+  fl_peer_metadata_new(&p, &p.plan->metadata, &p.md_out, &p.n_md_out);
+  fl_peer_metadata_new(&p, &p.plan->trailers, &p.trailers_out, &p.n_trailers_out);
   if (!(p.released = calloc(p.plan->n_steps + 1, sizeof *p.released)) ||
       !(p.dumped = calloc(p.plan->n_steps + 1, sizeof *p.dumped)) ||
       !(p.calls = calloc(p.n_calls, sizeof *p.calls)))
@@ -167,6 +169,8 @@ int main(int argc, char **argv) {
   free(p.released);
   free(p.dumped);
   free(p.calls);
+  free(p.md_out);
+  free(p.trailers_out);
   fl_scenario_free(p.scenario);
   return 0;
 }

@@ -31,13 +31,18 @@ static void on_accept(fl_peer *p, fl_op *op) {
   char *method = grpc_slice_to_c_string(c->details.method);
   fl_call_emit(c, FL_EV_CALL_START, FL_KV_S(METHOD, method));
   gpr_free(method);
+  static char md[FL_METADATA_TEXT_MAX];
+  if (fl_peer_metadata_text(&c->request_md, md)[0])
+    fl_call_emit(c, FL_EV_HEADERS, FL_KV_S(METADATA, md));
+  else
+    fl_call_emit(c, FL_EV_HEADERS);
 
+  /* The response headers wait for the first message, the status or a send_headers step
+   * (peer.h, HEADERS). */
   grpc_op gop = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
   gop.data.recv_close_on_server.cancelled = &c->close_cancelled;
   c->final_op.on_done = on_close;
   fl_call_start(c, &gop, 1, &c->final_op, "recv_close_on_server");
-  grpc_op md = {.op = GRPC_OP_SEND_INITIAL_METADATA};
-  fl_call_start(c, &md, 1, &c->md_send, "send_initial_metadata");
   c->status_out = grpc_empty_slice();
   c->started = true;
 }
@@ -89,7 +94,7 @@ void fl_server_shutdown_tick(fl_peer *p) {
 }
 
 _Noreturn void fl_peer_run_server(fl_peer *p) {
-  grpc_channel_args *args = fl_peer_args_new(p, NULL);
+  grpc_channel_args *args = fl_peer_args_new(p, NULL, 0);
   p->server = grpc_server_create(args, NULL);
   fl_peer_args_free(args);
   grpc_server_register_completion_queue(p->server, p->cq, NULL);
@@ -102,8 +107,13 @@ _Noreturn void fl_peer_run_server(fl_peer *p) {
   if (port <= 0) fl_peer_fail(p, "cannot listen on %s", addr);
   grpc_server_start(p->server);
 
-  /* Every call is requested up front, so they may arrive in any order. */
-  for (size_t i = 0; i < p->n_calls; i++) {
+  /* Every call is requested up front, so they may arrive in any order; with `accept: N` only
+   * N are, and the calls past them wait inside C core, never accepted (those slots count as
+   * over for the script). */
+  size_t take = p->plan->accept && p->plan->accept < p->n_calls ? p->plan->accept : p->n_calls;
+  for (size_t i = take; i < p->n_calls; i++) p->calls[i].finished = true;
+  p->n_finished = p->n_calls - take;
+  for (size_t i = 0; i < take; i++) {
     fl_call *c = &p->calls[i];
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->request_md);

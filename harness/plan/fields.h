@@ -165,6 +165,23 @@ typedef enum { FL_SCOPE_GLOBAL, FL_SCOPE_SERVER, FL_SCOPE_CLIENT } fl_scope;
     "client: calls that ended with a status other than OK; server: calls closed cancelled")        \
   X(FIRST_STATUS, PEER, "first_status", STATUS, "the status of the first call to end")             \
   X(LAST_STATUS, PEER, "last_status", STATUS, "the status of the last call to end")                \
+  X(LAST_FAILURE_MESSAGE, PEER, "last_failure_message", STRING,                                    \
+    "the status message of the last call that ended with a status other than OK")                  \
+  X(MAX_OPEN_CALLS, PEER, "max_open_calls", INT, "the most calls open at once on this side")       \
+  X(CHANNELS, PEER, "channels", INT,                                                               \
+    "client: the channels it opened (calls: channels, per_call, a close_channel); server: "        \
+    "unknown")                                                                                     \
+  X(CHANNELS_CLOSED, PEER, "channels_closed", INT,                                                 \
+    "client: channels a close_channel step destroyed")                                             \
+  X(HEADERS_RECEIVED, PEER, "headers_received", INT,                                               \
+    "calls whose headers this side received: the server's accepted calls; the client's calls "     \
+    "whose response headers arrived before their deadline (a trailers-only response counts: C "    \
+    "core ends the wait then, with no metadata)")                                                  \
+  X(HEADERS, PEER, "headers", STRING,                                                              \
+    "the custom metadata of the last headers this side received, one 'key=value' line an entry "   \
+    "(server: a call's request; client: a response's)")                                            \
+  X(TRAILERS, PEER, "trailers", STRING,                                                            \
+    "the custom trailing metadata with the last status (client: received; server: sent)")          \
   FL_STATUS_CODES(FL_STATUS_COUNT_FIELD, X)                                                        \
   X(RSS_GROWTH, PEER, "rss_growth", SIZE,                                                          \
     "peak sampled RSS minus the RSS sampled when the side's first call started")                   \

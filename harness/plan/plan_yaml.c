@@ -106,3 +106,29 @@ int fl_yaml_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, boo
   if (positive && *out <= 0) return fl_yaml_fail_node(y, n, "'%s' must be longer than 0", key);
   return 0;
 }
+
+int fl_yaml_count(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint64_t max,
+                  uint64_t *out) {
+  const char what[] = "a whole number like 10";
+  char d[64];
+  if (fl_yaml_want_scalar(y, n, key, what) < 0) return -1;
+  const char *v = fl_yaml_str(n), *p = v;
+  uint64_t x = 0;
+  bool too_big = false;
+  if (*p < '0' || *p > '9')
+    return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                             fl_yaml_describe(n, d, sizeof d));
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) too_big = true;
+    if (!too_big) x = x * 10 + (uint64_t)(*p - '0');
+  }
+  if (*p)
+    return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
+                             fl_yaml_describe(n, d, sizeof d));
+  if (too_big || x > max)
+    return fl_yaml_fail_node(y, n, "'%s' must be at most %llu, not %s", key,
+                             (unsigned long long)max, fl_yaml_describe(n, d, sizeof d));
+  if (x == 0) return fl_yaml_fail_node(y, n, "'%s' must be at least 1", key);
+  *out = x;
+  return 0;
+}

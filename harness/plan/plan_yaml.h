@@ -51,6 +51,9 @@ int fl_yaml_check_key(const fl_plan_yaml *y, yaml_node_t *map, yaml_node_pair_t 
                       const char *where, const char *const *allowed, const char **key_out);
 /* A non-null scalar, else "'KEY' must be WHAT, not ...". */
 int fl_yaml_want_scalar(const fl_plan_yaml *y, yaml_node_t *n, const char *key, const char *what);
+/* A whole number in 1..max, like 10. */
+int fl_yaml_count(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint64_t max,
+                  uint64_t *out);
 /* A duration like 500ms or 3s (positive: longer than 0). */
 int fl_yaml_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, bool positive,
                      int64_t *out);

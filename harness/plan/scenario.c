@@ -46,15 +46,19 @@ const char *fl_step_name(fl_step_kind k) {
   case FL_STEP_STOP_READING: return "stop_reading";
   case FL_STEP_RESUME_READING: return "resume_reading";
   case FL_STEP_SHUTDOWN: return "shutdown";
+  case FL_STEP_SEND_HEADERS: return "send_headers";
+  case FL_STEP_RECV_HEADERS: return "recv_headers";
+  case FL_STEP_CLOSE_CHANNEL: return "close_channel";
   }
   return "(unknown step)";
 }
 
 static const char *const rpc_names[] = {"unary", "server_stream", "client_stream", "bidi", NULL};
 /* In fl_step_kind order. */
-static const char *const step_names[] = {"send",         "recv",           "sleep",    "close_send",
-                                         "cancel",       "status",         "wait",     "dump",
-                                         "stop_reading", "resume_reading", "shutdown", NULL};
+static const char *const step_names[] = {
+    "send",     "recv",         "sleep",        "close_send",    "cancel",
+    "status",   "wait",         "dump",         "stop_reading",  "resume_reading",
+    "shutdown", "send_headers", "recv_headers", "close_channel", NULL};
 /* In fl_threads_trigger order. */
 static const char *const threads_names[] = {"on_hang", "on_failure", "at_end", "never", NULL};
 
@@ -76,12 +80,13 @@ static const char *const defect_names[] = {"bad_wire_type", "truncated_varint", 
 /* In fl_shutdown_mode order. */
 static const char *const shutdown_names[] = {"graceful", "abrupt", NULL};
 
-static const char *const top_keys[] = {
-    "name",    "summary", "rpc",    "method",  "decode", "deadline", "timeout", "hang_after",
-    "streams", "server",  "client", "capture", "expect", "path",     "faults",  NULL};
-static const char *const side_keys[] = {"args",  "script",        "clock", "exec", "target",
-                                        "ready", "start_timeout", "env",   "cwd",  "rlimits",
-                                        NULL};
+static const char *const top_keys[] = {"name",     "summary", "rpc",        "method",  "decode",
+                                       "deadline", "timeout", "hang_after", "streams", "calls",
+                                       "server",   "client",  "capture",    "expect",  "path",
+                                       "faults",   NULL};
+static const char *const side_keys[] = {"args",     "script",        "clock",  "exec", "target",
+                                        "ready",    "start_timeout", "env",    "cwd",  "rlimits",
+                                        "metadata", "trailers",      "accept", NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth",        "seed", "defect", "proto",
                                            "type", "import_paths", "text", "hex",    "file",
@@ -913,7 +918,8 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     if (near) return fail_node(c, kn, "unknown step '%s'; did you mean '%s'?", name, near);
     return fail_node(c, kn,
                      "unknown step '%s'; expected send, recv, sleep, close_send, cancel, status, "
-                     "wait, dump, stop_reading, resume_reading or shutdown",
+                     "wait, dump, stop_reading, resume_reading, shutdown, send_headers, "
+                     "recv_headers or close_channel",
                      name);
   }
   /* step_names is in fl_step_kind order. */
@@ -929,9 +935,21 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     return fail_node(c, kn,
                      "'shutdown' is a server step; a client ends its call with "
                      "close_send or cancel");
+  if (st->kind == FL_STEP_SEND_HEADERS && !server)
+    return fail_node(c, kn,
+                     "'send_headers' is a server step; the client's request headers go when "
+                     "its call starts");
+  if (st->kind == FL_STEP_RECV_HEADERS && server)
+    return fail_node(c, kn,
+                     "'recv_headers' is a client step; the server has its call's headers when "
+                     "it accepts the call");
+  if (st->kind == FL_STEP_CLOSE_CHANNEL && server)
+    return fail_node(c, kn, "'close_channel' is a client step; a server stops with 'shutdown'");
 
   if (st->kind == FL_STEP_CLOSE_SEND || st->kind == FL_STEP_CANCEL || st->kind == FL_STEP_DUMP ||
-      st->kind == FL_STEP_STOP_READING || st->kind == FL_STEP_RESUME_READING) {
+      st->kind == FL_STEP_STOP_READING || st->kind == FL_STEP_RESUME_READING ||
+      st->kind == FL_STEP_SEND_HEADERS || st->kind == FL_STEP_RECV_HEADERS ||
+      st->kind == FL_STEP_CLOSE_CHANNEL) {
     if (v && !is_null(v))
       return fail_node(c, v, "'%s' takes no value; write it as '- %s'", name, name);
     return 0;
@@ -1026,12 +1044,36 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
                      describe(n, d, sizeof d));
   fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
   int script_line = 0, script_col = 0, args_line = 0, args_col = 0;
+  /* The first of the keys only the built-in peer acts on (metadata, trailers, accept). */
+  int builtin_line = 0, builtin_col = 0;
+  const char *builtin_key = NULL;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(c, n, pr, side, side_keys, side_misplaced, &key) < 0) return -1;
     yaml_node_t *v = node(c, pr->value);
     if (!strcmp(key, "rlimits")) {
       if (fl_rlimits_parse(&y, v, &sp->rlimits) < 0) return -1;
+      continue;
+    }
+    if (!strcmp(key, "metadata") || !strcmp(key, "trailers") || !strcmp(key, "accept")) {
+      yaml_node_t *k = node(c, pr->key);
+      if (!builtin_line) builtin_line = LINE(k), builtin_col = COL(k), builtin_key = key;
+      if (key[0] == 't' && !server)
+        return fail_node(c, k,
+                         "'trailers' is the server's: the client receives trailing metadata "
+                         "with its status");
+      if (key[0] == 'a' && !server)
+        return fail_node(c, k, "'accept' is the server's: how many calls it takes");
+      if (key[0] == 'a') {
+        uint64_t n;
+        if (get_count(c, v, "accept", FL_CALLS_MAX, &n) < 0) return -1;
+        sp->accept = (uint32_t)n;
+        sp->accept_line = LINE(v);
+        sp->accept_col = COL(v);
+        continue;
+      }
+      if (fl_metadata_parse(&y, v, key, key[0] == 'm' ? &sp->metadata : &sp->trailers) < 0)
+        return -1;
       continue;
     }
     if (fl_external_is_key(key)) {
@@ -1074,7 +1116,15 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       if (parse_step(c, node(c, *it), server, st) < 0) return -1;
     }
   }
-  return fl_external_check(&y, server, &sp->external, script_line, script_col, args_line, args_col);
+  if (fl_external_check(&y, server, &sp->external, script_line, script_col, args_line, args_col) <
+      0)
+    return -1;
+  if (sp->external.present && builtin_key)
+    return fail_at(c, builtin_line, builtin_col,
+                   "'%s' drives the built-in peer; a side with exec: or target: sends its own "
+                   "metadata and takes its own calls",
+                   builtin_key);
+  return 0;
 }
 
 /* ---- capture ---------------------------------------------------------------------------- */
@@ -1212,7 +1262,7 @@ static int parse_decode(pctx *c, yaml_node_t *v, fl_decode_plan *dp) {
 
 static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
   char d[64];
-  yaml_node_t *name = NULL;
+  yaml_node_t *name = NULL, *streams = NULL, *calls = NULL;
   for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
        pr++) {
     const char *key;
@@ -1281,6 +1331,11 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       uint64_t n;
       if (get_count(c, v, "streams", FL_STREAMS_MAX, &n) < 0) return -1;
       s->streams = (uint32_t)n;
+      streams = node(c, pr->key);
+    } else if (!strcmp(key, "calls")) {
+      fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+      if (fl_calls_parse(&y, v, &s->calls) < 0) return -1;
+      calls = node(c, pr->key);
     } else if (!strcmp(key, "capture")) {
       if (parse_capture(c, v, &s->capture) < 0) return -1;
     } else if (!strcmp(key, "server") || !strcmp(key, "client")) {
@@ -1316,6 +1371,23 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
                    "'decode' names the types of your own method's messages; it needs 'method: "
                    "/pkg.Service/Method' (faultline.Test's messages are decoded as "
                    "faultline.Message)");
+  if (streams && calls) {
+    yaml_node_t *later = LINE(streams) > LINE(calls) ? streams : calls;
+    return fail_node(c, later,
+                     "'streams' and 'calls' both say how many calls the run makes; streams: "
+                     "%u is calls: { count: %u, concurrency: %u }",
+                     s->streams, s->streams, s->streams);
+  }
+  if (!calls) s->calls = fl_calls_from_streams(s->streams);
+  if (calls && s->client.external.present)
+    return fail_node(c, calls,
+                     "'calls' drives the built-in client; a client with exec: makes its own "
+                     "calls");
+  if (s->server.accept > s->calls.count)
+    return fail_at(c, s->server.accept_line, s->server.accept_col,
+                   "the server would accept %u calls but the run makes %u; accept is at most "
+                   "the calls' count",
+                   s->server.accept, s->calls.count);
   return 0;
 }
 
@@ -1336,7 +1408,7 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
   const char *receiver = server ? "client" : "server";
   int stopped_at = 0;    /* the line of the stop_reading in force, 0 while reading */
   uint64_t messages = 0; /* what this side sends in the run, over every stream */
-  uint64_t streams = s->streams ? s->streams : 1;
+  uint64_t streams = s->calls.count ? s->calls.count : 1;
   for (size_t i = 0; i < sp->n_args; i++) {
     char msg[600];
     if (fl_clock_check_arg(&sp->clock, sp->args[i].key, msg, sizeof msg) < 0)
@@ -1368,7 +1440,7 @@ static int check_side(pctx *c, fl_scenario *s, bool server) {
       messages += st->count * streams;
       if (messages > FL_SIDE_MESSAGES_MAX)
         return fail_at(c, st->line, st->col,
-                       "with this step the %s sends %llu messages (counts x %llu streams), more "
+                       "with this step the %s sends %llu messages (counts x %llu calls), more "
                        "than %d, the most a side may send in a run (each is about 0.5 KB of "
                        "events.jsonl)",
                        server ? "server" : "client", (unsigned long long)messages,
@@ -1946,6 +2018,8 @@ static void free_side(fl_side_plan *sp) {
   free(sp->steps);
   fl_clock_plan_free(&sp->clock);
   fl_external_free(&sp->external);
+  fl_metadata_free(&sp->metadata);
+  fl_metadata_free(&sp->trailers);
 }
 
 void fl_scenario_free(fl_scenario *s) {

@@ -8,13 +8,14 @@
  * Top-level keys (see README "Scenario language"):
  *   name (required), summary, rpc (unary|server_stream|client_stream|bidi, default bidi),
  *   deadline (client call deadline; default none), timeout (whole run, default 30s),
- *   hang_after (default 2s), streams (concurrent calls, default 1), server, client, capture
+ *   hang_after (default 2s), streams (concurrent calls, default 1), calls (calls.h: count,
+ *   concurrency, every, channels; not with streams), server, client, capture
  *   ({pcap, snaplen, threads, samples}; defaults true, 262144, on_hang, 100ms), expect (list of
  *   predicates), path and faults (faults.h), method (a gRPC method path, default faultline's
  *   own for the rpc) and decode ({proto, import_paths, request_type, response_type}: how the
- *   messages of that method are decoded). A side is the built-in peer (args, script, clock) or
- *   an external program or address (external.h: exec or target, ready, start_timeout, env,
- *   cwd).
+ *   messages of that method are decoded). A side is the built-in peer (args, script, clock,
+ *   metadata; the server's trailers and accept) or an external program or address
+ *   (external.h: exec or target, ready, start_timeout, env, cwd).
  *
  * Two steps: fl_scenario_parse (and fl_scenario_load) read the file alone and touch nothing
  * else, so the runner, the proxy and the fuzzer can parse a scenario wherever it was copied;
@@ -22,11 +23,11 @@
  * decode .proto, relative to the scenario's own directory) and encodes its proto payloads with
  * protoc, once, with errors placed in the scenario like every other.
  *
- * Checks beyond the syntax: side-specific steps (close_send on the client; status and shutdown
- * on the server), no recv between stop_reading and resume_reading, payload parameters only
- * with their kind, an oversize payload only towards a side with a receive limit, every number
- * inside its range (Limits, below), channel argument values as C core reads them
- * (chanargs.h), no NUL in any value, no control character in the summary.
+ * Checks beyond the syntax: side-specific steps (close_send, recv_headers and close_channel on
+ * the client; status, shutdown and send_headers on the server), no recv between stop_reading and
+ * resume_reading, payload parameters only with their kind, an oversize payload only towards a side
+ * with a receive limit, every number inside its range (Limits, below), channel argument values as C
+ * core reads them (chanargs.h), no NUL in any value, no control character in the summary.
  */
 #ifndef FL_SCENARIO_H
 #define FL_SCENARIO_H
@@ -35,9 +36,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calls.h"
 #include "clock.h"
 #include "external.h"
 #include "faults.h"
+#include "metadata.h"
 #include "predicate.h"
 #include "protoc.h"
 #include "rlimits.h"
@@ -62,6 +65,9 @@ typedef enum {
   FL_STEP_STOP_READING,   /* stop_reading: no RECV_MESSAGE op until resume_reading */
   FL_STEP_RESUME_READING, /* resume_reading */
   FL_STEP_SHUTDOWN,       /* shutdown: graceful | abrupt | {mode, deadline} (server only) */
+  FL_STEP_SEND_HEADERS,   /* send_headers: the response headers go now (server only) */
+  FL_STEP_RECV_HEADERS,   /* recv_headers: wait for the response headers (client only) */
+  FL_STEP_CLOSE_CHANNEL,  /* close_channel: the call's channel is destroyed (client only) */
 } fl_step_kind;
 
 /* What a `send` puts on the wire (see injectors/payload.h for the exact shapes). */
@@ -116,7 +122,13 @@ typedef enum {
  *   count (send, recv)                1..1000000                 each message makes ~0.5 KB of
  *   messages a side sends in a run,   at most 1000000            events.jsonl: at most ~1 GB
  *   over its steps x streams
- *   streams                           1..10000
+ *   streams, calls count, concurrency, 1..10000                   (calls.h)
+ *   channels
+ *   calls every                       more than 0, at most 24h
+ *   accept                            1..calls count
+ *   metadata                          64 entries, keys of 128    (metadata.h)
+ *                                     characters, values of
+ *                                     16 KiB
  *   payload depth (nested)            1..2000                    protobuf-c recurses on the
  *                                                                peer's stack
  *   payload seed (bytes)              1..2^64-2
@@ -134,7 +146,7 @@ typedef enum {
 #define FL_SIZE_MAX INT64_C(2147483647)
 #define FL_COUNT_MAX 1000000
 #define FL_SIDE_MESSAGES_MAX 1000000
-#define FL_STREAMS_MAX 10000
+#define FL_STREAMS_MAX FL_CALLS_MAX
 /* The deepest `nested` payload: protobuf-c packs and unpacks recursively, three frames per
  * level, on the peer's main stack. */
 #define FL_NESTED_MAX_DEPTH 2000
@@ -242,6 +254,11 @@ typedef struct {
   fl_clock_plan clock;       /* clock: (present false without one) */
   fl_external_plan external; /* exec: or target: (present false: the built-in peer) */
   fl_rlimits_plan rlimits;   /* rlimits: (either kind of side) */
+  fl_metadata_plan metadata; /* metadata: the initial metadata of every call (metadata.h) */
+  fl_metadata_plan trailers; /* trailers: (server) the trailing metadata with every status */
+  uint32_t accept;           /* accept: (server) calls it takes, then no more are requested;
+                                0: every call the run makes */
+  int accept_line, accept_col;
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */
@@ -293,6 +310,7 @@ typedef struct {
   int64_t hang_after_ns; /* default 2 s */
   uint32_t streams;      /* concurrent calls on one channel, each running its side's script;
                             default 1 */
+  fl_calls_plan calls;   /* calls: (calls.h); without it, fl_calls_from_streams(streams) */
   fl_side_plan server, client;
   fl_capture_plan capture;
   fl_expect *expect;

@@ -76,7 +76,8 @@ typedef struct {
   int ctl_fd;     /* write end of its control pipe, -1 once closed */
   bool *released; /* [plan->n_steps]: barriers and dump steps the runner released */
   char buf[2 * FL_EVENT_MAX_LINE];
-  size_t len;
+  size_t len;              /* bytes in buf */
+  size_t off;              /* of them, handled: read_events keeps it true across a nested call */
   fl_clock_env clock;      /* the environment its clock: plan starts it with */
   char stamp[PATH_MAX];    /* clock: the timestamp file its jumps rewrite */
   int64_t clock_offset_ns; /* clock: its offset now (jumps add to it) */
@@ -314,9 +315,17 @@ static void handle_line(run *rn, source *p, char *line) {
   fire_jumps(rn, now_rel(rn));
 }
 
-/* Reads what the peer wrote; handles whole lines. On EOF closes the pipe. */
+/*
+ * Reads what the peer wrote; handles whole lines. On EOF closes the pipe. A line's handling
+ * may come back here for the same source (a restart fault it fires reaps the process, which
+ * reads the rest of its pipe): each line is marked handled (p->off) before it is handled, so
+ * the nested call goes on after it and the outer one finds where the nested one stopped.
+ */
 static void read_events(run *rn, source *p) {
   while (p->ev_fd >= 0) {
+    memmove(p->buf, p->buf + p->off, p->len - p->off);
+    p->len -= p->off;
+    p->off = 0;
     ssize_t n = read(p->ev_fd, p->buf + p->len, sizeof p->buf - 1 - p->len);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
@@ -328,22 +337,21 @@ static void read_events(run *rn, source *p) {
     }
     p->len += (size_t)n;
     p->buf[p->len] = '\0';
-    char *start = p->buf, *nl;
-    while ((nl = memchr(start, '\n', p->len - (size_t)(start - p->buf)))) {
+    char *nl;
+    while ((nl = memchr(p->buf + p->off, '\n', p->len - p->off))) {
+      char *line = p->buf + p->off;
       *nl = '\0';
-      handle_line(rn, p, start);
-      start = nl + 1;
+      p->off = (size_t)(nl + 1 - p->buf);
+      handle_line(rn, p, line);
     }
-    p->len -= (size_t)(start - p->buf);
-    memmove(p->buf, start, p->len);
-    if (p->len == sizeof p->buf - 1) {
+    if (p->len - p->off == sizeof p->buf - 1) {
       p->buf[64] = '\0';
       runner_event(rn, FL_EV_PROTOCOL_ERROR, FL_KV_S(PEER, name_of(p)),
                    FL_KV_S(ERROR, "a line longer than the protocol allows"), FL_KV_S(LINE, p->buf));
       if (!rn->protocol_error[0])
         snprintf(rn->protocol_error, sizeof rn->protocol_error,
                  "the %s peer wrote a line longer than the event protocol allows", name_of(p));
-      p->len = 0;
+      p->len = p->off = 0;
     }
   }
 }
@@ -813,6 +821,7 @@ static void restart(run *rn, source *p, const fl_action *a, int64_t now) {
   p->restarts++;
   p->spawned = p->exited = false;
   p->ev_fd = p->out_fd = -1;
+  p->len = p->off = 0; /* a line the old process left unfinished is not the new one's */
   if (p->log_fd >= 0) (void)fl_rundir_close_fd(rn->o->rd, p->log_fd);
   p->log_fd = -1;
   memset(p->released, 0, (p->plan->n_steps + 1) * sizeof *p->released);

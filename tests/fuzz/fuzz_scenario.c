@@ -102,8 +102,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   REQUIRE(!s->decode.present || (fl_scenario_foreign(s) && s->decode.proto.file &&
                                  (s->decode.request_type || s->decode.response_type)));
   REQUIRE(!s->resolved && !s->base_dir);
-  check_side(&s->server, s->streams);
-  check_side(&s->client, s->streams);
+  const fl_calls_plan *cp = &s->calls;
+  REQUIRE(cp->count >= 1 && cp->count <= FL_CALLS_MAX);
+  REQUIRE(cp->concurrency >= 1 && cp->concurrency <= cp->count);
+  REQUIRE(cp->channels >= 1 && cp->channels <= cp->count);
+  REQUIRE(cp->every_ns >= 0 && cp->every_ns <= FL_DURATION_MAX_NS);
+  REQUIRE(s->server.accept <= cp->count && s->client.accept == 0);
+  for (size_t i = 0; i < s->client.metadata.n; i++)
+    REQUIRE(s->client.metadata.entries[i].len <= FL_METADATA_VALUE_MAX);
+  check_side(&s->server, cp->count);
+  check_side(&s->client, cp->count);
   for (size_t i = 0; i < s->n_expect; i++) REQUIRE(s->expect[i].predicate && s->expect[i].text);
   for (size_t i = 0; i < s->n_warnings; i++) REQUIRE(strstr(s->warnings[i], "warning: "));
   fl_scenario_free(s);

@@ -128,6 +128,9 @@ static void test_every_field_resolves(void **state) {
   feed(&f, "client 2 ready recv_limit=1048576");
   feed(&f, "client 3 call_start method=/faultline.Test/Bidi deadline_at=1000103000000");
   feed(&f, "server 3.5 call_start method=/faultline.Test/Bidi");
+  feed(&f, "server 3.6 headers metadata=x-user%3Dalice");
+  feed(&f, "client 3.7 headers");
+  feed(&f, "client 3.8 close_channel channel=1");
   fl_observe_sample(f.o, FL_SIDE_CLIENT, 4 * MS, 1000, 5, 9, 0, true);
   fl_observe_sample(f.o, FL_SIDE_SERVER, 4 * MS, 2000, 6, 10, 0, true);
   feed(&f, "client 4 step index=0 name=send");
@@ -415,6 +418,117 @@ static void test_process_faults(void **state) {
   done(&f);
 }
 
+/* Calls over time: counts over many calls, the most open at once, the last failure's message,
+ * and, with `every`, the next call's time as a timer of the hang rule. */
+static void test_calls_over_time(void **state) {
+  (void)state;
+  fixture f = make("name: canned\nhang_after: 1s\ncalls: { count: 3, every: 2s }\n", true);
+  const fl_side_obs *st = fl_observe_side(f.o, FL_SIDE_CLIENT);
+  assert_int_equal(st->n_calls, 3);
+  feed(&f, "client 10 call_start call=1 method=/faultline.Test/Unary");
+  feed(&f, "client 20 status call=1 code=14 message=refused");
+  assert_false(get(&f, "client.status").known); /* two calls are still to come */
+  assert_true(fl_observe_call_open(f.o));
+  /* Quiet until the next call is due at 10 ms + 2 s, then the hang rule counts from there. */
+  assert_int_equal(fl_observe_hang_at(f.o), 2010 * MS);
+  fl_observe_set_now(f.o, 2011 * MS);
+  assert_int_equal(fl_observe_hang_at(f.o), 2010 * MS + 1000 * MS);
+  feed(&f, "client 2010 call_start call=2 method=/faultline.Test/Unary");
+  feed(&f, "client 2011 call_start call=3 method=/faultline.Test/Unary");
+  assert_true(holds(&f, "client.max_open_calls == 2"));
+  feed(&f, "client 2020 status call=2 code=0 message=");
+  feed(&f, "client 2030 status call=3 code=4 message=late");
+  assert_true(holds(&f, "client.status == DEADLINE_EXCEEDED"));
+  assert_true(holds(&f, "client.calls == 3"));
+  assert_true(holds(&f, "client.calls_failed == 2"));
+  assert_true(holds(&f, "client.last_failure_message == \"late\""));
+  assert_true(holds(&f, "client.first_status == UNAVAILABLE"));
+  assert_string_equal(st->calls[0].message, "refused");
+  assert_null(st->calls[1].message); /* OK */
+  assert_false(fl_observe_call_open(f.o));
+  assert_int_equal(fl_observe_hang_at(f.o), INT64_MAX);
+  done(&f);
+}
+
+/* Headers and metadata: the text each side received, headers after the deadline not counted,
+ * channels from call_start, and trailers from the status. */
+static void test_headers_and_channels(void **state) {
+  (void)state;
+  fixture f = make("name: canned\ndeadline: 100ms\ncalls: { count: 2, concurrency: 2, channels: 2 "
+                   "}\n",
+                   true);
+  feed(&f, "client 1 call_start call=1 method=/faultline.Test/Bidi deadline_at=1000101000000 "
+           "channel=1");
+  feed(&f, "client 1 call_start call=2 method=/faultline.Test/Bidi deadline_at=1000101000000 "
+           "channel=2");
+  feed(&f, "server 2 call_start call=1 method=/faultline.Test/Bidi");
+  feed(&f, "server 2 headers call=1 metadata=x-user%3Dalice");
+  feed(&f, "client 3 headers call=1 metadata=x-served-by%3Dme");
+  /* C core ends the wait for headers at the deadline: that is no response's headers. */
+  feed(&f, "client 101 headers call=2");
+  feed(&f, "client 101 close_channel call=2 channel=2");
+  assert_true(holds(&f, "client.headers_received == 1"));
+  assert_true(holds(&f, "client.headers == \"x-served-by=me\""));
+  assert_true(holds(&f, "server.headers == \"x-user=alice\""));
+  assert_true(holds(&f, "server.headers_received == 1"));
+  assert_true(holds(&f, "client.channels == 2"));
+  assert_true(holds(&f, "client.channels_closed == 1"));
+  assert_false(get(&f, "server.channels").known);
+  assert_false(get(&f, "client.trailers").known); /* no status yet */
+  feed(&f, "client 5 status call=1 code=0 message= metadata=x-sum%3D42");
+  assert_true(holds(&f, "client.trailers == \"x-sum=42\""));
+  const fl_side_obs *st = fl_observe_side(f.o, FL_SIDE_CLIENT);
+  assert_int_equal(st->calls[1].channel, 2);
+  assert_true(st->calls[0].headers);
+  assert_false(st->calls[1].headers);
+  done(&f);
+}
+
+/* A server that takes `accept` of the calls is over once those are; one restarted mid-run, or
+ * one that saw fewer calls than the client made, once the client is gone and every call it
+ * started ended. */
+static void test_server_sees_fewer_calls(void **state) {
+  (void)state;
+  fixture f =
+      make("name: canned\ncalls: { count: 3, concurrency: 3 }\nserver:\n  accept: 1\n", true);
+  feed(&f, "server 1 call_start call=1 method=/faultline.Test/Unary");
+  feed(&f, "server 2 cancelled call=1 value=0");
+  assert_true(holds(&f, "server.cancelled == false")); /* known: its one call closed */
+  done(&f);
+
+  f = make("name: canned\ncalls: { count: 4 }\n", true);
+  fl_observe_spawned(f.o, FL_SIDE_SERVER, 100);
+  fl_observe_spawned(f.o, FL_SIDE_CLIENT, 101);
+  feed(&f, "server 1 call_start call=1 method=/faultline.Test/Unary");
+  feed(&f, "server 2 cancelled call=1 value=0");
+  fl_observe_fault_signal(f.o, FL_SIDE_SERVER);
+  fl_observe_exited(f.o, FL_SIDE_SERVER, 0, 15, 0);
+  fl_observe_restarted(f.o, FL_SIDE_SERVER);
+  fl_observe_spawned(f.o, FL_SIDE_SERVER, 102);
+  feed(&f, "server 5 call_start call=1 method=/faultline.Test/Unary");
+  feed(&f, "server 6 call_start call=2 method=/faultline.Test/Unary");
+  feed(&f, "server 7 cancelled call=1 value=0");
+  for (int c = 1; c <= 4; c++) {
+    char line[96];
+    snprintf(line, sizeof line, "client %d status call=%d code=%d message=", 2 + c, c,
+             c == 2 ? 14 : 0);
+    feed(&f, line);
+  }
+  fl_observe_exited(f.o, FL_SIDE_CLIENT, 0, 0, 0);
+  fl_observe_events_closed(f.o, FL_SIDE_CLIENT);
+  assert_false(fl_observe_complete(f.o)); /* the new server's call 2 is still open */
+  assert_true(fl_observe_call_open(f.o));
+  feed(&f, "server 8 cancelled call=2 value=0");
+  assert_true(fl_observe_complete(f.o));
+  assert_false(fl_observe_call_open(f.o));
+  assert_false(get(&f, "server.cancelled").known); /* 2 of 4 calls, during the run */
+  fl_observe_end(f.o, FL_END_FINISHED, 10 * MS);
+  assert_true(holds(&f, "server.cancelled == false"));
+  assert_true(holds(&f, "server.calls == 2"));
+  assert_true(holds(&f, "server.calls_ok == 3")); /* counts add up over the restart */
+  done(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_field_resolves),
@@ -427,6 +541,9 @@ int main(void) {
       cmocka_unit_test(test_wire_unknown_without_source),
       cmocka_unit_test(test_external_side),
       cmocka_unit_test(test_process_faults),
+      cmocka_unit_test(test_calls_over_time),
+      cmocka_unit_test(test_headers_and_channels),
+      cmocka_unit_test(test_server_sees_fewer_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -498,9 +498,9 @@ static const struct {
     {"name: x\nclient:\n  script:\n    - recv: 18446744073709551615\n", 4, 13,
      "'recv' must be at most 1000000"},
     {"name: x\nclient:\n  script:\n    - send: {count: 1000000}\n    - send: 1\n", 5, 7,
-     "with this step the client sends 1000001 messages (counts x 1 streams), more than 1000000"},
+     "with this step the client sends 1000001 messages (counts x 1 calls), more than 1000000"},
     {"name: x\nstreams: 1000\nserver:\n  script:\n    - send: 1001\n", 5, 7,
-     "the server sends 1001000 messages (counts x 1000 streams)"},
+     "the server sends 1001000 messages (counts x 1000 calls)"},
     {"name: x\ncapture: {snaplen: 99999999999999999999999}\n", 2, 20,
      "'snaplen' must be at most 262144"},
     /* channel argument values */
