@@ -124,6 +124,7 @@ fl_op *fl_peer_pump(fl_peer *p, int64_t deadline_ns) {
     fl_peer_fail(p, "completion queue shut down while in use");
   }
   control_read(p);
+  if (p->is_server) fl_server_term_check(p);
   return done;
 }
 

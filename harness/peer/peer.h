@@ -188,6 +188,7 @@ struct fl_peer {
   /* server: the `shutdown` step, once per peer whichever call runs it */
   struct {
     bool started, forced, done;
+    bool by_signal; /* SIGTERM started it: the server exits once it is done */
     fl_shutdown_mode mode;
     int64_t start_ns, deadline_at_ns; /* deadline_at_ns 0: none */
     fl_op op;
@@ -246,6 +247,13 @@ void fl_peer_run_client(fl_peer *p);
  * whenever the scheduler advances every call. */
 void fl_server_shutdown_start(fl_peer *p, const fl_step *st);
 void fl_server_shutdown_tick(fl_peer *p);
+
+/* server: SIGTERM is a real server's graceful stop (Go's GracefulStop on SIGTERM): blocked in
+ * every thread (call before grpc_init, so C core's threads inherit the mask) and waited for by
+ * a thread of its own; fl_server_term_check, from every pump, then starts a graceful shutdown,
+ * and the server exits 0 once it is done. */
+void fl_server_watch_term(fl_peer *p);
+void fl_server_term_check(fl_peer *p);
 
 /* client: the close_channel step: destroys the channel call c runs on (once: a channel already
  * closed stays so); the calls on it go on as C core lets them. */

@@ -140,6 +140,8 @@ int main(int argc, char **argv) {
   /* The end of the run is the control pipe's EOF. The main loop reads the pipe between its
    * completion-queue slices; this thread only watches for the writer's close, so that the peer
    * leaves the moment the run is over, not up to a slice later. */
+  /* First, so that every thread started after it (the watcher, C core's) has SIGTERM blocked. */
+  if (p.is_server) fl_server_watch_term(&p);
   pthread_t watcher;
   if (pthread_create(&watcher, NULL, watch_control_close, &p.opt.control_fd) != 0)
     fl_peer_fail(&p, "cannot start a thread: %s", strerror(errno));

@@ -1,5 +1,9 @@
 #include "peer.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +56,36 @@ static void on_shutdown_done(fl_peer *p, fl_op *op) {
   p->shutdown.done = true;
   fl_peer_emit(p, FL_EV_SHUTDOWN_DONE,
                FL_KV_I(AFTER_MS, (fl_mono_ns() - p->shutdown.start_ns) / 1000000));
+  if (p->shutdown.by_signal) _exit(0); /* stopped by SIGTERM: gracefully, then gone */
+}
+
+static atomic_bool term_requested;
+
+static void *wait_for_term(void *arg) {
+  sigset_t *set = arg;
+  int sig;
+  while (sigwait(set, &sig) != 0) {
+  }
+  atomic_store(&term_requested, true);
+  return NULL;
+}
+
+void fl_server_watch_term(fl_peer *p) {
+  static sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_t t;
+  if (pthread_sigmask(SIG_BLOCK, &term, NULL) != 0 ||
+      pthread_create(&t, NULL, wait_for_term, &term) != 0)
+    fl_peer_fail(p, "cannot wait for SIGTERM: %s", strerror(errno));
+  pthread_detach(t);
+}
+
+void fl_server_term_check(fl_peer *p) {
+  if (!atomic_load(&term_requested) || p->shutdown.started || !p->server) return;
+  fl_step graceful = {.kind = FL_STEP_SHUTDOWN, .shutdown_mode = FL_SHUTDOWN_GRACEFUL};
+  p->shutdown.by_signal = true;
+  fl_server_shutdown_start(p, &graceful);
 }
 
 static void shutdown_force(fl_peer *p, const char *why) {
