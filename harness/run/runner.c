@@ -25,6 +25,7 @@
 #include "faketime.h"
 #include "goexe.h"
 #include "samples.h"
+#include "scenario_refs.h"
 #include "sockq.h"
 #include "dump_go.h"
 #include "dump_pprof.h"
@@ -118,7 +119,6 @@ typedef struct {
   int sigfd;
   source src[N_SOURCES];
   bool proxied;              /* the client dials the path proxy (faults.h: fl_faults_need_proxy) */
-  int proxy_port;            /* its `ready port=N` */
   char proxy_error[400];     /* its own `error` event */
   int64_t *fired_at;         /* [s->n_faults]: when each fault fired (run time), -1 not yet */
   const char *scenario_copy; /* the run directory's scenario.yaml, which the peers read */
@@ -265,8 +265,7 @@ static void fire_faults(run *rn) {
 /* What the runner itself takes from the proxy's events: its port, its error, and the frames
  * it acted on (marked in frames.txt). */
 static void proxy_event(run *rn, const fl_event *ev) {
-  if (ev->id == FL_EV_READY)
-    rn->r->proxy.port = rn->proxy_port = (int)fl_event_int(ev, FL_ATTR_PORT, 0);
+  if (ev->id == FL_EV_READY) rn->r->proxy.port = (int)fl_event_int(ev, FL_ATTR_PORT, 0);
   if (ev->id == FL_EV_ERROR && !rn->proxy_error[0])
     snprintf(rn->proxy_error, sizeof rn->proxy_error, "the path proxy failed: %.*s",
              (int)ev->str_len[FL_ATTR_MESSAGE],
@@ -570,21 +569,14 @@ static int spawn_external(run *rn, source *p, int port, const char *target, char
     }
   }
   /* A relative cwd (and a relative program) is the scenario file's directory's business, not
-   * the shell's: `exec: [./server]` beside the scenario works from anywhere. */
-  const char *dir = rn->s->path;
-  const char *slash = strrchr(dir, '/');
-  char base[PATH_MAX];
-  snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - dir) : 1, slash ? dir : ".");
-  if (e->cwd && e->cwd[0] == '/')
-    snprintf(cwd, sizeof cwd, "%s", e->cwd);
-  else
-    snprintf(cwd, sizeof cwd, "%s/%s", base, e->cwd ? e->cwd : ".");
-  /* The program: a bare name is looked up in PATH; a relative path is the scenario
-   * directory's. */
+   * the shell's: `exec: [./server]` beside the scenario works from anywhere. A bare program
+   * name is looked up in PATH. Where a written path is: plan/scenario_refs.h's one rule. */
   bool search = !strchr(argv[0], '/');
   char program[PATH_MAX];
-  snprintf(program, sizeof program, "%s%s%s", argv[0][0] == '/' || search ? "" : base,
-           argv[0][0] == '/' || search ? "" : "/", argv[0]);
+  if (fl_scenario_ref_path(rn->s, e->cwd ? e->cwd : ".", cwd, sizeof cwd, err, errlen) < 0 ||
+      fl_scenario_ref_path(rn->s, argv[0], program, sizeof program, err, errlen) < 0)
+    goto out;
+  if (search) snprintf(program, sizeof program, "%s", argv[0]);
   if (!search && !realpath(program, p->exe)) {
     fl_set_err(err, errlen, "cannot find the %s program %s: %s", name_of(p), program,
                strerror(errno));
@@ -656,7 +648,7 @@ static void read_output(run *rn, source *p) {
   }
 }
 
-/* Whether something accepts connections on 127.0.0.1:port (a loopback connect answers at
+/* Whether something accepts connections on host:port (a loopback connect answers at
  * once: accepted, or refused). */
 static bool port_accepts(const char *host, int port) {
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
@@ -952,7 +944,7 @@ static void begin_capture(run *rn) {
   if (!rn->capture) return;
   int server_port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
   if (rn->proxied)
-    snprintf(c->filter, sizeof c->filter, "tcp port %d or tcp port %d", rn->proxy_port,
+    snprintf(c->filter, sizeof c->filter, "tcp port %d or tcp port %d", rn->r->proxy.port,
              server_port);
   else
     snprintf(c->filter, sizeof c->filter, "tcp port %d", server_port);
@@ -965,7 +957,7 @@ static void begin_capture(run *rn) {
   c->running = true;
   runner_event(rn, FL_EV_CAPTURE, FL_KV_S(FILTER, c->filter));
   rn->wire = rn->r->wire =
-      fl_wire_evidence_new(rn->s, server_port, rn->proxied, rn->proxy_port, rn->wall_t0);
+      fl_wire_evidence_new(rn->s, server_port, rn->proxied, rn->r->proxy.port, rn->wall_t0);
 }
 
 /* The capture read back as frames (wire_evidence.h): frames.txt, frames.jsonl, the findings,
@@ -1015,7 +1007,7 @@ static void sample_peer(run *rn, source *p, bool baseline) {
 static void sample_sockets(run *rn) {
   int server_port = fl_observe_side(rn->obs, FL_SIDE_SERVER)->port;
   if (rn->state < RUN_RUNNING || server_port <= 0) return;
-  int dialled = rn->proxied ? rn->proxy_port : server_port;
+  int dialled = rn->proxied ? rn->r->proxy.port : server_port;
   uint16_t ports[2] = {(uint16_t)server_port, (uint16_t)dialled};
   fl_sockq q[64];
   int n = fl_sockq_read(ports, 2, q, 64);
@@ -1366,7 +1358,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       break;
     }
     source *proxy = &rn->src[SRC_PROXY];
-    if (proxy->exited && !rn->proxy_port) {
+    if (proxy->exited && !rn->r->proxy.port) {
       fail(rn, "the path proxy exited before it was ready; see %s/proxy.stderr",
            fl_rundir_path(rn->o->rd));
       break;
@@ -1380,12 +1372,12 @@ static void run_loop(run *rn, const char *scenario_copy) {
         break;
       }
     }
-    if (rn->state == RUN_STARTING_PROXY && rn->proxy_port) set_state(rn, RUN_STARTING_CLIENT);
+    if (rn->state == RUN_STARTING_PROXY && rn->r->proxy.port) set_state(rn, RUN_STARTING_CLIENT);
     if (rn->state == RUN_STARTING_CLIENT) {
       begin_capture(rn);
       char target[300];
       if (rn->proxied)
-        snprintf(target, sizeof target, "127.0.0.1:%d", rn->proxy_port);
+        snprintf(target, sizeof target, "127.0.0.1:%d", rn->r->proxy.port);
       else
         server_address(rn, target, sizeof target);
       source *cl = &rn->src[FL_SIDE_CLIENT];
@@ -1417,8 +1409,9 @@ static void run_loop(run *rn, const char *scenario_copy) {
     }
     int64_t wake = hang < s->timeout_ns ? hang : s->timeout_ns;
     if (rn->next_sample_ns < wake) wake = rn->next_sample_ns;
-    if (next_fault_due(rn) < wake) wake = next_fault_due(rn);
-    if (next_process_timer(rn) < wake) wake = next_process_timer(rn);
+    int64_t fault_due = next_fault_due(rn), process_due = next_process_timer(rn);
+    if (fault_due < wake) wake = fault_due;
+    if (process_due < wake) wake = process_due;
     for (int i = 0; i < FL_N_SIDES; i++)
       for (size_t k = 0; k < rn->src[i].plan->clock.n_jumps && k < 64; k++)
         if (!rn->src[i].jumped[k] && rn->src[i].plan->clock.jumps[k].after_ns >= 0 &&
