@@ -154,6 +154,17 @@ static void become_worker(batch *bt, worker *me, pid_t parent) {
   close_fd(&me->fd[ERR]);
 }
 
+/* Run i ends in an error before it could run (r->outcome.why says why): counted, said. */
+static void not_started(batch *bt, size_t i) {
+  fl_batch_result *r = &bt->results[i];
+  r->outcome.kind = FL_VERDICT_ERROR;
+  ended(bt, i);
+  live_erase(bt);
+  fprintf(stderr, "faultline run: %s: %s\n", bt->b->label(bt->b->ctx, i), r->outcome.why);
+  end_line(bt, i);
+  live_draw(bt);
+}
+
 static void start(batch *bt, size_t i) {
   const fl_batch *b = bt->b;
   fl_batch_result *r = &bt->results[i];
@@ -163,12 +174,7 @@ static void start(batch *bt, size_t i) {
   r->ran = true;
   int64_t t0 = fl_mono_ns();
   if (b->prepare(b->ctx, i, r->outcome.why, sizeof r->outcome.why) < 0) {
-    r->outcome.kind = FL_VERDICT_ERROR;
-    ended(bt, i);
-    live_erase(bt);
-    fprintf(stderr, "faultline run: %s: %s\n", b->label(b->ctx, i), r->outcome.why);
-    end_line(bt, i);
-    live_draw(bt);
+    not_started(bt, i);
     return;
   }
   start_line(bt, i);
@@ -200,15 +206,10 @@ static void start(batch *bt, size_t i) {
   if (made < N_FDS || w->pid < 0) {
     for (int k = 0; k < made; k++) close(p[k][0]);
     w->pid = 0;
-    r->outcome.kind = FL_VERDICT_ERROR;
     snprintf(r->outcome.why, sizeof r->outcome.why, "cannot start a worker process: %s",
              strerror(e));
     r->seconds = since_s(t0);
-    ended(bt, i);
-    live_erase(bt);
-    fprintf(stderr, "faultline run: %s: %s\n", b->label(b->ctx, i), r->outcome.why);
-    end_line(bt, i);
-    live_draw(bt);
+    not_started(bt, i);
     return;
   }
   for (int k = 0; k < N_FDS; k++) w->fd[k] = p[k][0];
