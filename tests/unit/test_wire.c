@@ -701,6 +701,29 @@ static void test_window_to_zero_and_back(void **state) {
   nghttp2_hd_deflate_del(d);
 }
 
+/* Stream 1 of an open call: the server answers with its message 1; the client sends
+ * `client_messages` messages and half-closes; the server goes on with its message 2. b and m
+ * are left empty. */
+static void half_close_while_serving(craft *c, nghttp2_hd_deflater *sd, int client_messages,
+                                     craft_buf *b, craft_buf *m) {
+  uint8_t blk[512];
+  size_t n = hpack_block(sd, response, 2, blk, sizeof blk);
+  h2_frame(b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 1, blk, n);
+  grpc_message(m, 1, 10);
+  h2_frame(b, FL_H2_DATA, 0, 1, m->p, m->len);
+  craft_send(c, CRAFT_SERVER, b->p, b->len);
+  b->len = m->len = 0;
+  for (int i = 1; i <= client_messages; i++) grpc_message(m, (uint64_t)i, 10);
+  h2_frame(b, FL_H2_DATA, 0, 1, m->p, m->len);
+  h2_frame(b, FL_H2_DATA, FL_H2_FLAG_END_STREAM, 1, NULL, 0);
+  craft_send(c, CRAFT_CLIENT, b->p, b->len);
+  b->len = m->len = 0;
+  grpc_message(m, 2, 10);
+  h2_frame(b, FL_H2_DATA, 0, 1, m->p, m->len);
+  craft_send(c, CRAFT_SERVER, b->p, b->len);
+  b->len = m->len = 0;
+}
+
 /* A server-streaming call: one request, the half-close, then the server's stream. That is how
  * every such call goes, so it is no half_close finding. */
 static void test_no_half_close_after_one_request(void **state) {
@@ -710,22 +733,8 @@ static void test_no_half_close_after_one_request(void **state) {
   nghttp2_hd_deflater *cd = open_call(&c, 1 << 20);
   nghttp2_hd_deflater *sd;
   assert_int_equal(nghttp2_hd_deflate_new(&sd, 4096), 0);
-  uint8_t blk[512];
   craft_buf b = {0}, m = {0};
-  size_t n = hpack_block(sd, response, 2, blk, sizeof blk);
-  h2_frame(&b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 1, blk, n);
-  grpc_message(&m, 1, 10);
-  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
-  craft_send(&c, CRAFT_SERVER, b.p, b.len);
-  b.len = m.len = 0;
-  grpc_message(&m, 1, 10);
-  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
-  h2_frame(&b, FL_H2_DATA, FL_H2_FLAG_END_STREAM, 1, NULL, 0);
-  craft_send(&c, CRAFT_CLIENT, b.p, b.len);
-  b.len = m.len = 0;
-  grpc_message(&m, 2, 10);
-  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
-  craft_send(&c, CRAFT_SERVER, b.p, b.len);
+  half_close_while_serving(&c, sd, 1, &b, &m);
   seen s = {0};
   s.findings = fl_wire_findings_new(0);
   fl_wire_stats st;
@@ -754,26 +763,9 @@ static void test_findings(void **state) {
   craft_buf b = {0}, m = {0};
   /* The server answers and streams; the client, which streams too (bidi), half-closes; the
    * server keeps sending. */
-  size_t n = hpack_block(sd, response, 2, blk, sizeof blk);
-  h2_frame(&b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 1, blk, n);
-  grpc_message(&m, 1, 10);
-  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
-  craft_send(&c, CRAFT_SERVER, b.p, b.len);
-  b.len = 0;
-  m.len = 0;
-  grpc_message(&m, 1, 10);
-  grpc_message(&m, 2, 10);
-  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
-  h2_frame(&b, FL_H2_DATA, FL_H2_FLAG_END_STREAM, 1, NULL, 0);
-  craft_send(&c, CRAFT_CLIENT, b.p, b.len);
-  b.len = 0;
-  m.len = 0;
-  grpc_message(&m, 2, 10);
-  h2_frame(&b, FL_H2_DATA, 0, 1, m.p, m.len);
+  half_close_while_serving(&c, sd, 2, &b, &m);
   /* A second stream from the client, then GOAWAY with last stream 1, then RST on 1. */
-  craft_send(&c, CRAFT_SERVER, b.p, b.len);
-  b.len = 0;
-  n = hpack_block(cd, request, 6, blk, sizeof blk);
+  size_t n = hpack_block(cd, request, 6, blk, sizeof blk);
   h2_frame(&b, FL_H2_HEADERS, FL_H2_FLAG_END_HEADERS, 3, blk, n);
   craft_send(&c, CRAFT_CLIENT, b.p, b.len);
   b.len = 0;
