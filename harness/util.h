@@ -29,6 +29,10 @@ void fl_set_err(char *err, size_t errlen, const char *fmt, ...) FL_PRINTF(3, 4);
 /* CLOCK_MONOTONIC in nanoseconds: the clock every event of this machine is stamped with. */
 int64_t fl_mono_ns(void);
 
+/* CLOCK_REALTIME in Unix milliseconds: this process's wall clock (a side's faked one under
+ * libfaketime), for what an application reads as "now". */
+int64_t fl_real_ms(void);
+
 /* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0 if there is none
  * there (a stray byte, an overlong form, a surrogate, past U+10FFFF, cut short). */
 size_t fl_utf8_len(const char *s, size_t n);

@@ -222,6 +222,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
     break;
   }
   case FL_EV_CLOSE_CHANNEL: st->channels_closed++; break;
+  case FL_EV_METADATA_DEADLINE: break; /* for the timeline: what it led to is the call's status */
   case FL_EV_STEP: {
     int idx = (int)fl_event_int(ev, FL_ATTR_INDEX, -1);
     c->step = idx;

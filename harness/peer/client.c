@@ -81,10 +81,25 @@ static void start_call(fl_peer *p, fl_call *c, const char *method) {
   grpc_metadata_array_init(&c->trailing_md);
   c->status_details = grpc_empty_slice();
 
+  /* deadline_metadata (peer.h, HEADERS): the same deadline as an absolute time on this side's
+   * wall clock, after the plan's metadata. C core copies the array and refs the value's slice
+   * when the batch starts. */
+  grpc_metadata md[FL_METADATA_MAX_ENTRIES + 1];
+  size_t n_md = p->n_md_out;
+  memcpy(md, p->md_out, n_md * sizeof *md);
+  grpc_slice deadline_value = grpc_empty_slice();
+  if (p->plan->deadline_metadata) {
+    char text[FL_METADATA_DEADLINE_TEXT];
+    size_t len = fl_metadata_deadline_format(fl_real_ms() + p->scenario->deadline_ns / 1000000, text);
+    deadline_value = grpc_slice_from_copied_buffer(text, len);
+    md[n_md++] = (grpc_metadata){.key = grpc_slice_from_static_string(p->plan->deadline_metadata),
+                                 .value = deadline_value};
+  }
   grpc_op op = {.op = GRPC_OP_SEND_INITIAL_METADATA};
-  op.data.send_initial_metadata.count = p->n_md_out;
-  op.data.send_initial_metadata.metadata = p->md_out;
+  op.data.send_initial_metadata.count = n_md;
+  op.data.send_initial_metadata.metadata = n_md ? md : NULL;
   fl_call_start(c, &op, 1, &c->md_send, "send_initial_metadata");
+  grpc_slice_unref(deadline_value);
   op = (grpc_op){.op = GRPC_OP_RECV_INITIAL_METADATA};
   op.data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
   c->md_recv.on_done = on_headers;

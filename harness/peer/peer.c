@@ -654,12 +654,38 @@ static bool finish_call(fl_peer *p, fl_call *c) {
   }
 }
 
+/* deadline_metadata on the server (peer.h, HEADERS), judged before a step begins: a deadline
+ * that passed by this server's wall clock, or a value that is no deadline, ends the call
+ * there with a status, as the handler would; returns true when it did. */
+static bool metadata_deadline_ends(fl_peer *p, fl_call *c) {
+  if (c->md_deadline == FL_MD_DEADLINE_NONE) return false;
+  const char *key = p->plan->deadline_metadata;
+  char msg[256];
+  int code;
+  if (c->md_deadline == FL_MD_DEADLINE_BAD) {
+    code = GRPC_STATUS_INVALID_ARGUMENT;
+    snprintf(msg, sizeof msg, "%s: not a deadline in Unix milliseconds", key);
+  } else {
+    int64_t late = fl_real_ms() - c->md_deadline_unix_ms;
+    if (late < 0) return false;
+    code = GRPC_STATUS_DEADLINE_EXCEEDED;
+    snprintf(msg, sizeof msg, "the deadline in %s (%lld) passed %lld ms ago by the server's clock",
+             key, (long long)c->md_deadline_unix_ms, (long long)late);
+  }
+  end_background(c, "deadline_metadata");
+  start_status(c, code, msg);
+  c->pc = p->plan->n_steps;
+  fl_call_set_stage(c, FL_STAGE_FINISH_DRAIN);
+  return true;
+}
+
 /* Moves one call as far as it can go. */
 static void advance(fl_peer *p, fl_call *c) {
   while (c->started && !c->finished) {
     background(p, c);
     if (c->pc < p->plan->n_steps) {
       const fl_step *st = &p->plan->steps[c->pc];
+      if (c->stage == FL_STAGE_IDLE && p->is_server && metadata_deadline_ends(p, c)) continue;
       if (c->stage == FL_STAGE_IDLE) {
         fl_call_emit(c, FL_EV_STEP, FL_KV_I(INDEX, c->pc), FL_KV_S(NAME, fl_step_name(st->kind)));
         fl_call_set_stage(c, FL_STAGE_ENTER);

@@ -25,6 +25,11 @@
  * HEADERS. The client sends its request headers (with `metadata:`) when a call starts. The
  * server sends its response headers with its first message or its status, as a C++ server
  * does, unless a send_headers step sends them earlier; its status carries `trailers:`.
+ * With `deadline_metadata: KEY` (metadata.h) the client adds its call's deadline as an
+ * absolute time on its wall clock, and the server's handler judges it on its own wall clock
+ * when the call arrives and before each step: once passed, the call ends there with
+ * DEADLINE_EXCEEDED, as a handler checking such a deadline between its steps does (a step
+ * under way, a sleep say, is not cut short).
  *
  * Events go to the events fd in the line protocol of event.h; with more than one call each
  * call's events carry `call=N` (1-based). A peer that cannot write an event (runner gone) or
@@ -133,6 +138,10 @@ struct fl_call {
   grpc_metadata_array request_md;
   int close_cancelled;
   bool headers_sent; /* server: its initial metadata went (send_headers, first message, status) */
+  /* server, with deadline_metadata: what the call's key held (a deadline in Unix ms, or bytes
+   * that are not one), checked before each step (fl_peer_metadata_deadline_passed) */
+  enum { FL_MD_DEADLINE_NONE, FL_MD_DEADLINE_SET, FL_MD_DEADLINE_BAD } md_deadline;
+  int64_t md_deadline_unix_ms;
 
   uint32_t slot;       /* client: the channel slot it runs on (calls.h) */
   unsigned channel_no; /* client: that channel's number, 1-based in the order opened */

@@ -22,6 +22,30 @@ static void on_close(fl_peer *p, fl_op *op) {
   fl_call_emit(c, FL_EV_CANCELLED, FL_KV_I(VALUE, c->close_cancelled));
 }
 
+/* deadline_metadata (peer.h, HEADERS): what the call's key holds, and how much of it is left
+ * by this server's wall clock, for the timeline. A call without the key is not checked. */
+static void read_metadata_deadline(fl_call *c, const char *key) {
+  for (size_t i = 0; i < c->request_md.count; i++) {
+    const grpc_metadata *m = &c->request_md.metadata[i];
+    if (!grpc_slice_str_cmp(m->key, key)) {
+      const uint8_t *v = GRPC_SLICE_START_PTR(m->value);
+      size_t len = GRPC_SLICE_LENGTH(m->value);
+      static char md[FL_METADATA_TEXT_MAX];
+      md[0] = '\0';
+      fl_metadata_text_add(md, key, strlen(key), v, len);
+      if (fl_metadata_deadline_read(v, len, &c->md_deadline_unix_ms) < 0) {
+        c->md_deadline = FL_MD_DEADLINE_BAD;
+        fl_call_emit(c, FL_EV_METADATA_DEADLINE, FL_KV_S(METADATA, md));
+        return;
+      }
+      c->md_deadline = FL_MD_DEADLINE_SET;
+      fl_call_emit(c, FL_EV_METADATA_DEADLINE, FL_KV_S(METADATA, md),
+                   FL_KV_I(LEFT_MS, c->md_deadline_unix_ms - fl_real_ms()));
+      return;
+    }
+  }
+}
+
 /* A requested call arrived (or the request ended with the server's shutdown). */
 static void on_accept(fl_peer *p, fl_op *op) {
   fl_call *c = op->call;
@@ -40,6 +64,7 @@ static void on_accept(fl_peer *p, fl_op *op) {
     fl_call_emit(c, FL_EV_HEADERS, FL_KV_S(METADATA, md));
   else
     fl_call_emit(c, FL_EV_HEADERS);
+  if (p->plan->deadline_metadata) read_metadata_deadline(c, p->plan->deadline_metadata);
 
   /* The response headers wait for the first message, the status or a send_headers step
    * (peer.h, HEADERS). */

@@ -80,6 +80,28 @@ static bool reserved(const char *key) {
          !strcmp(key, "user-agent");
 }
 
+/* A key as gRPC allows it and a script may set it; `k` is its node, for the message. */
+static int check_key(const fl_plan_yaml *y, yaml_node_t *k, const char *key) {
+  size_t klen = strlen(key);
+  if (klen > FL_METADATA_KEY_MAX)
+    return fl_yaml_fail_node(y, k, "metadata key '%.40s...' is longer than %d characters", key,
+                             FL_METADATA_KEY_MAX);
+  size_t bad = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-_.");
+  if (bad < klen) {
+    char shown[8];
+    unsigned char ch = (unsigned char)key[bad];
+    snprintf(shown, sizeof shown, ch >= 0x20 && ch < 0x7F ? "'%c'" : "\\x%02X", ch);
+    return fl_yaml_fail_node(y, k,
+                             "metadata key '%s' holds %s; gRPC keys are lowercase letters, "
+                             "digits, '-', '_' and '.'",
+                             ch >= 0x20 && ch < 0x7F ? key : "...", shown);
+  }
+  if (reserved(key))
+    return fl_yaml_fail_node(y, k, "'%s' is one of gRPC's own headers; a script cannot set it",
+                             key);
+  return 0;
+}
+
 int fl_metadata_parse(const fl_plan_yaml *y, yaml_node_t *n, const char *what,
                       fl_metadata_plan *out) {
   char d[64];
@@ -103,22 +125,7 @@ int fl_metadata_parse(const fl_plan_yaml *y, yaml_node_t *n, const char *what,
       if (!strcmp(fl_yaml_str(fl_yaml_node(y, q->key)), key))
         return fl_yaml_fail_node(y, k, "duplicate key '%s' in %s (first at line %d)", key, what,
                                  FL_YAML_LINE(fl_yaml_node(y, q->key)));
-    if (klen > FL_METADATA_KEY_MAX)
-      return fl_yaml_fail_node(y, k, "metadata key '%.40s...' is longer than %d characters", key,
-                               FL_METADATA_KEY_MAX);
-    size_t bad = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-_.");
-    if (bad < klen) {
-      char shown[8];
-      unsigned char ch = (unsigned char)key[bad];
-      snprintf(shown, sizeof shown, ch >= 0x20 && ch < 0x7F ? "'%c'" : "\\x%02X", ch);
-      return fl_yaml_fail_node(y, k,
-                               "metadata key '%s' holds %s; gRPC keys are lowercase letters, "
-                               "digits, '-', '_' and '.'",
-                               ch >= 0x20 && ch < 0x7F ? key : "...", shown);
-    }
-    if (reserved(key))
-      return fl_yaml_fail_node(y, k, "'%s' is one of gRPC's own headers; a script cannot set it",
-                               key);
+    if (check_key(y, k, key) < 0) return -1;
     bool bin = fl_metadata_is_bin(key, klen);
     if (v->type != YAML_SCALAR_NODE || fl_yaml_is_null(v))
       return fl_yaml_fail_node(y, v,
@@ -151,6 +158,41 @@ int fl_metadata_parse(const fl_plan_yaml *y, yaml_node_t *n, const char *what,
       return fl_yaml_fail_node(y, v, "metadata '%s' is %zu bytes; at most %d", key, e->len,
                                FL_METADATA_VALUE_MAX);
   }
+  return 0;
+}
+
+int fl_metadata_deadline_parse(const fl_plan_yaml *y, yaml_node_t *n, char **out) {
+  char d[64];
+  if (n->type != YAML_SCALAR_NODE || fl_yaml_is_null(n))
+    return fl_yaml_fail_node(y, n,
+                             "'deadline_metadata' names a metadata key like x-deadline-unix-ms, "
+                             "not %s",
+                             fl_yaml_describe(n, d, sizeof d));
+  const char *key = fl_yaml_str(n);
+  if (check_key(y, n, key) < 0) return -1;
+  if (fl_metadata_is_bin(key, strlen(key)))
+    return fl_yaml_fail_node(y, n,
+                             "'%s' ends in -bin, a binary value; the deadline is sent as decimal "
+                             "text, so its key must not",
+                             key);
+  if (!(*out = strdup(key))) return fl_yaml_fail_node(y, n, "out of memory");
+  return 0;
+}
+
+size_t fl_metadata_deadline_format(int64_t unix_ms, char *out) {
+  int n = snprintf(out, FL_METADATA_DEADLINE_TEXT, "%lld", (long long)unix_ms);
+  return n < 0 ? 0 : (size_t)n;
+}
+
+int fl_metadata_deadline_read(const uint8_t *value, size_t len, int64_t *unix_ms) {
+  /* At most 18 digits: far past any date, and no overflow. */
+  if (len == 0 || len > 18) return -1;
+  int64_t v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (value[i] < '0' || value[i] > '9') return -1;
+    v = v * 10 + (value[i] - '0');
+  }
+  *unix_ms = v;
   return 0;
 }
 

@@ -59,6 +59,24 @@ bool fl_metadata_is_bin(const char *key, size_t len);
 void fl_metadata_text_add(char *text, const char *key, size_t klen, const uint8_t *value,
                           size_t vlen);
 
+/*
+ * deadline_metadata: KEY — an application deadline passed as an absolute wall-clock time in
+ * request metadata, as some services do beside (or instead of) gRPC's relative grpc-timeout.
+ * The client puts its call's deadline there (its own CLOCK_REALTIME when the call starts plus
+ * the scenario's `deadline:`) as decimal Unix milliseconds; the server's handler reads the
+ * key and judges it on its own CLOCK_REALTIME, so a skew between the two wall clocks moves
+ * that deadline, where gRPC's own deadline (relative, on each side's monotonic clock) holds.
+ * KEY is a metadata key a script may set (as in `metadata:`), not a -bin one.
+ */
+FL_MUST_USE int fl_metadata_deadline_parse(const fl_plan_yaml *y, yaml_node_t *n, char **out);
+
+/* The value's text: decimal Unix milliseconds, at most FL_METADATA_DEADLINE_TEXT bytes with
+ * its NUL. Format writes it into out and returns its length; read takes the bytes a server
+ * received and returns 0, or -1 when they are not such a number. */
+#define FL_METADATA_DEADLINE_TEXT 24
+size_t fl_metadata_deadline_format(int64_t unix_ms, char *out);
+int fl_metadata_deadline_read(const uint8_t *value, size_t len, int64_t *unix_ms);
+
 /* Base64 (RFC 4648, standard alphabet). Encode writes padded text into out (at least
  * 4 * ((len + 2) / 3) + 1 bytes) and returns its length. Decode takes text with or without
  * padding and writes the bytes into out (at least 3 * (strlen / 4) + 3 bytes); returns their

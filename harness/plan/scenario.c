@@ -86,7 +86,8 @@ static const char *const top_keys[] = {"name",     "summary", "rpc",        "met
                                        "faults",   NULL};
 static const char *const side_keys[] = {"args",     "script",        "clock",  "exec", "target",
                                         "ready",    "start_timeout", "env",    "cwd",  "rlimits",
-                                        "metadata", "trailers",      "accept", NULL};
+                                        "metadata", "trailers",      "accept", "deadline_metadata",
+                                        NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth",        "seed", "defect", "proto",
                                            "type", "import_paths", "text", "hex",    "file",
@@ -1044,7 +1045,8 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
                      describe(n, d, sizeof d));
   fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
   int script_line = 0, script_col = 0, args_line = 0, args_col = 0;
-  /* The first of the keys only the built-in peer acts on (metadata, trailers, accept). */
+  /* The first of the keys only the built-in peer acts on (metadata, trailers, accept,
+   * deadline_metadata). */
   int builtin_line = 0, builtin_col = 0;
   const char *builtin_key = NULL;
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
@@ -1055,9 +1057,16 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       if (fl_rlimits_parse(&y, v, &sp->rlimits) < 0) return -1;
       continue;
     }
-    if (!strcmp(key, "metadata") || !strcmp(key, "trailers") || !strcmp(key, "accept")) {
+    if (!strcmp(key, "metadata") || !strcmp(key, "trailers") || !strcmp(key, "accept") ||
+        !strcmp(key, "deadline_metadata")) {
       yaml_node_t *k = node(c, pr->key);
       if (!builtin_line) builtin_line = LINE(k), builtin_col = COL(k), builtin_key = key;
+      if (key[0] == 'd') {
+        if (fl_metadata_deadline_parse(&y, v, &sp->deadline_metadata) < 0) return -1;
+        sp->deadline_metadata_line = LINE(v);
+        sp->deadline_metadata_col = COL(v);
+        continue;
+      }
       if (key[0] == 't' && !server)
         return fail_node(c, k,
                          "'trailers' is the server's: the client receives trailing metadata "
@@ -1388,6 +1397,18 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
                    "the server would accept %u calls but the run makes %u; accept is at most "
                    "the calls' count",
                    s->server.accept, s->calls.count);
+  const fl_side_plan *cl = &s->client;
+  if (cl->deadline_metadata && s->deadline_ns == 0)
+    return fail_at(c, cl->deadline_metadata_line, cl->deadline_metadata_col,
+                   "the client sends its call's deadline in '%s', but the scenario sets no "
+                   "'deadline:' to send",
+                   cl->deadline_metadata);
+  for (size_t i = 0; cl->deadline_metadata && i < cl->metadata.n; i++)
+    if (!strcmp(cl->metadata.entries[i].key, cl->deadline_metadata))
+      return fail_at(c, cl->deadline_metadata_line, cl->deadline_metadata_col,
+                     "'%s' is in the client's metadata already; deadline_metadata sets its "
+                     "value",
+                     cl->deadline_metadata);
   return 0;
 }
 
@@ -2020,6 +2041,7 @@ static void free_side(fl_side_plan *sp) {
   fl_external_free(&sp->external);
   fl_metadata_free(&sp->metadata);
   fl_metadata_free(&sp->trailers);
+  free(sp->deadline_metadata);
 }
 
 void fl_scenario_free(fl_scenario *s) {

@@ -14,7 +14,7 @@
  *   predicates), path and faults (faults.h), method (a gRPC method path, default faultline's
  *   own for the rpc) and decode ({proto, import_paths, request_type, response_type}: how the
  *   messages of that method are decoded). A side is the built-in peer (args, script, clock,
- *   metadata; the server's trailers and accept) or an external program or address
+ *   metadata, deadline_metadata; the server's trailers and accept) or an external program or address
  *   (external.h: exec or target, ready, start_timeout, env, cwd).
  *
  * Two steps: fl_scenario_parse (and fl_scenario_load) read the file alone and touch nothing
@@ -259,6 +259,9 @@ typedef struct {
   uint32_t accept;           /* accept: (server) calls it takes, then no more are requested;
                                 0: every call the run makes */
   int accept_line, accept_col;
+  char *deadline_metadata; /* deadline_metadata: the key of an absolute deadline (metadata.h);
+                              NULL without one */
+  int deadline_metadata_line, deadline_metadata_col;
 } fl_side_plan;
 
 /* When the runner takes thread dumps of the peers (besides `dump` steps). */

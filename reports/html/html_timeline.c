@@ -102,6 +102,7 @@ static category category_of(int id) {
   case FL_EV_PROTOCOL_ERROR: return CAT_ALARM;
   case FL_EV_CALL_START:
   case FL_EV_HEADERS:
+  case FL_EV_METADATA_DEADLINE:
   case FL_EV_CLOSE_CHANNEL:
   case FL_EV_RECV_END:
   case FL_EV_HALF_CLOSE:

@@ -102,6 +102,7 @@ static void test_sides(void **state) {
   assert_int_equal(s->server.steps[0].kind, FL_STEP_SEND_HEADERS);
   assert_int_equal(s->client.steps[0].kind, FL_STEP_RECV_HEADERS);
   assert_int_equal(s->client.steps[1].kind, FL_STEP_CLOSE_CHANNEL);
+  assert_null(s->client.deadline_metadata);
   assert_string_equal(fl_step_name(FL_STEP_SEND_HEADERS), "send_headers");
   assert_string_equal(fl_step_name(FL_STEP_RECV_HEADERS), "recv_headers");
   assert_string_equal(fl_step_name(FL_STEP_CLOSE_CHANNEL), "close_channel");
@@ -162,6 +163,17 @@ static const struct {
      "'close_channel' takes no value; write it as '- close_channel'"},
     {"name: x\nclient:\n  script:\n    - recv_header\n", 4, 7,
      "unknown step 'recv_header'; did you mean 'recv_headers'?"},
+    {"name: x\nclient:\n  deadline_metadata: x-deadline\n", 3, 22,
+     "the client sends its call's deadline in 'x-deadline', but the scenario sets no 'deadline:'"},
+    {"name: x\ndeadline: 1s\nclient:\n  deadline_metadata: x-deadline-bin\n", 4, 22,
+     "'x-deadline-bin' ends in -bin, a binary value"},
+    {"name: x\ndeadline: 1s\nclient:\n  deadline_metadata: [x]\n", 4, 22,
+     "'deadline_metadata' names a metadata key like x-deadline-unix-ms, not a list"},
+    {"name: x\nserver:\n  deadline_metadata: grpc-timeout\n", 3, 22, "one of gRPC's own headers"},
+    {"name: x\ndeadline: 1s\nclient:\n  metadata: { x-d: \"1\" }\n  deadline_metadata: x-d\n", 5,
+     22, "'x-d' is in the client's metadata already; deadline_metadata sets its value"},
+    {"name: x\nserver:\n  target: 127.0.0.1:1\n  deadline_metadata: x-d\n", 4, 3,
+     "'deadline_metadata' drives the built-in peer"},
     {"name: x\ncalls: { count: 2 }\nclient:\n  script:\n    - send: 600000\n", 5, 7,
      "the client sends 1200000 messages (counts x 2 calls)"},
 };
@@ -184,6 +196,29 @@ static void test_broken(void **state) {
     fl_scenario_free(s);
   }
   assert_int_equal(failures, 0);
+}
+
+/* deadline_metadata's value, both ways: what the client writes the server reads back, and
+ * what is not decimal Unix milliseconds is refused. */
+static void test_deadline_metadata(void **state) {
+  (void)state;
+  fl_scenario *s = parse_ok("name: x\n"
+                            "deadline: 10s\n"
+                            "server: { deadline_metadata: x-deadline-unix-ms }\n"
+                            "client: { deadline_metadata: x-deadline-unix-ms }\n");
+  assert_string_equal(s->server.deadline_metadata, "x-deadline-unix-ms");
+  assert_string_equal(s->client.deadline_metadata, "x-deadline-unix-ms");
+  fl_scenario_free(s);
+  char text[FL_METADATA_DEADLINE_TEXT];
+  size_t n = fl_metadata_deadline_format(INT64_C(1796243108198), text);
+  assert_string_equal(text, "1796243108198");
+  int64_t ms = 0;
+  assert_int_equal(fl_metadata_deadline_read((const uint8_t *)text, n, &ms), 0);
+  assert_int_equal(ms, INT64_C(1796243108198));
+  assert_int_equal(fl_metadata_deadline_read((const uint8_t *)"", 0, &ms), -1);
+  assert_int_equal(fl_metadata_deadline_read((const uint8_t *)"12a", 3, &ms), -1);
+  assert_int_equal(fl_metadata_deadline_read((const uint8_t *)"-5", 2, &ms), -1);
+  assert_int_equal(fl_metadata_deadline_read((const uint8_t *)"1234567890123456789", 19, &ms), -1);
 }
 
 static void test_base64(void **state) {
@@ -232,6 +267,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults), cmocka_unit_test(test_calls),
       cmocka_unit_test(test_sides),    cmocka_unit_test(test_broken),
+      cmocka_unit_test(test_deadline_metadata),
       cmocka_unit_test(test_base64),   cmocka_unit_test(test_metadata_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
