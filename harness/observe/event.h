@@ -95,7 +95,7 @@
   X(CHANNEL, "channel", INT,                                                                       \
     "the client's 1-based channel, in the order it opened them, when it has several")              \
   X(METADATA, "metadata", STR,                                                                     \
-    "custom metadata, one 'key=value' line an entry (a -bin value in base64)")                   \
+    "custom metadata, one 'key=value' line an entry (a -bin value in base64)")                     \
   X(LEFT_MS, "left_ms", INT,                                                                       \
     "how long a deadline had left on the sender's wall clock; negative when it had passed")
 
@@ -127,7 +127,7 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
   X(HEADERS, "headers", FL_FROM_PEER, FL_A(CALL) | FL_A(METADATA),                                 \
     "server: an accepted call's request headers; client: the response headers arrived "            \
     "(RECV_INITIAL_METADATA completed)")                                                           \
-  X(METADATA_DEADLINE, "metadata_deadline", FL_FROM_SERVER,                                       \
+  X(METADATA_DEADLINE, "metadata_deadline", FL_FROM_SERVER,                                        \
     FL_A(CALL) | FL_A(METADATA) | FL_A(LEFT_MS),                                                   \
     "server: the deadline an accepted call carries in its deadline_metadata key, as its wall "     \
     "clock judges it")                                                                             \

@@ -90,7 +90,8 @@ static void start_call(fl_peer *p, fl_call *c, const char *method) {
   grpc_slice deadline_value = grpc_empty_slice();
   if (p->plan->deadline_metadata) {
     char text[FL_METADATA_DEADLINE_TEXT];
-    size_t len = fl_metadata_deadline_format(fl_real_ms() + p->scenario->deadline_ns / 1000000, text);
+    size_t len =
+        fl_metadata_deadline_format(fl_real_ms() + p->scenario->deadline_ns / 1000000, text);
     deadline_value = grpc_slice_from_copied_buffer(text, len);
     md[n_md++] = (grpc_metadata){.key = grpc_slice_from_static_string(p->plan->deadline_metadata),
                                  .value = deadline_value};

@@ -84,10 +84,10 @@ static const char *const top_keys[] = {"name",     "summary", "rpc",        "met
                                        "deadline", "timeout", "hang_after", "streams", "calls",
                                        "server",   "client",  "capture",    "expect",  "path",
                                        "faults",   NULL};
-static const char *const side_keys[] = {"args",     "script",        "clock",  "exec", "target",
-                                        "ready",    "start_timeout", "env",    "cwd",  "rlimits",
-                                        "metadata", "trailers",      "accept", "deadline_metadata",
-                                        NULL};
+static const char *const side_keys[] = {
+    "args", "script", "clock",   "exec",     "target",   "ready",  "start_timeout",
+    "env",  "cwd",    "rlimits", "metadata", "trailers", "accept", "deadline_metadata",
+    NULL};
 static const char *const send_keys[] = {"count", "size", "payload", "interval", "background", NULL};
 static const char *const payload_keys[] = {"kind", "depth",        "seed", "defect", "proto",
                                            "type", "import_paths", "text", "hex",    "file",

@@ -14,8 +14,8 @@
  *   predicates), path and faults (faults.h), method (a gRPC method path, default faultline's
  *   own for the rpc) and decode ({proto, import_paths, request_type, response_type}: how the
  *   messages of that method are decoded). A side is the built-in peer (args, script, clock,
- *   metadata, deadline_metadata; the server's trailers and accept) or an external program or address
- *   (external.h: exec or target, ready, start_timeout, env, cwd).
+ *   metadata, deadline_metadata; the server's trailers and accept) or an external program or
+ * address (external.h: exec or target, ready, start_timeout, env, cwd).
  *
  * Two steps: fl_scenario_parse (and fl_scenario_load) read the file alone and touch nothing
  * else, so the runner, the proxy and the fuzzer can parse a scenario wherever it was copied;

@@ -265,10 +265,13 @@ static void test_metadata_text(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_defaults), cmocka_unit_test(test_calls),
-      cmocka_unit_test(test_sides),    cmocka_unit_test(test_broken),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_calls),
+      cmocka_unit_test(test_sides),
+      cmocka_unit_test(test_broken),
       cmocka_unit_test(test_deadline_metadata),
-      cmocka_unit_test(test_base64),   cmocka_unit_test(test_metadata_text),
+      cmocka_unit_test(test_base64),
+      cmocka_unit_test(test_metadata_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
