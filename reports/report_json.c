@@ -297,6 +297,20 @@ static json_t *proxy(const fl_proxy_record *p) {
   return o;
 }
 
+/* The open-file limit the runner raised for the peers (runner.h), or null. */
+static json_t *nofile(const fl_nofile_record *n) {
+  if (!n->raised) return json_null();
+  json_t *o = json_object();
+  if (o && (fl_json_set(o, "connections", json_integer(n->connections)) < 0 ||
+            fl_json_set(o, "need", json_integer(n->need)) < 0 ||
+            fl_json_set(o, "from", json_integer(n->from)) < 0 ||
+            fl_json_set(o, "to", json_integer(n->to)) < 0)) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
 /* The capture read back as frames: frames.txt and frames.jsonl, or why there are none. */
 static json_t *frames(const fl_run_result *r) {
   if (!r->capture.running) return json_null();
@@ -429,7 +443,8 @@ static json_t *report(const fl_scenario *s, const fl_run_result *r, const fl_ver
     goto fail;
   json_t *runner = child(o, "runner");
   if (!runner || fl_json_set(runner, "peak_rss_kib", json_integer(r->runner_peak_rss_kib)) < 0 ||
-      fl_json_set(runner, "events", json_integer(r->n_events)) < 0)
+      fl_json_set(runner, "events", json_integer(r->n_events)) < 0 ||
+      fl_json_set(runner, "nofile", nofile(&r->nofile)) < 0)
     goto fail;
   json_t *files = child(o, "files");
   static const char *const file_names[][2] = {{"scenario", "scenario.yaml"},

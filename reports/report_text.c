@@ -103,10 +103,17 @@ void fl_report_print_summary(FILE *out, const json_t *doc, const char *run_dir, 
    * several calls. */
   const json_t *peers = json_object_get(doc, "peers");
   static const char *const sides[] = {"server", "client"};
+  enum { SHOWN_PENDING = 10 }; /* a side's first ones: with 100,000 calls they are legion */
   for (size_t s = 0; s < sizeof sides / sizeof sides[0]; s++) {
     const json_t *p = json_object_get(peers, sides[s]);
     bool several = json_array_size(json_object_get(p, "calls")) > 1;
-    json_array_foreach(json_object_get(p, "pending_ops"), i, e) {
+    const json_t *pending = json_object_get(p, "pending_ops");
+    json_array_foreach(pending, i, e) {
+      if (i == SHOWN_PENDING) {
+        fprintf(out, "  ... %zu more %s ops pending at end in report.json\n",
+                json_array_size(pending) - i, sides[s]);
+        break;
+      }
       char call[32] = "";
       if (several) snprintf(call, sizeof call, " (call %d)", (int)num(e, "call"));
       fprintf(out, "  pending at end: %s %s%s for %.0fms\n", sides[s], text(e, "op", a, sizeof a),
@@ -122,6 +129,19 @@ void fl_report_print_summary(FILE *out, const json_t *doc, const char *run_dir, 
             text(busy, "side", c, sizeof c), (int)num(busy, "tid"),
             text(busy, "thread", a, sizeof a), num(busy, "cpu_ms") / 1e3,
             num(busy, "since_ms") / 1e3, num(busy, "at_ms") / 1e3);
+
+  const json_t *nofile = json_object_get(json_object_get(doc, "runner"), "nofile");
+  if (json_is_object(nofile) && num(nofile, "to") >= num(nofile, "need"))
+    fprintf(
+        out,
+        "  open files: RLIMIT_NOFILE of the peers raised from %.0f to %.0f for %.0f connections\n",
+        num(nofile, "from"), num(nofile, "to"), num(nofile, "connections"));
+  else if (json_is_object(nofile))
+    fprintf(out,
+            "  open files: %.0f connections need %.0f open files, but the hard limit let the "
+            "peers have %.0f (from %.0f): raise it (ulimit -Hn) or run as root\n",
+            num(nofile, "connections"), num(nofile, "need"), num(nofile, "to"),
+            num(nofile, "from"));
 
   if (json_is_string(json_object_get(capture, "file")))
     fprintf(out, "  capture: %s, %.0f packets, %.0f dropped\n", text(capture, "file", a, sizeof a),

@@ -62,6 +62,13 @@ fl_observe *fl_observe_new(const fl_observe_config *cfg) {
       return NULL;
     }
     st->n_calls = n;
+    const fl_side_plan *plan =
+        i == FL_SIDE_SERVER ? &cfg->scenario->server : &cfg->scenario->client;
+    st->n_waiting_at = plan->n_steps;
+    if (!(st->waiting_at = calloc(plan->n_steps ? plan->n_steps : 1, sizeof *st->waiting_at))) {
+      fl_observe_free(o);
+      return NULL;
+    }
     for (uint32_t c = 0; c < n; c++) {
       st->calls[c].step = -1;
       st->calls[c].waiting_barrier = -1;
@@ -96,6 +103,7 @@ void fl_observe_free(fl_observe *o) {
     for (uint32_t c = 0; o->sides[i].calls && c < o->sides[i].n_calls; c++)
       free(o->sides[i].calls[c].message);
     free(o->sides[i].calls);
+    free(o->sides[i].waiting_at);
     free(o->sides[i].cpu);
     bytes_free(&o->sides[i].status_message);
     bytes_free(&o->sides[i].headers);
@@ -173,6 +181,14 @@ static void frame_event(fl_observe *o, const fl_event *ev, int64_t t) {
       .window = fl_event_int(ev, FL_ATTR_WINDOW, 0),
   };
   fl_observe_frame(o, &f);
+}
+
+/* Call c waits at the barrier of step `index` now (-1: at none); st->waiting_at follows. */
+static void set_waiting(fl_side_obs *st, fl_call_obs *c, int index) {
+  if (c->waiting_barrier >= 0 && (size_t)c->waiting_barrier < st->n_waiting_at)
+    st->waiting_at[c->waiting_barrier]--;
+  c->waiting_barrier = index;
+  if (index >= 0 && (size_t)index < st->n_waiting_at) st->waiting_at[index]++;
 }
 
 static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t t) {
@@ -314,9 +330,9 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
     st->closed_ns = t;
     break;
   }
-  case FL_EV_WAIT: c->waiting_barrier = (int)fl_event_int(ev, FL_ATTR_INDEX, -1); break;
+  case FL_EV_WAIT: set_waiting(st, c, (int)fl_event_int(ev, FL_ATTR_INDEX, -1)); break;
   case FL_EV_ARRIVE:
-    if (fl_event_int(ev, FL_ATTR_INDEX, -1) == c->waiting_barrier) c->waiting_barrier = -1;
+    if (fl_event_int(ev, FL_ATTR_INDEX, -1) == c->waiting_barrier) set_waiting(st, c, -1);
     break;
   case FL_EV_STOP_READING: st->reading_stopped = true; break;
   case FL_EV_RESUME_READING: st->reading_stopped = false; break;
@@ -448,6 +464,7 @@ void fl_observe_restarted(fl_observe *o, fl_side side) {
     free(st->calls[i].message);
     st->calls[i] = (fl_call_obs){.step = -1, .waiting_barrier = -1};
   }
+  memset(st->waiting_at, 0, st->n_waiting_at * sizeof *st->waiting_at);
   st->calls_started = st->calls_ended = 0;
   st->have_status = st->have_cancelled = false;
   st->done = false;
@@ -597,6 +614,11 @@ int fl_observe_waiting_barrier(const fl_observe *o, fl_side side) {
     if (b >= 0 && (lowest < 0 || b < lowest)) lowest = b;
   }
   return lowest;
+}
+
+uint32_t fl_observe_waiting_at(const fl_observe *o, fl_side side, size_t index) {
+  const fl_side_obs *st = &o->sides[side];
+  return index < st->n_waiting_at ? st->waiting_at[index] : 0;
 }
 
 bool fl_observe_call_open(const fl_observe *o) {

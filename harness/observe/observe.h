@@ -139,6 +139,10 @@ typedef struct {
 
   fl_call_obs *calls; /* [n_calls], indexed by the event's call number - 1 */
   uint32_t n_calls;
+  /* [n_steps of the side's script]: how many calls wait at each barrier now, so a barrier is
+   * judged once per event, not once per waiting call (12,000 calls wait at one in bench/scale) */
+  uint32_t *waiting_at;
+  size_t n_waiting_at;
 
   int64_t calls_started, calls_ended, calls_ok, calls_failed;
   int64_t status_count[FL_N_STATUS]; /* statuses by code: received (client), sent (server) */
@@ -323,6 +327,8 @@ int64_t fl_observe_elapsed(const fl_observe *o);
 
 /* The lowest index of a barrier some call of `side` waits at, or -1. */
 int fl_observe_waiting_barrier(const fl_observe *o, fl_side side);
+/* How many calls of `side` wait at the barrier of step `index` now. */
+uint32_t fl_observe_waiting_at(const fl_observe *o, fl_side side, size_t index);
 
 /* A call is open: started on a side, not over there, and that side still alive. */
 bool fl_observe_call_open(const fl_observe *o);

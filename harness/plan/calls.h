@@ -4,7 +4,7 @@
  * many.
  *
  *   calls:
- *     count: 20          # calls in all (1..10000; default 1)
+ *     count: 20          # calls in all (1..100000; default 1)
  *     concurrency: 4     # at most this many open at once (default 1: one after another;
  *                        # with `every`, no limit)
  *     every: 100ms       # a new call every D from the first one's start, whether or not the
@@ -29,7 +29,7 @@
 
 /* The most calls a run makes (calls: count, streams): each call is a few hundred bytes of the
  * observation model on each side and about 2 KB of events.jsonl. */
-#define FL_CALLS_MAX 10000
+#define FL_CALLS_MAX 100000
 /* The most client channels (calls: channels): each is a connection, a socket on either side. */
 #define FL_CHANNELS_MAX FL_CALLS_MAX
 

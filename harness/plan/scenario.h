@@ -122,7 +122,7 @@ typedef enum {
  *   count (send, recv)                1..1000000                 each message makes ~0.5 KB of
  *   messages a side sends in a run,   at most 1000000            events.jsonl: at most ~1 GB
  *   over its steps x streams
- *   streams, calls count, concurrency, 1..10000                   (calls.h)
+ *   streams, calls count, concurrency, 1..100000                  (calls.h)
  *   channels
  *   calls every                       more than 0, at most 24h
  *   accept                            1..calls count

@@ -127,6 +127,7 @@ typedef struct {
   fl_capture *capture;
   FILE *samples;
   int64_t next_sample_ns;
+  int64_t hang_at, hang_asked_at;   /* fl_observe_hang_at's last answer and when (hang_due) */
   fl_activity activity[FL_N_SIDES]; /* per-thread context switches, for idle times in dumps */
   int dumps_per_side[FL_N_SIDES];
   char protocol_error[400]; /* the first line that broke the event protocol */
@@ -169,12 +170,11 @@ static void release_barriers(run *rn) {
   for (int i = 0; i < FL_N_SIDES; i++) {
     source *p = &rn->src[i];
     if (p->ctl_fd < 0) continue;
-    const fl_side_obs *st = fl_observe_side(rn->obs, p->side);
-    for (uint32_t c = 0; c < st->n_calls; c++) {
-      int idx = st->calls[c].waiting_barrier;
-      if (idx < 0 || (size_t)idx >= p->plan->n_steps || p->released[idx]) continue;
+    for (size_t idx = 0; idx < p->plan->n_steps; idx++) {
       const fl_step *step = &p->plan->steps[idx];
-      if (step->kind != FL_STEP_WAIT) continue;
+      if (step->kind != FL_STEP_WAIT || p->released[idx] ||
+          !fl_observe_waiting_at(rn->obs, p->side, idx))
+        continue;
       if (!fl_predicate_eval(step->predicate, fl_observe_lookup, rn->obs, NULL)) continue;
       if (fl_control_write(p->ctl_fd, FL_CONTROL_GO, (uint64_t)idx) == 0) {
         p->released[idx] = true;
@@ -382,6 +382,44 @@ typedef struct {
  * "cannot execute ...: No such file or directory" is known at once; the child then exits 127
  * and is reaped with the others).
  */
+/* Open files a side needs beyond one a connection: C core's own (epoll, wakeup pipes), the
+ * peer's pipes, libraries', with room to spare. */
+#define NOFILE_MARGIN 256
+
+/* fl_nofile_record: a connection is a socket on either side, so the client's channels (open at
+ * once: `per_call` ones at most `concurrency`) count for both. An external client's
+ * connections are its own to know, and leave the limit alone. */
+static void plan_nofile(const fl_scenario *s, fl_nofile_record *rec) {
+  const fl_calls_plan *cp = &s->calls;
+  struct rlimit now;
+  if (s->client.external.present || getrlimit(RLIMIT_NOFILE, &now) != 0) return;
+  int connections = (int)(cp->per_call ? cp->concurrency : cp->channels);
+  long need = connections + NOFILE_MARGIN;
+  if (now.rlim_cur == RLIM_INFINITY || (rlim_t)need <= now.rlim_cur) return;
+  /* With the privilege (CAP_SYS_RESOURCE) the hard limit goes up too: raised here, in the
+   * runner, which is harmless and tells whether it may; the sides inherit it. */
+  rlim_t ceiling = now.rlim_max;
+  if ((rlim_t)need > now.rlim_max &&
+      setrlimit(RLIMIT_NOFILE, &(struct rlimit){now.rlim_cur, (rlim_t)need}) == 0)
+    ceiling = (rlim_t)need;
+  *rec = (fl_nofile_record){.raised = true,
+                            .need = need,
+                            .from = (long)now.rlim_cur,
+                            .to = (long)((rlim_t)need < ceiling ? (rlim_t)need : ceiling),
+                            .connections = connections};
+}
+
+/* In the child (async-signal-safe): the raise plan_nofile planned, unless the side's plan
+ * sets its own. */
+static int apply_nofile(const fl_run_result *r, const fl_side_plan *plan) {
+  if (!r->nofile.raised || (plan && plan->rlimits.nofile)) return 0;
+  struct rlimit now, want;
+  if (getrlimit(RLIMIT_NOFILE, &now) != 0) return -1;
+  want.rlim_cur = (rlim_t)r->nofile.to;
+  want.rlim_max = now.rlim_max;
+  return setrlimit(RLIMIT_NOFILE, &want);
+}
+
 static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t errlen) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {
@@ -412,6 +450,7 @@ static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t
     if (out < 0 || evw == -1 || ctlr == -1 || devnull < 0 || move_fd(devnull, 0) ||
         move_fd(out, 1) || move_fd(out, 2) || (evw >= 0 && move_fd(evw, 3)) ||
         (ctlr >= 0 && move_fd(ctlr, 4)) || (c->cwd && chdir(c->cwd) != 0) ||
+        (!p->is_proxy && apply_nofile(rn->r, p->plan) != 0) ||
         (p->plan && fl_rlimits_apply(&p->plan->rlimits) != 0)) {
       int e = errno;
       (void)!write(report[1], &e, sizeof e);
@@ -1332,6 +1371,21 @@ static int start_server(run *rn, const char *scenario_copy, char *err, size_t er
 }
 
 /* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
+/* When a hang would be declared. fl_observe_hang_at looks at every call's timers, and asked
+ * once a loop turn it was most of the runner's time with 100,000 calls (bench/scale); so its
+ * answer is kept until it is due or HANG_RECHECK_NS old. A kept answer is never acted on:
+ * one that is due is asked again first. Events only move a hang later; only a timer that went
+ * away (a call with a deadline ended) can make a kept answer late, and then by at most
+ * HANG_RECHECK_NS. */
+#define HANG_RECHECK_NS INT64_C(50000000)
+static int64_t hang_due(run *rn, int64_t now) {
+  if (rn->hang_asked_at < 0 || rn->hang_at <= now || now - rn->hang_asked_at >= HANG_RECHECK_NS) {
+    rn->hang_at = fl_observe_hang_at(rn->obs);
+    rn->hang_asked_at = now;
+  }
+  return rn->hang_at;
+}
+
 static void run_loop(run *rn, const char *scenario_copy) {
   const fl_scenario *s = rn->s;
   char err[512];
@@ -1391,7 +1445,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
     fire_jumps(rn, now);
     fire_faults(rn);
     process_timers(rn, now);
-    int64_t hang = fl_observe_hang_at(rn->obs);
+    int64_t hang = hang_due(rn, now);
     if (hang <= now && found_busy(rn, now)) continue;
     if (hang <= now) {
       end_run(rn, FL_END_HANG);
@@ -1443,8 +1497,9 @@ static void run_loop(run *rn, const char *scenario_copy) {
 
 int fl_run(const fl_scenario *s, const fl_run_options *o, fl_run_result *r) {
   memset(r, 0, sizeof *r);
-  run rn = {.s = s, .o = o, .r = r, .sigfd = -1, .state = RUN_STARTING_SERVER};
+  run rn = {.s = s, .o = o, .r = r, .sigfd = -1, .state = RUN_STARTING_SERVER, .hang_asked_at = -1};
   rn.t0 = fl_mono_ns();
+  plan_nofile(s, &r->nofile);
   struct timespec wall_ts;
   clock_gettime(CLOCK_REALTIME, &wall_ts);
   rn.wall_t0 = (int64_t)wall_ts.tv_sec * 1000000000LL + wall_ts.tv_nsec;

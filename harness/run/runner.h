@@ -79,8 +79,19 @@ typedef struct {
   bool exited;
 } fl_proxy_record;
 
+/* RLIMIT_NOFILE for the peers, when the scenario's connections need more open files than the
+ * runner was started with: the runner raises the soft limit (and the hard one as root) in each
+ * side's process that sets no `rlimits: nofile` of its own. */
+typedef struct {
+  bool raised;     /* false: the limit was enough and is left alone */
+  long need;       /* the connections, and room for the process's own files */
+  long from, to;   /* the soft limit before and as set; to < need: the hard limit stopped it */
+  int connections; /* what `need` was counted from */
+} fl_nofile_record;
+
 typedef struct {
   fl_observe *obs; /* what the run observed; owned */
+  fl_nofile_record nofile;
   fl_proxy_record proxy;
   fl_wire_evidence *wire; /* the capture's frames and findings; NULL without a capture; owned */
   fl_busy_record busy;

@@ -11,12 +11,18 @@
  * Every event is either a mark or counted in one bar (the browser suite checks the sums). The
  * table lists every event up to ROWS_ALL; beyond that the first ROWS_HEAD, the last ROWS_TAIL
  * and every tier-0 event, with one row saying what each gap holds.
+ *
+ * Only what placing an event needs is kept of each (its time, kind, lane, call and index, and
+ * where its line is in events.jsonl); the attributes of the few drawn or listed are read
+ * again from the file when they are written, so a run of millions of events (bench/scale) is
+ * not held in memory as JSON.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event.h"
 #include "h2.h"
@@ -57,13 +63,17 @@ static const char *const cat_key[N_CATS] = {"msg",     "op",    "frame", "call",
 
 typedef struct {
   double t;
-  json_t *obj;
-  int id; /* fl_event_id, or FL_N_EVENTS for a name the table does not know */
+  off_t off;    /* its line in events.jsonl */
+  uint32_t len; /* and that line's length */
+  int id;       /* fl_event_id, or FL_N_EVENTS for a name the table does not know */
+  int frame;    /* a frame's type (h2.h), or -1 */
+  json_int_t call, index;
   unsigned char lane, cat, tier;
   bool drawn;
 } tl_event;
 
 struct fl_html_events {
+  FILE *f; /* events.jsonl, open until freed: attributes are read again from it */
   tl_event *v;
   size_t n, cap;
   size_t bad, first_bad_line;
@@ -126,22 +136,34 @@ static const char *name_of(const tl_event *e) {
   return e->id < FL_N_EVENTS ? fl_event_table[e->id].name : "unknown";
 }
 
-static const char *str_attr(const tl_event *e, const char *key) {
-  return json_string_value(json_object_get(e->obj, key));
+static const char *str_attr(const json_t *obj, const char *key) {
+  return json_string_value(json_object_get(obj, key));
 }
 
 /* The frame type's name as h2.h spells it, if the event is a frame of a known type. */
 static const char *frame_type(const tl_event *e) {
-  const char *t = e->id == FL_EV_FRAME ? str_attr(e, "type") : NULL;
-  int code = t ? fl_h2_frame_type_from_name(t) : -1;
-  return code >= 0 ? fl_h2_frame_type_name((unsigned)code) : NULL;
+  return e->frame >= 0 ? fl_h2_frame_type_name((unsigned)e->frame) : NULL;
 }
 
-static void classify(tl_event *e) {
-  const char *side = str_attr(e, "side"), *name = str_attr(e, "event");
+/* The event's line parsed again (the caller decrefs), or NULL if it cannot be read. */
+static json_t *event_obj(const fl_html_events *ev, const tl_event *e) {
+  char stack[4096], *buf = e->len < sizeof stack ? stack : malloc(e->len);
+  json_t *obj = NULL;
+  if (buf && pread(fileno(ev->f), buf, e->len, e->off) == (ssize_t)e->len)
+    obj = json_loadb(buf, e->len, JSON_ALLOW_NUL, NULL);
+  if (buf != stack) free(buf);
+  return obj;
+}
+
+static void classify(tl_event *e, const json_t *obj) {
+  const char *side = str_attr(obj, "side"), *name = str_attr(obj, "event");
+  const char *type = str_attr(obj, "type");
+  e->call = json_integer_value(json_object_get(obj, "call"));
+  e->index = json_integer_value(json_object_get(obj, "index"));
   e->id = FL_N_EVENTS;
   for (int i = 0; name && i < FL_N_EVENTS; i++)
     if (!strcmp(fl_event_table[i].name, name)) e->id = i;
+  e->frame = e->id == FL_EV_FRAME && type ? fl_h2_frame_type_from_name(type) : -1;
   e->cat = (unsigned char)category_of(e->id);
   if (e->cat == CAT_FAULT || !side)
     e->lane = LANE_RUNNER;
@@ -183,8 +205,10 @@ int fl_html_events_load(const char *path, fl_html_events **out, char *err, size_
   char *line = NULL;
   size_t cap = 0, lineno = 0;
   ssize_t len;
+  off_t off = 0;
   int rc = e ? 0 : -1;
-  while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+  if (e) e->f = f;
+  for (; rc == 0 && (len = getline(&line, &cap, f)) >= 0; off += len) {
     lineno++;
     if (len <= 1) continue;
     json_error_t je;
@@ -210,12 +234,13 @@ int fl_html_events_load(const char *path, fl_html_events **out, char *err, size_
       e->cap = ncap;
     }
     tl_event *ev = &e->v[e->n++];
-    *ev = (tl_event){.t = json_number_value(t), .obj = obj};
-    classify(ev);
+    *ev = (tl_event){.t = json_number_value(t), .off = off, .len = (uint32_t)len};
+    classify(ev, obj);
+    json_decref(obj);
     if (ev->t > e->t_max) e->t_max = ev->t;
   }
   free(line);
-  fclose(f);
+  if (!e) fclose(f);
   if (rc < 0) {
     fl_html_events_free(e);
     fl_set_err(err, errlen, "cannot read %s: out of memory", path);
@@ -227,7 +252,7 @@ int fl_html_events_load(const char *path, fl_html_events **out, char *err, size_
 
 void fl_html_events_free(fl_html_events *e) {
   if (!e) return;
-  for (size_t i = 0; i < e->n; i++) json_decref(e->v[i].obj);
+  if (e->f) fclose(e->f);
   free(e->v);
   free(e);
 }
@@ -242,14 +267,14 @@ static bool is_stamp_key(const char *k) {
   return !strcmp(k, "t_ms") || !strcmp(k, "side") || !strcmp(k, "event");
 }
 
-static void write_title(FILE *out, const tl_event *e) {
+static void write_title(FILE *out, const tl_event *e, json_t *obj) {
   fprintf(out, "<title>%.3f ms \xC2\xB7 ", e->t);
-  fl_html_json(out, json_object_get(e->obj, "side"), false);
+  fl_html_json(out, json_object_get(obj, "side"), false);
   fputs(" \xC2\xB7 ", out);
-  fl_html_json(out, json_object_get(e->obj, "event"), false);
+  fl_html_json(out, json_object_get(obj, "event"), false);
   const char *k;
   json_t *v;
-  json_object_foreach(e->obj, k, v) {
+  json_object_foreach(obj, k, v) {
     if (is_stamp_key(k)) continue;
     fputc('\n', out);
     fl_html_str(out, k, false);
@@ -259,7 +284,8 @@ static void write_title(FILE *out, const tl_event *e) {
   fputs("</title>", out);
 }
 
-static void write_mark(FILE *out, const tl_event *e, size_t i, double t_end, int *labels) {
+static void write_mark(FILE *out, const fl_html_events *ev, size_t i, double t_end, int *labels) {
+  const tl_event *e = &ev->v[i];
   double x = fl_html_x(e->t, t_end), cy = lane_cy(e->lane);
   const char *ft = frame_type(e);
   /* Every mark: its classes, its line in events.jsonl and its time (the script zooms by it). */
@@ -303,7 +329,9 @@ static void write_mark(FILE *out, const tl_event *e, size_t i, double t_end, int
     end = "</circle>";
     break;
   }
-  write_title(out, e);
+  json_t *obj = event_obj(ev, e);
+  write_title(out, e, obj);
+  json_decref(obj);
   fputs(end, out);
   if (e->cat == CAT_ALARM && (*labels)++ < LABELS_MAX)
     fprintf(out, "<text class=\"ev-label\" data-t=\"%.3f\" x=\"%.2f\" y=\"%.1f\">%s</text>", e->t,
@@ -324,6 +352,13 @@ static void write_counts(FILE *out, const size_t *by_name, const char *sep) {
             best < FL_N_EVENTS ? fl_event_table[best].name : "unknown", by_name[best]);
     first = false;
   }
+}
+
+/* A wait event's predicate, as written. */
+static void write_expr(FILE *out, const fl_html_events *ev, const tl_event *w) {
+  json_t *obj = event_obj(ev, w);
+  fl_html_json(out, json_object_get(obj, "expr"), false);
+  json_decref(obj);
 }
 
 /* Barrier waits as bands on the waiting side's lane: from `wait` to the `arrive` of the same
@@ -348,13 +383,9 @@ static void write_spans(FILE *out, const fl_html_events *ev, double t_end, size_
       continue;
     }
     if (e->id != FL_EV_ARRIVE) continue;
-    json_int_t call = json_integer_value(json_object_get(e->obj, "call"));
-    json_int_t index = json_integer_value(json_object_get(e->obj, "index"));
     for (size_t k = 0; k < n_open; k++) {
       const tl_event *w = &ev->v[open[k].i];
-      if (!open[k].open || w->lane != e->lane ||
-          json_integer_value(json_object_get(w->obj, "call")) != call ||
-          json_integer_value(json_object_get(w->obj, "index")) != index)
+      if (!open[k].open || w->lane != e->lane || w->call != e->call || w->index != e->index)
         continue;
       open[k].open = false;
       double x0 = fl_html_x(w->t, t_end), x1 = fl_html_x(e->t, t_end);
@@ -363,8 +394,8 @@ static void write_spans(FILE *out, const fl_html_events *ev, double t_end, size_
               "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"><title>%s waits at barrier %lld "
               "from %.3f to %.3f ms: ",
               w->t, e->t, x0, lane_cy(e->lane) - 18, x1 - x0 > 0.5 ? x1 - x0 : 0.5, 5.0,
-              lane_key[e->lane], (long long)index, w->t, e->t);
-      fl_html_json(out, json_object_get(w->obj, "expr"), false);
+              lane_key[e->lane], (long long)e->index, w->t, e->t);
+      write_expr(out, ev, w);
       fputs("</title></rect>\n", out);
       break;
     }
@@ -378,9 +409,8 @@ static void write_spans(FILE *out, const fl_html_events *ev, double t_end, size_
             "y=\"%.1f\" width=\"%.2f\" height=\"%.1f\"><title>%s still waits at barrier %lld "
             "since %.3f ms: ",
             w->t, t_end, x0, lane_cy(w->lane) - 18, x1 - x0 > 0.5 ? x1 - x0 : 0.5, 5.0,
-            lane_key[w->lane], (long long)json_integer_value(json_object_get(w->obj, "index")),
-            w->t);
-    fl_html_json(out, json_object_get(w->obj, "expr"), false);
+            lane_key[w->lane], (long long)w->index, w->t);
+    write_expr(out, ev, w);
     fputs("</title></rect>\n", out);
   }
   fputs("</g>\n", out);
@@ -436,15 +466,15 @@ static void write_lane(FILE *out, const fl_html_events *ev, int lane, double t_e
     fputs("</title></rect>\n", out);
   }
   for (size_t i = 0; i < ev->n; i++)
-    if (ev->v[i].lane == lane && ev->v[i].drawn) write_mark(out, &ev->v[i], i, t_end, labels);
+    if (ev->v[i].lane == lane && ev->v[i].drawn) write_mark(out, ev, i, t_end, labels);
   fputs("</g>\n", out);
 }
 
-static void write_attrs(FILE *out, const tl_event *e) {
+static void write_attrs(FILE *out, json_t *obj) {
   const char *k;
   json_t *v;
   bool first = true;
-  json_object_foreach(e->obj, k, v) {
+  json_object_foreach(obj, k, v) {
     if (is_stamp_key(k) || !strcmp(k, "arrival_ms") || !strcmp(k, "peer_ns")) continue;
     if (!first) fputc(' ', out);
     first = false;
@@ -497,11 +527,13 @@ static void write_table(FILE *out, const fl_html_events *ev) {
     fprintf(out,
             "<tr id=\"ev-%zu\" data-i=\"%zu\" class=\"l-%s c-%s\"><td class=\"t\">%.3f</td><td>", i,
             i, lane_key[e->lane], cat_key[e->cat], e->t);
-    fl_html_json(out, json_object_get(e->obj, "side"), true);
+    json_t *obj = event_obj(ev, e);
+    fl_html_json(out, json_object_get(obj, "side"), true);
     fputs("</td><td>", out);
-    fl_html_json(out, json_object_get(e->obj, "event"), true);
+    fl_html_json(out, json_object_get(obj, "event"), true);
     fputs("</td><td class=\"attrs\">", out);
-    write_attrs(out, e);
+    write_attrs(out, obj);
+    json_decref(obj);
     fputs("</td></tr>\n", out);
   }
   if (gap) write_gap(out, gap, gap_names);

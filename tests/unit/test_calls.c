@@ -68,7 +68,7 @@ static void test_calls(void **state) {
   fl_scenario_free(s);
 
   /* The message limit counts every call. */
-  s = parse_ok("name: x\ncalls: { count: 10000 }\nclient:\n  script:\n    - send: 100\n");
+  s = parse_ok("name: x\ncalls: { count: 100000 }\nclient:\n  script:\n    - send: 10\n");
   assert_int_equal(s->calls.count, FL_CALLS_MAX);
   fl_scenario_free(s);
 }
@@ -117,7 +117,7 @@ static const struct {
     {"name: x\ncalls: 5\n", 2, 8, "'calls' must be a map like { count: 10"},
     {"name: x\ncalls: { cont: 5 }\n", 2, 10, "unknown key 'cont' in calls; did you mean 'count'?"},
     {"name: x\ncalls: { count: 0 }\n", 2, 17, "'count' must be at least 1"},
-    {"name: x\ncalls: { count: 10001 }\n", 2, 17, "'count' must be at most 10000, not '10001'"},
+    {"name: x\ncalls: { count: 100001 }\n", 2, 17, "'count' must be at most 100000, not '100001'"},
     {"name: x\ncalls: { count: 2, concurrency: 3 }\n", 2, 33,
      "'concurrency' is 3 but the run makes 2 calls"},
     {"name: x\ncalls: { count: 2, channels: 3 }\n", 2, 30,

@@ -358,7 +358,7 @@ static const struct {
      "'message' must be a string"},
     /* streams, payload kinds and their parameters */
     {"name: x\nstreams: 0\n", 2, 10, "'streams' must be at least 1"},
-    {"name: x\nstreams: 10001\n", 2, 10, "'streams' must be at most 10000, not '10001'"},
+    {"name: x\nstreams: 100001\n", 2, 10, "'streams' must be at most 100000, not '100001'"},
     {"name: x\nstreams: many\n", 2, 10, "'streams' must be a whole number"},
     {"name: x\nclient:\n  script:\n    - send: {payload: {kind: nested, seed: 3}}\n", 4, 38,
      "'seed' belongs to payload kind bytes, not nested"},
