@@ -11,7 +11,10 @@
  * PINGS small-message round trips on one bidi call (a 1-byte message and its echo in one
  * batch, each timed), then one server-streaming call of BULK_MIB MiB in 64 KiB messages (timed
  * from the call's start to its status). It prints each path's median round trip and what it
- * adds to the direct one, and its median throughput and the ratio to the direct one.
+ * adds to the direct one, its median throughput and the ratio to the direct one's, and the
+ * median of the per-round ratios (each against the direct stream of the same round, a few
+ * tens of milliseconds away: what other tenants of the machine do then weighs on both), then
+ * each proxy's CPU time and what it comes to per GiB streamed through it.
  */
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -311,6 +314,7 @@ typedef struct {
   grpc_channel *ch;
   int64_t *rtt;
   double *bps;
+  double *ratio; /* each round's bps over the direct path's in that round */
 } path;
 
 static int start_proxy(path *pa, const char *prog, const char *scenario, int sport) {
@@ -379,6 +383,7 @@ int main(int argc, char **argv) {
     paths[i].ch = grpc_channel_create(target, creds, NULL);
     paths[i].rtt = calloc((size_t)rounds * npings + 20, sizeof(int64_t));
     paths[i].bps = calloc((size_t)rounds, sizeof(double));
+    paths[i].ratio = calloc((size_t)rounds, sizeof(double));
     /* A warm-up of each path, not counted. */
     pings(paths[i].ch, cq, 20, paths[i].rtt);
     bulk(paths[i].ch, cq, total / 4);
@@ -389,6 +394,7 @@ int main(int argc, char **argv) {
       pings(pa->ch, cq, npings, pa->rtt + (size_t)r * npings);
       pa->bps[r] = bulk(pa->ch, cq, total);
     }
+    for (int k = 1; k < np; k++) paths[k].ratio[r] = paths[k].bps[r] / paths[0].bps[r];
   }
   size_t ns = (size_t)rounds * npings;
   printf("rounds %d, alternating; per path and round %d round trips of 1 byte and one %llu MiB "
@@ -399,6 +405,7 @@ int main(int argc, char **argv) {
     path *pa = &paths[i];
     qsort(pa->rtt, ns, sizeof(int64_t), cmp64);
     qsort(pa->bps, (size_t)rounds, sizeof(double), cmpd);
+    qsort(pa->ratio, (size_t)rounds, sizeof(double), cmpd);
     double med = pa->rtt[ns / 2] / 1e3, p90 = pa->rtt[ns * 9 / 10] / 1e3;
     double thr = pa->bps[rounds / 2] / (1 << 20);
     if (i == 0) {
@@ -408,8 +415,8 @@ int main(int argc, char **argv) {
              pa->label, med, p90, thr);
     } else {
       printf("%-16s round trip median %6.1f us (p90 %6.1f), added %5.1f  stream %5.0f MiB/s, "
-             "ratio %.3f\n",
-             pa->label, med, p90, med - med0, thr, thr / thr0);
+             "ratio %.3f (per round %.3f)\n",
+             pa->label, med, p90, med - med0, thr, thr / thr0, pa->ratio[rounds / 2]);
     }
   }
   for (int i = 0; i < np; i++) grpc_channel_destroy(paths[i].ch);
@@ -423,9 +430,13 @@ int main(int argc, char **argv) {
     void *lines;
     pthread_join(pa->drainer, &lines);
 #define TV(t) ((t).tv_sec + (t).tv_usec / 1e6)
-    printf("%-16s %ld event lines, %.2f s CPU (user %.2f, system %.2f), exit %d\n", pa->label,
-           (long)(intptr_t)lines, TV(ru.ru_utime) + TV(ru.ru_stime), TV(ru.ru_utime),
-           TV(ru.ru_stime), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    double cpu = TV(ru.ru_utime) + TV(ru.ru_stime);
+    /* Every stream went through it: the warm-up's and one a round (the pings are noise). */
+    double gib = (double)(total / 4 + (uint64_t)rounds * total) / (1 << 30);
+    printf("%-16s %ld event lines, %.2f s CPU (user %.2f, system %.2f; %.0f ms per GiB "
+           "streamed), exit %d\n",
+           pa->label, (long)(intptr_t)lines, cpu, TV(ru.ru_utime), TV(ru.ru_stime), cpu * 1e3 / gib,
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   }
   kill(server, SIGKILL);
   int st;

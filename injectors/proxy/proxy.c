@@ -134,6 +134,11 @@ typedef struct {
   dir_mode mode;
   pbuf in;  /* read from the sender, not yet taken as frames */
   pbuf out; /* taken, not yet written to the receiver */
+  /* Taken bytes left where they were read, in `in`, queued behind all of `out`: what is
+   * forwarded unchanged is written from there, not copied first (see deliver). Only read_side
+   * leaves bytes here, and it writes or copies them into `out` before `in` moves again. */
+  const uint8_t *span;
+  size_t span_len;
   fl_shaper sh;
   frecq recs;           /* events of frames in `out` */
   uint64_t n_in, n_out; /* frames read from the sender, frames given to the receiver */
@@ -160,6 +165,14 @@ typedef struct {
   int sq[64];
   size_t sq_head, sq_count;
 } dir;
+
+/* Copies the span into `out`, behind what is there: `in` is about to move. */
+static int span_keep(dir *d) {
+  if (!d->span_len) return 0;
+  if (pbuf_append(&d->out, d->span, d->span_len) < 0) return -1;
+  d->span_len = 0;
+  return 0;
+}
 
 typedef struct {
   uint32_t id;
@@ -959,9 +972,21 @@ static void fire_action(fl_proxy *p, int k, conn *c, const fl_h2_frame_header *h
 /* Hands a whole frame (or, raw, any bytes when r is NULL) to the receiver's queue. */
 static int deliver(fl_proxy *p, conn *c, int idx, const uint8_t *bytes, size_t len, frec *r) {
   dir *d = &c->d[idx];
-  if (pbuf_append(&d->out, bytes, len) < 0 ||
-      fl_shaper_add(&d->sh, &p->shape[idx], len, p->now, d->hold_until) < 0)
-    return -1;
+  /* Bytes of the sender's own input stay there (the span) while they follow on from the last
+   * ones kept so; anything else first puts the span into `out`, so the order holds. */
+  bool from_in = d->in.p && bytes >= d->in.p && bytes < d->in.p + d->in.cap;
+  if (from_in && d->span_len && bytes == d->span + d->span_len) {
+    d->span_len += len;
+  } else {
+    if (span_keep(d) < 0) return -1;
+    if (from_in) {
+      d->span = bytes;
+      d->span_len = len;
+    } else if (pbuf_append(&d->out, bytes, len) < 0) {
+      return -1;
+    }
+  }
+  if (fl_shaper_add(&d->sh, &p->shape[idx], len, p->now, d->hold_until) < 0) return -1;
   if (!r) return 0;
   r->at = ++d->n_out;
   r->end = d->sh.added;
@@ -1369,7 +1394,7 @@ static int parse_input(fl_proxy *p, conn *c, int idx) {
         d->head_done = true;
         d->head_rec = r;
       }
-      if (pbuf_reserve(&d->in, FL_H2_FRAME_HEADER_LEN + len - n) < 0) return -1;
+      if (span_keep(d) < 0 || pbuf_reserve(&d->in, FL_H2_FRAME_HEADER_LEN + len - n) < 0) return -1;
       return 0;
     }
     /* Consumed first: take_frame may inject into this direction, but never reads `in`. */
@@ -1414,13 +1439,17 @@ static void flush_dir(fl_proxy *p, conn *c, int idx) {
   if (c->closed || (idx == C2S && c->connecting) || wfd < 0) return;
   if (p->blackhole[idx]) return;
   d->wblocked = false;
-  while (pbuf_used(&d->out)) {
+  while (pbuf_used(&d->out) || d->span_len) {
     int64_t wake;
     uint64_t allowed = fl_shaper_allowed(&d->sh, &p->shape[idx], p->now, &wake);
     d->wake_ns = wake;
     if (!allowed) break;
-    if (allowed > pbuf_used(&d->out)) allowed = pbuf_used(&d->out);
-    ssize_t w = send(wfd, d->out.p + d->out.off, allowed, MSG_NOSIGNAL);
+    /* `out` first, then the span behind it. */
+    bool from_out = pbuf_used(&d->out) > 0;
+    const uint8_t *src = from_out ? d->out.p + d->out.off : d->span;
+    size_t avail = from_out ? pbuf_used(&d->out) : d->span_len;
+    if (allowed > avail) allowed = avail;
+    ssize_t w = send(wfd, src, allowed, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         d->wblocked = true;
@@ -1431,7 +1460,12 @@ static void flush_dir(fl_proxy *p, conn *c, int idx) {
       conn_finish(p, c, close_reason_for(1 - idx, true), idx == C2S, idx == S2C);
       return;
     }
-    pbuf_consume(&d->out, (size_t)w);
+    if (from_out) {
+      pbuf_consume(&d->out, (size_t)w);
+    } else {
+      d->span += w;
+      d->span_len -= (size_t)w;
+    }
     fl_shaper_sent(&d->sh, &p->shape[idx], (uint64_t)w, p->now);
     d->delivered += (uint64_t)w;
     for (frec *r; (r = frecq_front(&d->recs)) && r->end <= d->delivered;) {
@@ -1443,7 +1477,7 @@ static void flush_dir(fl_proxy *p, conn *c, int idx) {
       break;
     }
   }
-  if (!pbuf_used(&d->out) && (d->eof || d->fin_pending) && !d->fin_sent) {
+  if (!pbuf_used(&d->out) && !d->span_len && (d->eof || d->fin_pending) && !d->fin_sent) {
     if (p->slow_close[idx] && !d->fin_at) d->fin_at = p->now + p->slow_close[idx];
     if (d->fin_at > p->now) {
       d->wake_ns = d->fin_at;
@@ -1465,6 +1499,17 @@ static void service(fl_proxy *p, conn *c) {
   update_interest(p, c);
 }
 
+/* What a read left in the span is written now, as far as the receiver takes it, and the rest
+ * copied into `out`: the next read moves `in`. Returns -1 if the connection went. */
+static int settle(fl_proxy *p, conn *c, int idx) {
+  dir *d = &c->d[idx];
+  if (c->closed) return -1;
+  if (!d->span_len) return 0;
+  flush_dir(p, c, idx);
+  if (c->closed) return -1;
+  return span_keep(d);
+}
+
 /* Reads from side idx's socket. Returns -1 if the connection went. */
 static int read_side(fl_proxy *p, conn *c, int idx, bool to_eof) {
   dir *d = &c->d[idx];
@@ -1476,7 +1521,8 @@ static int read_side(fl_proxy *p, conn *c, int idx, bool to_eof) {
     ssize_t n = recv(fd, d->in.p + d->in.len, d->in.cap - d->in.len, 0);
     if (n > 0) {
       d->in.len += (size_t)n;
-      if (parse_input(p, c, idx) < 0) return -1;
+      int rc = parse_input(p, c, idx);
+      if (settle(p, c, idx) < 0 || rc < 0) return -1;
       if ((size_t)n < READ_CHUNK / 2 && !to_eof) break;
       continue;
     }
@@ -1485,8 +1531,9 @@ static int read_side(fl_proxy *p, conn *c, int idx, bool to_eof) {
       if (c->first_eof < 0) c->first_eof = idx;
       /* What is left of a cut frame still goes: the receiver sees the stream as it was. */
       if (pbuf_used(&d->in)) {
-        if (deliver(p, c, idx, d->in.p + d->in.off, pbuf_used(&d->in), NULL) < 0) return -1;
+        int rc = deliver(p, c, idx, d->in.p + d->in.off, pbuf_used(&d->in), NULL);
         pbuf_consume(&d->in, pbuf_used(&d->in));
+        if (settle(p, c, idx) < 0 || rc < 0) return -1;
       }
       break;
     }
