@@ -702,8 +702,9 @@ static void advance(fl_peer *p, fl_call *c) {
     p->n_finished++;
     if (p->n_open) p->n_open--;
     if (p->call_over) p->call_over(p, c);
-    /* A slot is free: the client's next call may start. */
-    if (p->n_started < p->n_calls) p->wake_all = true;
+    /* A slot is free: the client's next call may start. (Only the client starts calls: on
+     * the server this would make every call's end a round over all calls.) */
+    if (p->start_calls && p->n_started < p->n_calls) p->wake_all = true;
   }
 }
 
