@@ -617,6 +617,12 @@ static bool run_step(fl_peer *p, fl_call *c, const fl_step *st) {
     /* RECV_INITIAL_METADATA has been pending since the call started. */
     fl_call_set_stage(c, FL_STAGE_AWAIT_OP);
     return c->md_recv.done;
+  case FL_STEP_STOP_ACCEPTING:
+    if (!p->is_server)
+      fl_peer_fail(p, "%s:%d:%d: stop_accepting is a server step", p->opt.scenario_path, st->line,
+                   st->col);
+    fl_server_stop_accepting(p);
+    return true;
   case FL_STEP_CLOSE_CHANNEL:
     if (p->is_server)
       fl_peer_fail(p, "%s:%d:%d: close_channel is a client step", p->opt.scenario_path, st->line,

@@ -20,7 +20,9 @@
  * call). With more than one channel every channel asks for a local subchannel pool, so each
  * is its own HTTP/2 connection. A call's C core objects are given back as soon as it is over.
  * The server requests `accept` calls (default: all the run makes) up front and no more, so
- * further calls wait inside C core.
+ * further calls wait inside C core; with a stop_accepting step in its script it requests one
+ * at a time, the next as soon as one arrives, and the step ends that (the one already
+ * requested is still taken: C core cannot take a request back).
  *
  * HEADERS. The client sends its request headers (with `metadata:`) when a call starts. The
  * server sends its response headers with its first message or its status, as a C++ server
@@ -194,6 +196,11 @@ struct fl_peer {
   bool wake_all;
   int64_t timer_ns;
 
+  /* server: calls asked of C core so far (grpc_server_request_call, in slot order), how many it
+   * may ask for (`accept`, else every call), and whether a stop_accepting step ended it */
+  size_t requested, accept_limit;
+  bool accept_stopped;
+
   /* server: the `shutdown` step, once per peer whichever call runs it */
   struct {
     bool started, forced, done;
@@ -256,6 +263,10 @@ void fl_peer_run_client(fl_peer *p);
  * whenever the scheduler advances every call. */
 void fl_server_shutdown_start(fl_peer *p, const fl_step *st);
 void fl_server_shutdown_tick(fl_peer *p);
+
+/* server: the stop_accepting step: no call is requested from here on, and the slots never
+ * requested count as over for the script. */
+void fl_server_stop_accepting(fl_peer *p);
 
 /* server: SIGTERM is a real server's graceful stop (Go's GracefulStop on SIGTERM): blocked in
  * every thread (call before grpc_init, so C core's threads inherit the mask) and waited for by

@@ -46,9 +46,12 @@ static void read_metadata_deadline(fl_call *c, const char *key) {
   }
 }
 
+static void request_next(fl_peer *p);
+
 /* A requested call arrived (or the request ended with the server's shutdown). */
 static void on_accept(fl_peer *p, fl_op *op) {
   fl_call *c = op->call;
+  if (op->ok) request_next(p);
   if (!op->ok) {
     /* A shutdown fails the requests no client has used yet: those calls never start. */
     if (!p->shutdown.started) fl_peer_fail(p, "accepting a call failed");
@@ -152,6 +155,37 @@ void fl_server_shutdown_tick(fl_peer *p) {
   if (fl_peer_timer(p, p->shutdown.deadline_at_ns)) shutdown_force(p, "deadline");
 }
 
+/* Asks C core for the next call slot's call, while the plan lets it. */
+static void request_next(fl_peer *p) {
+  if (p->accept_stopped || p->requested >= p->accept_limit) return;
+  fl_call *c = &p->calls[p->requested++];
+  grpc_call_details_init(&c->details);
+  grpc_metadata_array_init(&c->request_md);
+  c->accept = (fl_op){.started = true, .call = c, .on_done = on_accept};
+  grpc_call_error e = grpc_server_request_call(p->server, &c->call, &c->details, &c->request_md,
+                                               p->cq, p->cq, &c->accept);
+  if (e != GRPC_CALL_OK)
+    fl_peer_fail(p, "grpc_server_request_call: %s", grpc_call_error_to_string(e));
+}
+
+void fl_server_stop_accepting(fl_peer *p) {
+  if (p->accept_stopped) return;
+  p->accept_stopped = true;
+  /* The slots past accept_limit count as over already. */
+  for (size_t i = p->requested; i < p->accept_limit; i++) {
+    p->calls[i].finished = true;
+    p->n_finished++;
+  }
+  p->requested = p->accept_limit;
+}
+
+/* A stop_accepting step in the script: then calls are requested one at a time. */
+static bool stops_accepting(const fl_side_plan *plan) {
+  for (size_t i = 0; i < plan->n_steps; i++)
+    if (plan->steps[i].kind == FL_STEP_STOP_ACCEPTING) return true;
+  return false;
+}
+
 _Noreturn void fl_peer_run_server(fl_peer *p) {
   grpc_channel_args *args = fl_peer_args_new(p, NULL, 0);
   p->server = grpc_server_create(args, NULL);
@@ -168,20 +202,12 @@ _Noreturn void fl_peer_run_server(fl_peer *p) {
 
   /* Every call is requested up front, so they may arrive in any order; with `accept: N` only
    * N are, and the calls past them wait inside C core, never accepted (those slots count as
-   * over for the script). */
-  size_t take = p->plan->accept && p->plan->accept < p->n_calls ? p->plan->accept : p->n_calls;
-  for (size_t i = take; i < p->n_calls; i++) p->calls[i].finished = true;
-  p->n_finished = p->n_calls - take;
-  for (size_t i = 0; i < take; i++) {
-    fl_call *c = &p->calls[i];
-    grpc_call_details_init(&c->details);
-    grpc_metadata_array_init(&c->request_md);
-    c->accept = (fl_op){.started = true, .call = c, .on_done = on_accept};
-    grpc_call_error e = grpc_server_request_call(p->server, &c->call, &c->details, &c->request_md,
-                                                 p->cq, p->cq, &c->accept);
-    if (e != GRPC_CALL_OK)
-      fl_peer_fail(p, "grpc_server_request_call: %s", grpc_call_error_to_string(e));
-  }
+   * over for the script). A script that stops accepting asks for one at a time (peer.h). */
+  p->accept_limit = p->plan->accept && p->plan->accept < p->n_calls ? p->plan->accept : p->n_calls;
+  for (size_t i = p->accept_limit; i < p->n_calls; i++) p->calls[i].finished = true;
+  p->n_finished = p->n_calls - p->accept_limit;
+  size_t ahead = stops_accepting(p->plan) ? 1 : p->accept_limit;
+  for (size_t i = 0; i < ahead; i++) request_next(p);
   long long limit = fl_peer_recv_limit(p);
   if (limit >= 0)
     fl_peer_emit(p, FL_EV_READY, FL_KV_I(PORT, port), FL_KV_I(RECV_LIMIT, limit));

@@ -49,6 +49,7 @@ const char *fl_step_name(fl_step_kind k) {
   case FL_STEP_SEND_HEADERS: return "send_headers";
   case FL_STEP_RECV_HEADERS: return "recv_headers";
   case FL_STEP_CLOSE_CHANNEL: return "close_channel";
+  case FL_STEP_STOP_ACCEPTING: return "stop_accepting";
   }
   return "(unknown step)";
 }
@@ -56,9 +57,10 @@ const char *fl_step_name(fl_step_kind k) {
 static const char *const rpc_names[] = {"unary", "server_stream", "client_stream", "bidi", NULL};
 /* In fl_step_kind order. */
 static const char *const step_names[] = {
-    "send",     "recv",         "sleep",        "close_send",    "cancel",
-    "status",   "wait",         "dump",         "stop_reading",  "resume_reading",
-    "shutdown", "send_headers", "recv_headers", "close_channel", NULL};
+    "send",         "recv",           "sleep",          "close_send",
+    "cancel",       "status",         "wait",           "dump",
+    "stop_reading", "resume_reading", "shutdown",       "send_headers",
+    "recv_headers", "close_channel",  "stop_accepting", NULL};
 /* In fl_threads_trigger order. */
 static const char *const threads_names[] = {"on_hang", "on_failure", "at_end", "never", NULL};
 
@@ -920,7 +922,7 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     return fail_node(c, kn,
                      "unknown step '%s'; expected send, recv, sleep, close_send, cancel, status, "
                      "wait, dump, stop_reading, resume_reading, shutdown, send_headers, "
-                     "recv_headers or close_channel",
+                     "recv_headers, close_channel or stop_accepting",
                      name);
   }
   /* step_names is in fl_step_kind order. */
@@ -946,11 +948,15 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
                      "it accepts the call");
   if (st->kind == FL_STEP_CLOSE_CHANNEL && server)
     return fail_node(c, kn, "'close_channel' is a client step; a server stops with 'shutdown'");
+  if (st->kind == FL_STEP_STOP_ACCEPTING && !server)
+    return fail_node(c, kn,
+                     "'stop_accepting' is a server step; a client stops making calls when its "
+                     "'calls:' are made");
 
   if (st->kind == FL_STEP_CLOSE_SEND || st->kind == FL_STEP_CANCEL || st->kind == FL_STEP_DUMP ||
       st->kind == FL_STEP_STOP_READING || st->kind == FL_STEP_RESUME_READING ||
       st->kind == FL_STEP_SEND_HEADERS || st->kind == FL_STEP_RECV_HEADERS ||
-      st->kind == FL_STEP_CLOSE_CHANNEL) {
+      st->kind == FL_STEP_CLOSE_CHANNEL || st->kind == FL_STEP_STOP_ACCEPTING) {
     if (v && !is_null(v))
       return fail_node(c, v, "'%s' takes no value; write it as '- %s'", name, name);
     return 0;

@@ -68,6 +68,7 @@ typedef enum {
   FL_STEP_SEND_HEADERS,   /* send_headers: the response headers go now (server only) */
   FL_STEP_RECV_HEADERS,   /* recv_headers: wait for the response headers (client only) */
   FL_STEP_CLOSE_CHANNEL,  /* close_channel: the call's channel is destroyed (client only) */
+  FL_STEP_STOP_ACCEPTING, /* stop_accepting: no further call is requested (server only) */
 } fl_step_kind;
 
 /* What a `send` puts on the wire (see injectors/payload.h for the exact shapes). */

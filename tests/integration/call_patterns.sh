@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Call patterns beyond the library (issue 11): accept: leaves calls queued in C core,
+# Call patterns beyond the library (issue 11): accept: and stop_accepting (from a barrier)
+# leave calls queued in C core,
 # close_channel lets the call on the channel finish, send_headers ends the headers deadlock;
 # and report.json lists every call with its channel and a failed call's message.
 # Usage: call_patterns.sh FAULTLINE DATA_DIR SCENARIOS_DIR
@@ -8,7 +9,8 @@ faultline=$1 data=$2 scenarios=$3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail=0
-for name in accept-queues-calls close-channel-lets-calls-finish send-headers-before-reply; do
+for name in accept-queues-calls close-channel-lets-calls-finish send-headers-before-reply \
+  stop-accepting-from-a-barrier; do
   if ! "$faultline" run --quiet --out "$out/$name" "$data/$name.yaml"; then
     echo "$name: not reproduced"
     fail=1

@@ -106,6 +106,7 @@ static void test_sides(void **state) {
   assert_string_equal(fl_step_name(FL_STEP_SEND_HEADERS), "send_headers");
   assert_string_equal(fl_step_name(FL_STEP_RECV_HEADERS), "recv_headers");
   assert_string_equal(fl_step_name(FL_STEP_CLOSE_CHANNEL), "close_channel");
+  assert_string_equal(fl_step_name(FL_STEP_STOP_ACCEPTING), "stop_accepting");
   fl_scenario_free(s);
 }
 
@@ -159,6 +160,10 @@ static const struct {
     {"name: x\nserver:\n  script:\n    - recv_headers\n", 4, 7, "'recv_headers' is a client step"},
     {"name: x\nserver:\n  script:\n    - close_channel\n", 4, 7,
      "'close_channel' is a client step"},
+    {"name: x\nclient:\n  script:\n    - stop_accepting\n", 4, 7,
+     "'stop_accepting' is a server step"},
+    {"name: x\nserver:\n  script:\n    - stop_accepting: 3\n", 4, 23,
+     "'stop_accepting' takes no value; write it as '- stop_accepting'"},
     {"name: x\nclient:\n  script:\n    - close_channel: now\n", 4, 22,
      "'close_channel' takes no value; write it as '- close_channel'"},
     {"name: x\nclient:\n  script:\n    - recv_header\n", 4, 7,
