@@ -86,7 +86,7 @@ static void start_call(fl_peer *p, fl_call *c, const char *method) {
    * when the batch starts. */
   grpc_metadata md[FL_METADATA_MAX_ENTRIES + 1];
   size_t n_md = p->n_md_out;
-  memcpy(md, p->md_out, n_md * sizeof *md);
+  if (n_md) memcpy(md, p->md_out, n_md * sizeof *md);
   grpc_slice deadline_value = grpc_empty_slice();
   if (p->plan->deadline_metadata) {
     char text[FL_METADATA_DEADLINE_TEXT];

@@ -229,7 +229,7 @@ int fl_html_windows_load(const char *path, double start_ms, fl_html_windows **ou
     fl_set_err(err, errlen, "cannot read %s: out of memory", path);
     return -1;
   }
-  qsort(w->c, w->n, sizeof *w->c, conn_order);
+  if (w->n) qsort(w->c, w->n, sizeof *w->c, conn_order); /* w->c is NULL without one */
   *out = w;
   return 0;
 }
