@@ -141,7 +141,7 @@ struct fl_call {
   int close_cancelled;
   bool headers_sent; /* server: its initial metadata went (send_headers, first message, status) */
   /* server, with deadline_metadata: what the call's key held (a deadline in Unix ms, or bytes
-   * that are not one), checked before each step (fl_peer_metadata_deadline_passed) */
+   * that are not one), judged before each step (peer.c, metadata_deadline_ends) */
   enum { FL_MD_DEADLINE_NONE, FL_MD_DEADLINE_SET, FL_MD_DEADLINE_BAD } md_deadline;
   int64_t md_deadline_unix_ms;
 
@@ -196,10 +196,9 @@ struct fl_peer {
   bool wake_all;
   int64_t timer_ns;
 
-  /* server: calls asked of C core so far (grpc_server_request_call, in slot order), how many it
-   * may ask for (`accept`, else every call), and whether a stop_accepting step ended it */
+  /* server: calls asked of C core so far (grpc_server_request_call, in slot order) and how many
+   * it may ask for (`accept`, else every call; a stop_accepting step lowers it to `requested`) */
   size_t requested, accept_limit;
-  bool accept_stopped;
 
   /* server: the `shutdown` step, once per peer whichever call runs it */
   struct {

@@ -51,7 +51,6 @@ static void request_next(fl_peer *p);
 /* A requested call arrived (or the request ended with the server's shutdown). */
 static void on_accept(fl_peer *p, fl_op *op) {
   fl_call *c = op->call;
-  if (op->ok) request_next(p);
   if (!op->ok) {
     /* A shutdown fails the requests no client has used yet: those calls never start. */
     if (!p->shutdown.started) fl_peer_fail(p, "accepting a call failed");
@@ -59,6 +58,7 @@ static void on_accept(fl_peer *p, fl_op *op) {
     p->n_finished++;
     return;
   }
+  request_next(p);
   char *method = grpc_slice_to_c_string(c->details.method);
   fl_call_emit(c, FL_EV_CALL_START, FL_KV_S(METHOD, method));
   gpr_free(method);
@@ -157,7 +157,7 @@ void fl_server_shutdown_tick(fl_peer *p) {
 
 /* Asks C core for the next call slot's call, while the plan lets it. */
 static void request_next(fl_peer *p) {
-  if (p->accept_stopped || p->requested >= p->accept_limit) return;
+  if (p->requested >= p->accept_limit) return;
   fl_call *c = &p->calls[p->requested++];
   grpc_call_details_init(&c->details);
   grpc_metadata_array_init(&c->request_md);
@@ -169,14 +169,12 @@ static void request_next(fl_peer *p) {
 }
 
 void fl_server_stop_accepting(fl_peer *p) {
-  if (p->accept_stopped) return;
-  p->accept_stopped = true;
   /* The slots past accept_limit count as over already. */
   for (size_t i = p->requested; i < p->accept_limit; i++) {
     p->calls[i].finished = true;
     p->n_finished++;
   }
-  p->requested = p->accept_limit;
+  p->accept_limit = p->requested;
 }
 
 /* A stop_accepting step in the script: then calls are requested one at a time. */

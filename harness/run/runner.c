@@ -375,13 +375,6 @@ typedef struct {
   const char *cwd; /* NULL: the runner's */
 } child_spec;
 
-/*
- * Forks and execs `c` for `p` in its own process group with PR_SET_PDEATHSIG. Returns 0 with
- * p->pid set, or -1 with the reason in err: a fork that failed, or the child's own start-up
- * failure (its errno comes back through a close-on-exec pipe, as libuv's uv_spawn does, so
- * "cannot execute ...: No such file or directory" is known at once; the child then exits 127
- * and is reaped with the others).
- */
 /* Open files a side needs beyond one a connection: C core's own (epoll, wakeup pipes), the
  * peer's pipes, libraries', with room to spare. */
 #define NOFILE_MARGIN 256
@@ -420,6 +413,13 @@ static int apply_nofile(const fl_run_result *r, const fl_side_plan *plan) {
   return setrlimit(RLIMIT_NOFILE, &want);
 }
 
+/*
+ * Forks and execs `c` for `p` in its own process group with PR_SET_PDEATHSIG. Returns 0 with
+ * p->pid set, or -1 with the reason in err: a fork that failed, or the child's own start-up
+ * failure (its errno comes back through a close-on-exec pipe, as libuv's uv_spawn does, so
+ * "cannot execute ...: No such file or directory" is known at once; the child then exits 127
+ * and is reaped with the others).
+ */
 static int fork_child(run *rn, source *p, const child_spec *c, char *err, size_t errlen) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {
@@ -1370,7 +1370,6 @@ static int start_server(run *rn, const char *scenario_copy, char *err, size_t er
   return spawn_external(rn, p, p->port, NULL, err, errlen);
 }
 
-/* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
 /* When a hang would be declared. fl_observe_hang_at looks at every call's timers, and asked
  * once a loop turn it was most of the runner's time with 100,000 calls (bench/scale); so its
  * answer is kept until it is due or HANG_RECHECK_NS old. A kept answer is never acted on:
@@ -1386,6 +1385,7 @@ static int64_t hang_due(run *rn, int64_t now) {
   return rn->hang_at;
 }
 
+/* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
 static void run_loop(run *rn, const char *scenario_copy) {
   const fl_scenario *s = rn->s;
   char err[512];
