@@ -176,7 +176,7 @@ int fl_external_parse_key(const fl_plan_yaml *y, bool server, yaml_node_t *k, ya
                     : !strcmp(key, "cwd") ? "cwd"
                                           : "start_timeout";
   }
-  if (!strcmp(key, "start_timeout")) return fl_yaml_duration(y, v, key, true, &e->start_timeout_ns);
+  if (!strcmp(key, "start_timeout")) return fl_yaml_duration(y, v, key, 1, &e->start_timeout_ns);
   if (!strcmp(key, "env")) return parse_env(y, v, e);
   if (!strcmp(key, "cwd")) {
     if (fl_yaml_want_scalar(y, v, "cwd", "a directory") < 0) return -1;

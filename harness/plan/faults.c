@@ -350,9 +350,9 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
       seen[ki] = true;
       int rc = 0;
       if (!strcmp(key, "delay") || !strcmp(key, "by")) {
-        rc = fl_yaml_duration(y, v, key, a->kind != FL_ACTION_SLICE, &a->delay_ns);
+        rc = fl_yaml_duration(y, v, key, a->kind != FL_ACTION_SLICE ? 1 : 0, &a->delay_ns);
       } else if (!strcmp(key, "jitter")) {
-        rc = fl_yaml_duration(y, v, key, false, &a->jitter_ns);
+        rc = fl_yaml_duration(y, v, key, 0, &a->jitter_ns);
       } else if (!strcmp(key, "rate")) {
         rc = get_size(y, v, key, "a rate like 1MiB/s or 64KB/s", true, &a->rate);
       } else if (!strcmp(key, "size")) {
@@ -364,7 +364,7 @@ static int parse_args(const fl_plan_yaml *y, yaml_node_t *args, fl_action *a) {
             v->type == YAML_SCALAR_NODE && !strcmp(fl_yaml_str(v), "forever"))
           a->for_ns = FL_FOREVER;
         else
-          rc = fl_yaml_duration(y, v, key, true, &a->for_ns);
+          rc = fl_yaml_duration(y, v, key, 1, &a->for_ns);
       } else if (!strcmp(key, "code")) {
         rc = get_error_code(y, v, key, &a->code);
       } else if (!strcmp(key, "stream")) {
@@ -728,7 +728,7 @@ static int parse_fault(const fl_plan_yaml *y, yaml_node_t *n, fl_fault *all, siz
     t->kind = FL_TRIGGER_AFTER;
     t->line = FL_YAML_LINE(after);
     t->col = FL_YAML_COL(after);
-    if (fl_yaml_duration(y, after, "after", false, &t->after_ns) < 0) return -1;
+    if (fl_yaml_duration(y, after, "after", 0, &t->after_ns) < 0) return -1;
   }
 
   if (parse_do(y, act, &f->action) < 0) return -1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "predicate.h"
+#include "scenario.h" /* FL_DURATION_MAX_NS */
 
 int fl_yaml_fail(const fl_plan_yaml *y, int line, int col, const char *fmt, ...) {
   char msg[600];
@@ -91,19 +92,26 @@ int fl_yaml_want_scalar(const fl_plan_yaml *y, yaml_node_t *n, const char *key, 
   return 0;
 }
 
-int fl_yaml_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, bool positive,
+int fl_yaml_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, int64_t min_ns,
                      int64_t *out) {
-  const char what[] = "a duration like 500ms or 3s";
+  static const char what[] = "a duration like 500ms or 3s";
   char d[64];
   if (fl_yaml_want_scalar(y, n, key, what) < 0) return -1;
   const char *v = fl_yaml_str(n);
-  if (fl_parse_duration(v, out) < 0) {
+  int rc = fl_parse_duration(v, out);
+  if (rc == -2 || (rc == 0 && *out > FL_DURATION_MAX_NS))
+    return fl_yaml_fail_node(y, n, "'%s' must be at most 24h, not %s", key,
+                             fl_yaml_describe(n, d, sizeof d));
+  if (rc < 0) {
     if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v))
       return fl_yaml_fail_node(y, n, "'%s' must be %s; '%s' has no unit", key, what, v);
     return fl_yaml_fail_node(y, n, "'%s' must be %s, not %s", key, what,
                              fl_yaml_describe(n, d, sizeof d));
   }
-  if (positive && *out <= 0) return fl_yaml_fail_node(y, n, "'%s' must be longer than 0", key);
+  if (min_ns == 1 && *out <= 0) return fl_yaml_fail_node(y, n, "'%s' must be longer than 0", key);
+  if (*out < min_ns)
+    return fl_yaml_fail_node(y, n, "'%s' must be at least %lldms, not %s", key,
+                             (long long)(min_ns / 1000000), fl_yaml_describe(n, d, sizeof d));
   return 0;
 }
 

@@ -54,8 +54,9 @@ int fl_yaml_want_scalar(const fl_plan_yaml *y, yaml_node_t *n, const char *key, 
 /* A whole number in 1..max, like 10. */
 int fl_yaml_count(const fl_plan_yaml *y, yaml_node_t *n, const char *key, uint64_t max,
                   uint64_t *out);
-/* A duration like 500ms or 3s (positive: longer than 0). */
-int fl_yaml_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, bool positive,
+/* A duration like 500ms or 3s, in min_ns..FL_DURATION_MAX_NS (scenario.h "Limits"); min_ns 1
+ * reads "longer than 0". */
+int fl_yaml_duration(const fl_plan_yaml *y, yaml_node_t *n, const char *key, int64_t min_ns,
                      int64_t *out);
 
 #endif

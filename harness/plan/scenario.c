@@ -182,27 +182,6 @@ __attribute__((format(printf, 4, 5))) static int warn_at(pctx *c, int line, int 
 #define COL(n) ((int)(n)->start_mark.column + 1)
 #define fail_node(c, n, ...) fail_at((c), LINE(n), COL(n), __VA_ARGS__)
 
-static bool is_null(const yaml_node_t *n) {
-  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-  const char *v = (const char *)n->data.scalar.value;
-  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
-
-/* How a node reads in "..., not X": a quoted value, or what kind of thing it is. */
-static const char *describe(const yaml_node_t *n, char *buf, size_t len) {
-  if (n->type == YAML_MAPPING_NODE) return "a map";
-  if (n->type == YAML_SEQUENCE_NODE) return "a list";
-  if (is_null(n)) return "nothing";
-  const char *v = sval(n);
-  size_t shown = strcspn(v, "\n\r"); /* one line of it, and not too much */
-  if (shown > 40) shown = 40;
-  while (shown > 0 && ((unsigned char)v[shown] & 0xC0) == 0x80) shown--; /* whole characters */
-  snprintf(buf, len, "'%.*s%s'", (int)shown, v, v[shown] ? "..." : "");
-  return buf;
-}
-
 static yaml_node_t *node(pctx *c, int id) { return yaml_document_get_node(c->doc, id); }
 
 /*
@@ -217,11 +196,12 @@ static int check_key(pctx *c, yaml_node_t *map, yaml_node_pair_t *pair, const ch
   yaml_node_t *k = node(c, pair->key);
   char d[64];
   if (k->type != YAML_SCALAR_NODE)
-    return fail_node(c, k, "keys in %s must be names, not %s", where, describe(k, d, sizeof d));
-  const char *key = sval(k);
+    return fail_node(c, k, "keys in %s must be names, not %s", where,
+                     fl_yaml_describe(k, d, sizeof d));
+  const char *key = fl_yaml_str(k);
   for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
     yaml_node_t *qk = node(c, q->key);
-    if (qk->type == YAML_SCALAR_NODE && !strcmp(sval(qk), key))
+    if (qk->type == YAML_SCALAR_NODE && !strcmp(fl_yaml_str(qk), key))
       return fail_node(c, k, "duplicate key '%s' in %s (first at line %d)", key, where, LINE(qk));
   }
   if (allowed) {
@@ -262,65 +242,35 @@ static const char *side_misplaced(const char *key) {
 
 /* ---- values ----------------------------------------------------------------------------- */
 
+/* The parser's context as the part parsers (plan_yaml.h) and the value readers below take it:
+ * their errors come back through fail_at, predicates through parse_predicate. */
+static int plan_fail(void *c, int line, int col, const char *msg);
+static int plan_predicate(void *c, yaml_node_t *n, const char *key, fl_predicate **out,
+                          char **text);
+static fl_plan_yaml yaml_of(pctx *c) {
+  return (fl_plan_yaml){c->path, c->doc, c, plan_fail, plan_predicate};
+}
+
 static int want_scalar(pctx *c, yaml_node_t *n, const char *key, const char *what) {
-  char d[64];
-  if (n->type != YAML_SCALAR_NODE || is_null(n))
-    return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
-  return 0;
+  fl_plan_yaml y = yaml_of(c);
+  return fl_yaml_want_scalar(&y, n, key, what);
 }
 
-/* A duration in min_ns..FL_DURATION_MAX_NS (scenario.h "Limits"). min_ns 1 reads "longer
- * than 0". */
 static int get_duration(pctx *c, yaml_node_t *n, const char *key, int64_t min_ns, int64_t *out) {
-  static const char what[] = "a duration like 500ms or 3s";
-  char d[64];
-  if (want_scalar(c, n, key, what) < 0) return -1;
-  int rc = fl_parse_duration(sval(n), out);
-  if (rc == -2 || (rc == 0 && *out > FL_DURATION_MAX_NS))
-    return fail_node(c, n, "'%s' must be at most 24h, not %s", key, describe(n, d, sizeof d));
-  if (rc < 0) {
-    const char *v = sval(n);
-    if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v))
-      return fail_node(c, n, "'%s' must be %s; '%s' has no unit", key, what, sval(n));
-    return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
-  }
-  if (min_ns == 1 && *out <= 0) return fail_node(c, n, "'%s' must be longer than 0", key);
-  if (*out < min_ns)
-    return fail_node(c, n, "'%s' must be at least %lldms, not %s", key,
-                     (long long)(min_ns / 1000000), describe(n, d, sizeof d));
-  return 0;
+  fl_plan_yaml y = yaml_of(c);
+  return fl_yaml_duration(&y, n, key, min_ns, out);
 }
 
-/* A whole number in 1..max, for counts. */
 static int get_count(pctx *c, yaml_node_t *n, const char *key, uint64_t max, uint64_t *out) {
-  static const char what[] = "a whole number like 10";
-  char d[64];
-  if (want_scalar(c, n, key, what) < 0) return -1;
-  const char *v = sval(n);
-  uint64_t x = 0;
-  bool too_big = false;
-  const char *p = v;
-  if (*p < '0' || *p > '9') goto bad;
-  for (; *p >= '0' && *p <= '9'; p++) {
-    if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) too_big = true;
-    if (!too_big) x = x * 10 + (uint64_t)(*p - '0');
-  }
-  if (*p) goto bad;
-  if (too_big || x > max)
-    return fail_node(c, n, "'%s' must be at most %llu, not %s", key, (unsigned long long)max,
-                     describe(n, d, sizeof d));
-  if (x == 0) return fail_node(c, n, "'%s' must be at least 1", key);
-  *out = x;
-  return 0;
-bad:
-  return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+  fl_plan_yaml y = yaml_of(c);
+  return fl_yaml_count(&y, n, key, max, out);
 }
 
 static int get_status_code(pctx *c, yaml_node_t *n, const char *key, int *out) {
   static const char what[] = "a status name like NOT_FOUND or a code 0..16";
   char d[64];
   if (want_scalar(c, n, key, what) < 0) return -1;
-  const char *v = sval(n);
+  const char *v = fl_yaml_str(n);
   char *end;
   errno = 0;
   long code = strtol(v, &end, 10);
@@ -339,12 +289,12 @@ static int get_status_code(pctx *c, yaml_node_t *n, const char *key, int *out) {
   names[17] = NULL;
   const char *near = fl_near_miss(v, names);
   if (near) return fail_node(c, n, "unknown status '%s'; did you mean '%s'?", v, near);
-  return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+  return fail_node(c, n, "'%s' must be %s, not %s", key, what, fl_yaml_describe(n, d, sizeof d));
 }
 
 static int get_string(pctx *c, yaml_node_t *n, const char *key, char **out) {
   if (want_scalar(c, n, key, "a string") < 0) return -1;
-  *out = strdup(sval(n));
+  *out = strdup(fl_yaml_str(n));
   if (!*out) return fail_node(c, n, "out of memory");
   return 0;
 }
@@ -440,17 +390,16 @@ static int parse_predicate(pctx *c, yaml_node_t *n, const char *key, fl_predicat
   if (want_scalar(c, n, key, "a predicate like client.recv >= 3") < 0) return -1;
   char msg[512];
   int errcol = 0;
-  if (fl_predicate_parse(sval(n), out, msg, sizeof msg, &errcol) < 0) {
+  if (fl_predicate_parse(fl_yaml_str(n), out, msg, sizeof msg, &errcol) < 0) {
     int line, col;
     value_pos(c, n, errcol, &line, &col);
     return fail_at(c, line, col, "%s", msg);
   }
-  *text = strdup(sval(n));
+  *text = strdup(fl_yaml_str(n));
   if (!*text) return fail_node(c, n, "out of memory");
   return 0;
 }
 
-/* faults.c parses path: and faults: with these two (see fl_plan_yaml). */
 static int plan_fail(void *c, int line, int col, const char *msg) {
   return fail_at(c, line, col, "%s", msg);
 }
@@ -467,27 +416,28 @@ static int get_choice(pctx *c, yaml_node_t *n, const char *key, const char *cons
   char d[64];
   if (want_scalar(c, n, key, what) < 0) return -1;
   for (int i = 0; names[i]; i++) {
-    if (!strcmp(names[i], sval(n))) {
+    if (!strcmp(names[i], fl_yaml_str(n))) {
       *out = i;
       return 0;
     }
   }
-  const char *near = fl_near_miss(sval(n), names);
+  const char *near = fl_near_miss(fl_yaml_str(n), names);
   if (near)
     return fail_node(c, n, "'%s' must be %s, not %s; did you mean '%s'?", key, what,
-                     describe(n, d, sizeof d), near);
-  return fail_node(c, n, "'%s' must be %s, not %s", key, what, describe(n, d, sizeof d));
+                     fl_yaml_describe(n, d, sizeof d), near);
+  return fail_node(c, n, "'%s' must be %s, not %s", key, what, fl_yaml_describe(n, d, sizeof d));
 }
 
 static int get_bool(pctx *c, yaml_node_t *n, const char *key, bool *out) {
   char d[64];
   if (want_scalar(c, n, key, "true or false") < 0) return -1;
-  if (!strcmp(sval(n), "true"))
+  if (!strcmp(fl_yaml_str(n), "true"))
     *out = true;
-  else if (!strcmp(sval(n), "false"))
+  else if (!strcmp(fl_yaml_str(n), "false"))
     *out = false;
   else
-    return fail_node(c, n, "'%s' must be true or false, not %s", key, describe(n, d, sizeof d));
+    return fail_node(c, n, "'%s' must be true or false, not %s", key,
+                     fl_yaml_describe(n, d, sizeof d));
   return 0;
 }
 
@@ -497,27 +447,28 @@ static int get_payload_kind(pctx *c, yaml_node_t *n, const char *key, fl_payload
   if (want_scalar(c, n, key, "a payload kind like struct") < 0) return -1;
   for (size_t i = 0; i < N_PAYLOADS; i++) {
     names[i] = payloads[i].name;
-    if (!strcmp(sval(n), payloads[i].name)) {
+    if (!strcmp(fl_yaml_str(n), payloads[i].name)) {
       *out = payloads[i].kind;
       return 0;
     }
   }
   names[N_PAYLOADS] = NULL;
-  const char *near = fl_near_miss(sval(n), names);
-  if (near) return fail_node(c, n, "unknown payload '%s'; did you mean '%s'?", sval(n), near);
+  const char *near = fl_near_miss(fl_yaml_str(n), names);
+  if (near)
+    return fail_node(c, n, "unknown payload '%s'; did you mean '%s'?", fl_yaml_str(n), near);
   char list[160];
   size_t o = 0;
   for (size_t i = 0; i < N_PAYLOADS && o < sizeof list; i++)
     o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", names[i]);
   (void)d;
-  return fail_node(c, n, "unknown payload '%s'; expected one of %s", sval(n), list);
+  return fail_node(c, n, "unknown payload '%s'; expected one of %s", fl_yaml_str(n), list);
 }
 
 /* A string value: what get_string takes, and its place for later errors. */
 static int get_placed(pctx *c, yaml_node_t *n, const char *key, const char *what, char **out,
                       fl_place *at) {
   if (want_scalar(c, n, key, what) < 0) return -1;
-  *out = strdup(sval(n));
+  *out = strdup(fl_yaml_str(n));
   if (!*out) return fail_node(c, n, "out of memory");
   *at = place_of(n);
   return 0;
@@ -536,7 +487,7 @@ static int get_type_name(pctx *c, yaml_node_t *n, const char *key, char **out, f
       int line, col;
       value_pos(c, n, (int)i, &line, &col);
       return fail_at(c, line, col, "'%s' must be a message's full name like shop.v1.Order, not %s",
-                     key, describe(n, d, sizeof d));
+                     key, fl_yaml_describe(n, d, sizeof d));
     }
   }
   return 0;
@@ -548,7 +499,7 @@ static int get_import_paths(pctx *c, yaml_node_t *n, fl_proto_ref *ref) {
   if (n->type != YAML_SEQUENCE_NODE)
     return fail_node(c, n,
                      "'import_paths' must be a list of directories like [proto, vendor], not %s",
-                     describe(n, d, sizeof d));
+                     fl_yaml_describe(n, d, sizeof d));
   size_t k = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   ref->import_paths = calloc(k ? k : 1, sizeof *ref->import_paths);
   ref->import_at = calloc(k ? k : 1, sizeof *ref->import_at);
@@ -566,7 +517,7 @@ static int get_import_paths(pctx *c, yaml_node_t *n, fl_proto_ref *ref) {
 /* hex: pairs of hex digits; spaces and line breaks between them are ignored. */
 static int parse_hex(pctx *c, yaml_node_t *n, fl_foreign_payload *f) {
   if (want_scalar(c, n, "hex", "hex digits like \"0a03666f6f\"") < 0) return -1;
-  const char *v = sval(n);
+  const char *v = fl_yaml_str(n);
   size_t digits = 0, chars = 0, last = 0;
   f->bytes = malloc(strlen(v) / 2 + 1);
   if (!f->bytes) return fail_node(c, n, "out of memory");
@@ -632,7 +583,7 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
     return fail_node(c, v,
                      "'payload' must be a kind like struct, or a map {kind, depth, seed, "
                      "defect}, {proto, type, text}, {hex} or {file}, not %s",
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   fl_foreign_payload *f = calloc(1, sizeof *f);
   if (!f) return fail_node(c, v, "out of memory");
   st->foreign = f; /* freed with the step, whatever comes */
@@ -650,7 +601,7 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
       return fail_node(c, k,
                        "'%s' and '%s' are two payloads; a payload is one of kind, proto, hex "
                        "or file",
-                       sval(which), key);
+                       fl_yaml_str(which), key);
     if (names_kind) which = k;
     if (!strcmp(key, "kind")) {
       if (get_payload_kind(c, val, "kind", &st->payload) < 0) return -1;
@@ -671,10 +622,10 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
       type = k;
     } else if (!strcmp(key, "text")) {
       /* An empty text is a message with every field unset: "" is a value, a bare key not. */
-      if (val->type != YAML_SCALAR_NODE || is_null(val))
+      if (val->type != YAML_SCALAR_NODE || fl_yaml_is_null(val))
         return fail_node(c, val,
                          "'text' must be a message in text format like 'id: \"o-1\"', not %s",
-                         describe(val, d, sizeof d));
+                         fl_yaml_describe(val, d, sizeof d));
       if (get_placed(c, val, "text", "", &f->text, &f->text_at) < 0) return -1;
       text = k;
     } else if (!strcmp(key, "import_paths")) {
@@ -712,8 +663,8 @@ static int parse_payload(pctx *c, yaml_node_t *v, fl_step *st) {
     return fail_node(c, defect, "'defect' belongs to payload kind malformed, not %s", kname);
   yaml_node_t *proto_only = type ? type : text ? text : imports;
   if (proto_only && st->payload != FL_PAYLOAD_PROTO)
-    return fail_node(c, proto_only, "'%s' belongs to a proto payload, not %s", sval(proto_only),
-                     kname);
+    return fail_node(c, proto_only, "'%s' belongs to a proto payload, not %s",
+                     fl_yaml_str(proto_only), kname);
   if (!defect && st->payload == FL_PAYLOAD_MALFORMED)
     return fail_node(c, v,
                      "payload malformed needs a defect: bad_wire_type, truncated_varint, "
@@ -739,7 +690,7 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
     return fail_node(c, v,
                      "'send' must be a count or a map {count, size, payload, interval, "
                      "background}, not %s",
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   yaml_node_t *size_key = NULL;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
     const char *key;
@@ -751,14 +702,15 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
       static const char what[] = "a size like 100, 16KiB or 4MiB";
       int64_t size;
       if (want_scalar(c, val, "size", what) < 0) return -1;
-      int rc = fl_parse_size(sval(val), &size);
+      int rc = fl_parse_size(fl_yaml_str(val), &size);
       if (rc == -2 || (rc == 0 && size > FL_SIZE_MAX))
         return fail_node(c, val,
                          "'size' must be at most 2147483647 bytes (2 GiB - 1, the largest "
                          "message C core's limits allow), not %s",
-                         describe(val, d, sizeof d));
+                         fl_yaml_describe(val, d, sizeof d));
       if (rc < 0)
-        return fail_node(c, val, "'size' must be %s, not %s", what, describe(val, d, sizeof d));
+        return fail_node(c, val, "'size' must be %s, not %s", what,
+                         fl_yaml_describe(val, d, sizeof d));
       st->size = (uint64_t)size;
       st->size_set = true;
       size_key = node(c, pr->key);
@@ -786,13 +738,14 @@ static int parse_send(pctx *c, yaml_node_t *v, fl_step *st) {
 /* recv: N | all | {count: N|all, delay: D} */
 static int get_recv_count(pctx *c, yaml_node_t *v, const char *key, uint64_t *out) {
   char d[64];
-  if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "all")) {
+  if (v->type == YAML_SCALAR_NODE && !strcmp(fl_yaml_str(v), "all")) {
     *out = FL_RECV_ALL;
     return 0;
   }
-  if (v->type == YAML_SCALAR_NODE && !is_null(v) && (sval(v)[0] < '0' || sval(v)[0] > '9'))
+  if (v->type == YAML_SCALAR_NODE && !fl_yaml_is_null(v) &&
+      (fl_yaml_str(v)[0] < '0' || fl_yaml_str(v)[0] > '9'))
     return fail_node(c, v, "'%s' must be a count like 3 or 'all', not %s", key,
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   return get_count(c, v, key, FL_COUNT_MAX, out);
 }
 
@@ -801,7 +754,7 @@ static int parse_recv(pctx *c, yaml_node_t *v, fl_step *st) {
   if (v->type != YAML_MAPPING_NODE) {
     if (v->type != YAML_SCALAR_NODE)
       return fail_node(c, v, "'recv' must be a count, 'all' or a map {count, delay}, not %s",
-                       describe(v, d, sizeof d));
+                       fl_yaml_describe(v, d, sizeof d));
     return get_recv_count(c, v, "recv", &st->count);
   }
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
@@ -829,7 +782,7 @@ static int parse_shutdown(pctx *c, yaml_node_t *v, fl_step *st) {
   }
   if (v->type != YAML_MAPPING_NODE)
     return fail_node(c, v, "'shutdown' must be graceful, abrupt or a map {mode, deadline}, not %s",
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   yaml_node_t *deadline = NULL;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
     const char *key;
@@ -855,7 +808,7 @@ static int parse_status(pctx *c, yaml_node_t *v, fl_step *st) {
   if (v->type == YAML_SCALAR_NODE) return get_status_code(c, v, "status", &st->status_code);
   if (v->type != YAML_MAPPING_NODE)
     return fail_node(c, v, "'status' must be a code or a map {code, message}, not %s",
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   bool have_code = false;
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
     const char *key;
@@ -866,10 +819,11 @@ static int parse_status(pctx *c, yaml_node_t *v, fl_step *st) {
       have_code = true;
     } else {
       /* A status message may legitimately be empty: "" is a value, a bare key is not. */
-      if (val->type == YAML_SCALAR_NODE && !is_null(val)) {
+      if (val->type == YAML_SCALAR_NODE && !fl_yaml_is_null(val)) {
         if (get_string(c, val, "message", &st->status_message) < 0) return -1;
       } else {
-        return fail_node(c, val, "'message' must be a string, not %s", describe(val, d, sizeof d));
+        return fail_node(c, val, "'message' must be a string, not %s",
+                         fl_yaml_describe(val, d, sizeof d));
       }
     }
   }
@@ -889,7 +843,7 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
   st->seed = 1;
 
   if (n->type == YAML_SCALAR_NODE) {
-    name = sval(n);
+    name = fl_yaml_str(n);
   } else if (n->type == YAML_MAPPING_NODE) {
     yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
     size_t np = (size_t)(n->data.mapping.pairs.top - pairs);
@@ -897,15 +851,15 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
     kn = node(c, pairs[0].key);
     if (kn->type != YAML_SCALAR_NODE)
       return fail_node(c, kn, "a step's name must be a word like send, not %s",
-                       describe(kn, d, sizeof d));
+                       fl_yaml_describe(kn, d, sizeof d));
     if (np > 1) {
       yaml_node_t *k2 = node(c, pairs[1].key);
       return fail_node(c, k2,
                        "a step has one key; '%s' follows '%s' in the same step (start each "
                        "step with '- ')",
-                       k2->type == YAML_SCALAR_NODE ? sval(k2) : "?", sval(kn));
+                       k2->type == YAML_SCALAR_NODE ? fl_yaml_str(k2) : "?", fl_yaml_str(kn));
     }
-    name = sval(kn);
+    name = fl_yaml_str(kn);
     v = node(c, pairs[0].value);
   } else {
     return fail_node(c, n,
@@ -957,7 +911,7 @@ static int parse_step(pctx *c, yaml_node_t *n, bool server, fl_step *st) {
       st->kind == FL_STEP_STOP_READING || st->kind == FL_STEP_RESUME_READING ||
       st->kind == FL_STEP_SEND_HEADERS || st->kind == FL_STEP_RECV_HEADERS ||
       st->kind == FL_STEP_CLOSE_CHANNEL || st->kind == FL_STEP_STOP_ACCEPTING) {
-    if (v && !is_null(v))
+    if (v && !fl_yaml_is_null(v))
       return fail_node(c, v, "'%s' takes no value; write it as '- %s'", name, name);
     return 0;
   }
@@ -1004,7 +958,7 @@ static int parse_args(pctx *c, yaml_node_t *n, fl_side_plan *sp, const char *sid
     return fail_node(c, n,
                      "'args' must be a map of channel arguments, like "
                      "{grpc.http2.bdp_probe: 0}, not %s",
-                     describe(n, d, sizeof d));
+                     fl_yaml_describe(n, d, sizeof d));
   size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
   sp->args = calloc(np ? np : 1, sizeof *sp->args);
   if (!sp->args) return fail_node(c, n, "out of memory");
@@ -1012,17 +966,17 @@ static int parse_args(pctx *c, yaml_node_t *n, fl_side_plan *sp, const char *sid
     const char *key;
     if (check_key(c, n, pr, where, NULL, NULL, &key) < 0) return -1;
     yaml_node_t *v = node(c, pr->value);
-    if (v->type != YAML_SCALAR_NODE || is_null(v))
+    if (v->type != YAML_SCALAR_NODE || fl_yaml_is_null(v))
       return fail_node(c, v, "channel argument '%s' must be a number or a string, not %s", key,
-                       describe(v, d, sizeof d));
+                       fl_yaml_describe(v, d, sizeof d));
     fl_channel_arg *a = &sp->args[sp->n_args++];
     a->key = strdup(key);
-    a->value = strdup(sval(v));
+    a->value = strdup(fl_yaml_str(v));
     if (!a->key || !a->value) return fail_node(c, v, "out of memory");
     /* The value becomes what C core reads for that argument (chanargs.h states the rule). */
     const fl_chanarg_info *info = fl_chanarg_find(key);
     char why[300];
-    if (fl_chanarg_convert(info, sval(v), v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE,
+    if (fl_chanarg_convert(info, fl_yaml_str(v), v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE,
                            &a->is_int, &a->int_value, why, sizeof why) < 0) {
       return fail_node(c, v, "channel argument '%s': %s", key, why);
     }
@@ -1045,11 +999,11 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
   const char *side = server ? "server" : "client";
   char d[64];
   sp->present = true;
-  if (is_null(n)) return 0; /* `server:` alone: the built-in peer with no script */
+  if (fl_yaml_is_null(n)) return 0; /* `server:` alone: the built-in peer with no script */
   if (n->type != YAML_MAPPING_NODE)
     return fail_node(c, n, "'%s' must be a map with script and args, not %s", side,
-                     describe(n, d, sizeof d));
-  fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+                     fl_yaml_describe(n, d, sizeof d));
+  fl_plan_yaml y = yaml_of(c);
   int script_line = 0, script_col = 0, args_line = 0, args_col = 0;
   /* The first of the keys only the built-in peer acts on (metadata, trailers, accept,
    * deadline_metadata). */
@@ -1104,7 +1058,7 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
       script_col = COL(node(c, pr->key));
     }
     if (!strcmp(key, "args")) {
-      if (is_null(v)) continue;
+      if (fl_yaml_is_null(v)) continue;
       if (parse_args(c, v, sp, side) < 0) return -1;
       continue;
     }
@@ -1115,12 +1069,12 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
         return fail_at(c, line, col, "%s", msg);
       continue;
     }
-    if (is_null(v)) continue; /* an empty script */
+    if (fl_yaml_is_null(v)) continue; /* an empty script */
     if (v->type != YAML_SEQUENCE_NODE)
       return fail_node(c, v,
                        "'script' must be a list of steps (each line starting with '- '), "
                        "not %s",
-                       describe(v, d, sizeof d));
+                       fl_yaml_describe(v, d, sizeof d));
     size_t ns = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     sp->steps = calloc(ns ? ns : 1, sizeof *sp->steps);
     if (!sp->steps) return fail_node(c, v, "out of memory");
@@ -1146,22 +1100,23 @@ static int parse_side(pctx *c, yaml_node_t *n, bool server, fl_side_plan *sp) {
 
 static int parse_capture(pctx *c, yaml_node_t *n, fl_capture_plan *cp) {
   char d[64];
-  if (is_null(n)) return 0; /* `capture:` alone: the defaults */
+  if (fl_yaml_is_null(n)) return 0; /* `capture:` alone: the defaults */
   if (n->type != YAML_MAPPING_NODE)
     return fail_node(c, n, "'capture' must be a map like {pcap: true, threads: on_hang}, not %s",
-                     describe(n, d, sizeof d));
+                     fl_yaml_describe(n, d, sizeof d));
   for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
     const char *key;
     if (check_key(c, n, pr, "capture", capture_keys, NULL, &key) < 0) return -1;
     yaml_node_t *v = node(c, pr->value);
     if (!strcmp(key, "pcap")) {
       if (want_scalar(c, v, "pcap", "true or false") < 0) return -1;
-      if (!strcmp(sval(v), "true"))
+      if (!strcmp(fl_yaml_str(v), "true"))
         cp->pcap = true;
-      else if (!strcmp(sval(v), "false"))
+      else if (!strcmp(fl_yaml_str(v), "false"))
         cp->pcap = false;
       else
-        return fail_node(c, v, "'pcap' must be true or false, not %s", describe(v, d, sizeof d));
+        return fail_node(c, v, "'pcap' must be true or false, not %s",
+                         fl_yaml_describe(v, d, sizeof d));
     } else if (!strcmp(key, "snaplen")) {
       uint64_t snaplen;
       if (get_count(c, v, "snaplen", FL_SNAPLEN_MAX, &snaplen) < 0) return -1;
@@ -1173,13 +1128,14 @@ static int parse_capture(pctx *c, yaml_node_t *n, fl_capture_plan *cp) {
       if (want_scalar(c, v, "threads", what) < 0) return -1;
       int k = -1;
       for (int i = 0; threads_names[i]; i++)
-        if (!strcmp(threads_names[i], sval(v))) k = i;
+        if (!strcmp(threads_names[i], fl_yaml_str(v))) k = i;
       if (k < 0) {
-        const char *near = fl_near_miss(sval(v), threads_names);
+        const char *near = fl_near_miss(fl_yaml_str(v), threads_names);
         if (near)
           return fail_node(c, v, "'threads' must be %s, not %s; did you mean '%s'?", what,
-                           describe(v, d, sizeof d), near);
-        return fail_node(c, v, "'threads' must be %s, not %s", what, describe(v, d, sizeof d));
+                           fl_yaml_describe(v, d, sizeof d), near);
+        return fail_node(c, v, "'threads' must be %s, not %s", what,
+                         fl_yaml_describe(v, d, sizeof d));
       }
       cp->threads = (fl_threads_trigger)k;
     }
@@ -1201,17 +1157,17 @@ static int parse_method(pctx *c, yaml_node_t *v, fl_scenario *s) {
   static const char what[] = "a gRPC method path like /shop.v1.Orders/Place";
   char d[64];
   if (want_scalar(c, v, "method", what) < 0) return -1;
-  const char *m = sval(v);
+  const char *m = fl_yaml_str(v);
   int line, col;
   if (m[0] != '/')
     return fail_node(c, v, "'method' must be %s, starting with '/', not %s", what,
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   const char *second = strchr(m + 1, '/');
   if (!second) {
     value_pos(c, v, (int)strlen(m), &line, &col);
     return fail_at(c, line, col,
                    "'method' needs the method after the service and a '/': %s, not %s", what,
-                   describe(v, d, sizeof d));
+                   fl_yaml_describe(v, d, sizeof d));
   }
   for (size_t i = 1; m[i]; i++) {
     bool in_service = m + i < second;
@@ -1229,7 +1185,7 @@ static int parse_method(pctx *c, yaml_node_t *v, fl_scenario *s) {
                        : "holds a character a method name cannot (letters, digits, '_')";
     if (why) {
       value_pos(c, v, (int)(m + i == second && !m[i + 1] ? i + 1 : i), &line, &col);
-      return fail_at(c, line, col, "'method' %s: %s", why, describe(v, d, sizeof d));
+      return fail_at(c, line, col, "'method' %s: %s", why, fl_yaml_describe(v, d, sizeof d));
     }
   }
   if (!(s->method = strdup(m))) return fail_node(c, v, "out of memory");
@@ -1245,7 +1201,7 @@ static int parse_decode(pctx *c, yaml_node_t *v, fl_decode_plan *dp) {
     return fail_node(c, v,
                      "'decode' must be a map {proto, import_paths, request_type, "
                      "response_type}, not %s",
-                     describe(v, d, sizeof d));
+                     fl_yaml_describe(v, d, sizeof d));
   dp->present = true;
   dp->line = LINE(v);
   dp->col = COL(v);
@@ -1287,14 +1243,14 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       if (want_scalar(c, v, "name", "a name like my-scenario") < 0) return -1;
       /* It names the run directory (runs/<stamp>-NAME) and the file: refused here rather
        * than by the file system at run time. */
-      if (strlen(sval(v)) > FL_NAME_MAX)
+      if (strlen(fl_yaml_str(v)) > FL_NAME_MAX)
         return fail_node(c, v, "'name' must be at most %d characters, not %zu", FL_NAME_MAX,
-                         strlen(sval(v)));
-      if (!valid_name(sval(v)))
+                         strlen(fl_yaml_str(v)));
+      if (!valid_name(fl_yaml_str(v)))
         return fail_node(c, v,
                          "'name' must be lowercase letters, digits and '-', starting with a "
                          "letter or digit, not %s",
-                         describe(v, d, sizeof d));
+                         fl_yaml_describe(v, d, sizeof d));
       if (get_string(c, v, "name", &s->name) < 0) return -1;
       s->name_line = LINE(v);
       s->name_col = COL(v);
@@ -1323,13 +1279,13 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       if (want_scalar(c, v, "rpc", what) < 0) return -1;
       int k = -1;
       for (int i = 0; rpc_names[i]; i++)
-        if (!strcmp(rpc_names[i], sval(v))) k = i;
+        if (!strcmp(rpc_names[i], fl_yaml_str(v))) k = i;
       if (k < 0) {
-        const char *near = fl_near_miss(sval(v), rpc_names);
+        const char *near = fl_near_miss(fl_yaml_str(v), rpc_names);
         if (near)
           return fail_node(c, v, "'rpc' must be %s, not %s; did you mean '%s'?", what,
-                           describe(v, d, sizeof d), near);
-        return fail_node(c, v, "'rpc' must be %s, not %s", what, describe(v, d, sizeof d));
+                           fl_yaml_describe(v, d, sizeof d), near);
+        return fail_node(c, v, "'rpc' must be %s, not %s", what, fl_yaml_describe(v, d, sizeof d));
       }
       s->rpc = (fl_rpc_kind)k; /* rpc_names is in fl_rpc_kind order */
     } else if (!strcmp(key, "method")) {
@@ -1348,7 +1304,7 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       s->streams = (uint32_t)n;
       streams = node(c, pr->key);
     } else if (!strcmp(key, "calls")) {
-      fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+      fl_plan_yaml y = yaml_of(c);
       if (fl_calls_parse(&y, v, &s->calls) < 0) return -1;
       calls = node(c, pr->key);
     } else if (!strcmp(key, "capture")) {
@@ -1357,7 +1313,7 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
       bool server = key[0] == 's';
       if (parse_side(c, v, server, server ? &s->server : &s->client) < 0) return -1;
     } else if (!strcmp(key, "path") || !strcmp(key, "faults")) {
-      fl_plan_yaml y = {c->path, c->doc, c, plan_fail, plan_predicate};
+      fl_plan_yaml y = yaml_of(c);
       if (key[0] == 'p' ? fl_path_parse(&y, v, &s->path_plan) < 0
                         : fl_faults_parse(&y, v, &s->faults, &s->n_faults) < 0)
         return -1;
@@ -1366,7 +1322,7 @@ static int parse_top(pctx *c, yaml_node_t *root, fl_scenario *s) {
         return fail_node(c, v,
                          "'expect' must be a list of predicates (each line starting with "
                          "'- '), not %s",
-                         describe(v, d, sizeof d));
+                         fl_yaml_describe(v, d, sizeof d));
       size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
       s->expect = calloc(n ? n : 1, sizeof *s->expect);
       if (!s->expect) return fail_node(c, v, "out of memory");
@@ -1515,9 +1471,9 @@ static int yaml_failure(pctx *c, yaml_parser_t *p) {
 /* A value holding a NUL would be cut short by every C string that carries it. */
 static int check_no_nul(pctx *c, yaml_document_t *doc) {
   for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
-    if (n->type != YAML_SCALAR_NODE || strlen(sval(n)) == n->data.scalar.length) continue;
+    if (n->type != YAML_SCALAR_NODE || strlen(fl_yaml_str(n)) == n->data.scalar.length) continue;
     int chars = 0, line, col;
-    for (const char *p = sval(n); *p; p++)
+    for (const char *p = fl_yaml_str(n); *p; p++)
       if (((unsigned char)*p & 0xC0) != 0x80) chars++;
     value_pos(c, n, chars, &line, &col);
     return fail_at(c, line, col,
@@ -1589,14 +1545,14 @@ int fl_scenario_parse(const char *path, const char *text, size_t len, fl_scenari
   c.doc = &doc;
 
   yaml_node_t *root = yaml_document_get_root_node(&doc);
-  if (!root || is_null(root)) {
+  if (!root || fl_yaml_is_null(root)) {
     fail_at(&c, 1, 1, "the scenario is empty; it must be a map with at least 'name'");
     goto fail_parser;
   }
   if (root->type != YAML_MAPPING_NODE) {
     char d[64];
     fail_node(&c, root, "a scenario must be a map of keys (name, rpc, server, client, ...), not %s",
-              describe(root, d, sizeof d));
+              fl_yaml_describe(root, d, sizeof d));
     goto fail_parser;
   }
   if (check_no_nul(&c, &doc) < 0) goto fail_parser;

@@ -182,6 +182,8 @@ static const struct {
      "on: or after:"},
     {"name: b\npath:\n  latency: { delay: 5 }\n",
      "f.yaml:3:21: 'delay' must be a duration like 500ms or 3s; '5' has no unit"},
+    {"name: b\npath:\n  latency: { delay: 48h }\n",
+     "f.yaml:3:21: 'delay' must be at most 24h, not '48h'"},
     {"name: b\npath:\n  latency: { jitter: 1ms }\n",
      "f.yaml:3:3: 'latency' needs 'delay', like latency: { delay: 5ms, jitter: 1ms }"},
     {"name: b\npath:\n  latency: { delay: 1ms, jitter: 2ms }\n",
