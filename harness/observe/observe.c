@@ -608,12 +608,9 @@ fl_outcome fl_observe_outcome(const fl_observe *o) {
 
 int fl_observe_waiting_barrier(const fl_observe *o, fl_side side) {
   const fl_side_obs *st = &o->sides[side];
-  int lowest = -1;
-  for (uint32_t i = 0; i < st->n_calls; i++) {
-    int b = st->calls[i].waiting_barrier;
-    if (b >= 0 && (lowest < 0 || b < lowest)) lowest = b;
-  }
-  return lowest;
+  for (size_t i = 0; i < st->n_waiting_at; i++)
+    if (st->waiting_at[i]) return (int)i;
+  return -1;
 }
 
 uint32_t fl_observe_waiting_at(const fl_observe *o, fl_side side, size_t index) {
