@@ -405,6 +405,7 @@ int64_t fl_observe_event(fl_observe *o, unsigned source, const fl_event *ev, int
 /* ---- the wire --------------------------------------------------------------------------- */
 
 void fl_observe_wire_source(fl_observe *o) { o->wire_source = true; }
+bool fl_observe_has_wire_source(const fl_observe *o) { return o->wire_source; }
 
 void fl_observe_frame(fl_observe *o, const fl_observed_frame *f) {
   o->wire_source = true;

@@ -255,6 +255,9 @@ void fl_observe_frame(fl_observe *o, const fl_observed_frame *f);
 /* A source of wire facts exists (a proxy, or the capture's decoder): from now on wire counts
  * are known, zero until frames say otherwise. Without one every wire field is unknown. */
 void fl_observe_wire_source(fl_observe *o);
+/* Whether the run had such a source: a wire field unknown without one was never looked at;
+ * with one, it is unknown because the wire never carried it (no RST_STREAM, no trailers). */
+bool fl_observe_has_wire_source(const fl_observe *o);
 
 /*
  * EXTERNAL SIDES. A side that is a program of the user's (or an address) sends no events: the

@@ -20,7 +20,10 @@ int fl_verdict_judge(const fl_scenario *s, fl_observe *obs, const char *harness_
   if (!v->clauses) return -1;
   v->n_clauses = s->n_expect;
   bool all_held = true;
-  size_t unobserved = 0; /* clauses that failed only because the run saw no wire */
+  /* Clauses that failed only because the run saw no wire: with a proxy or a capture, a wire
+   * field left unknown is a fact (the frame never came), and such a clause simply fails. */
+  size_t unobserved = 0;
+  bool wire_seen = fl_observe_has_wire_source(obs);
   const char *first_unobserved = NULL;
   for (size_t i = 0; i < s->n_expect; i++) {
     fl_clause_result *c = &v->clauses[i];
@@ -30,7 +33,7 @@ int fl_verdict_judge(const fl_scenario *s, fl_observe *obs, const char *harness_
     fl_value_format(&seen, c->seen, sizeof c->seen);
     all_held = all_held && c->held;
     const fl_field_info *field = fl_predicate_field(s->expect[i].predicate);
-    if (!c->held && !seen.known && field && field->cls == FL_CLASS_WIRE) {
+    if (!c->held && !seen.known && field && field->cls == FL_CLASS_WIRE && !wire_seen) {
       if (!unobserved++) first_unobserved = fl_predicate_field_text(s->expect[i].predicate);
     }
   }

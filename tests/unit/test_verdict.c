@@ -92,8 +92,38 @@ static void test_error(void **state) {
   fl_scenario_free(s);
 }
 
+/* A wire clause whose field stayed unknown: an error when the run had no way to see the wire,
+ * but a plain failure when it had one and the frame never came (a reset that never fired). */
+static void test_wire_unobserved(void **state) {
+  (void)state;
+  static const char wire_yaml[] = "name: v\nexpect:\n  - wire.server.rst_stream.code == CANCEL\n";
+  fl_scenario *s;
+  fl_error err;
+  if (fl_scenario_parse("v.yaml", wire_yaml, strlen(wire_yaml), &s, &err) != 0)
+    fail_msg("%s", err.msg);
+  const char *lines[] = {"1 call_start method=/x", NULL};
+  for (int source = 0; source < 2; source++) {
+    fl_observe *o = observed(s, lines);
+    if (source) fl_observe_wire_source(o);
+    fl_verdict v;
+    assert_int_equal(fl_verdict_judge(s, o, NULL, &v), 0);
+    assert_false(v.clauses[0].held);
+    assert_string_equal(v.clauses[0].seen, "(none)");
+    if (source) {
+      assert_int_equal(v.kind, FL_VERDICT_NOT_REPRODUCED);
+    } else {
+      assert_int_equal(v.kind, FL_VERDICT_ERROR);
+      assert_non_null(strstr(v.why, "which this run did not observe"));
+    }
+    fl_verdict_free(&v);
+    fl_observe_free(o);
+  }
+  fl_scenario_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_wire_unobserved),
       cmocka_unit_test(test_reproduced),
       cmocka_unit_test(test_not_reproduced),
       cmocka_unit_test(test_error),
