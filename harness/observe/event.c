@@ -236,10 +236,12 @@ void fl_events_write_markdown(FILE *out) {
             fl_attr_table[a].type == FL_ATTR_INT ? "integer" : "string", fl_attr_table[a].doc);
 }
 
+/* In fl_control_verb order. */
+static const char *const control_verbs[] = {"go", "fire", "sync"};
+
 int fl_control_write(int fd, fl_control_verb verb, uint64_t n) {
   char line[48];
-  int len =
-      snprintf(line, sizeof line, "%s %" PRIu64 "\n", verb == FL_CONTROL_GO ? "go" : "fire", n);
+  int len = snprintf(line, sizeof line, "%s %" PRIu64 "\n", control_verbs[verb], n);
   for (;;) {
     ssize_t w = write(fd, line, (size_t)len);
     if (w == len) return 0;
@@ -250,16 +252,15 @@ int fl_control_write(int fd, fl_control_verb verb, uint64_t n) {
 }
 
 int fl_control_parse(const char *line, fl_control_verb *verb, uint64_t *n) {
-  const char *arg;
-  if (!strncmp(line, "go ", 3)) {
-    *verb = FL_CONTROL_GO;
-    arg = line + 3;
-  } else if (!strncmp(line, "fire ", 5)) {
-    *verb = FL_CONTROL_FIRE;
-    arg = line + 5;
-  } else {
-    return -1;
+  const char *arg = NULL;
+  for (size_t k = 0; k < sizeof control_verbs / sizeof control_verbs[0] && !arg; k++) {
+    size_t len = strlen(control_verbs[k]);
+    if (!strncmp(line, control_verbs[k], len) && line[len] == ' ') {
+      *verb = (fl_control_verb)k;
+      arg = line + len + 1;
+    }
   }
+  if (!arg) return -1;
   if (*arg < '0' || *arg > '9') return -1;
   char *end;
   errno = 0;

@@ -20,6 +20,10 @@
  * Runner -> source (its --control-fd), FL_CONTROL lines:
  *     go N      releases a peer's `wait` or `dump` step N (its 0-based index in the script)
  *     fire K    tells the proxy that fault K's trigger (a peer-event predicate) holds now
+ *     sync K    asks the proxy for `synced index=K` once every event before it is written: the
+ *               runner waits for it before it judges a run whose client has finished, since
+ *               the proxy's event for a frame it sent may still be on its way when the client
+ *               has already acted on that frame and exited
  * End of file on the control fd means the run is over.
  */
 #ifndef FL_EVENT_H
@@ -168,6 +172,8 @@ typedef enum { FL_ATTR_INT, FL_ATTR_STR } fl_attr_type;
     "every call was cancelled (abrupt, or the shutdown's deadline passed)")                        \
   X(SHUTDOWN_DONE, "shutdown_done", FL_FROM_SERVER, FL_A(AFTER_MS), "the shutdown completed")      \
   X(DONE, "done", FL_FROM_PEER | FL_FROM_PROXY, 0, "the sender finished and is about to exit 0")   \
+  X(SYNCED, "synced", FL_FROM_PROXY, FL_A(INDEX),                                                  \
+    "proxy: every event before this one is written (the runner's `sync index`)")                   \
   X(ERROR, "error", FL_FROM_PEER | FL_FROM_PROXY, FL_A(MESSAGE),                                   \
     "the sender could not go on (it exits non-zero)")                                              \
   X(CONN_OPEN, "conn_open", FL_FROM_PROXY, FL_A(CONN), "proxy: a client connection came in")       \
@@ -296,9 +302,9 @@ void fl_events_write_markdown(FILE *out);
 
 /* ---- control lines (runner -> source) ------------------------------------------------ */
 
-typedef enum { FL_CONTROL_GO, FL_CONTROL_FIRE } fl_control_verb;
+typedef enum { FL_CONTROL_GO, FL_CONTROL_FIRE, FL_CONTROL_SYNC } fl_control_verb;
 
-/* Writes "go N\n" or "fire N\n" in one write(2). Returns 0, or -1 with errno set. */
+/* Writes "go N\n", "fire N\n" or "sync N\n" in one write(2). Returns 0, or -1 with errno set. */
 FL_MUST_USE int fl_control_write(int fd, fl_control_verb verb, uint64_t n);
 
 /* Parses one control line (without its newline). Returns 0, or -1 if it is none. */

@@ -368,6 +368,7 @@ static void peer_event(fl_observe *o, fl_side side, const fl_event *ev, int64_t 
   /* The proxy's and the runner's own events do not come from a peer. */
   case FL_EV_CONN_OPEN:
   case FL_EV_CONN_CLOSE:
+  case FL_EV_SYNCED:
   case FL_EV_FRAME:
   case FL_EV_FAULT:
   case FL_EV_SPAWN:

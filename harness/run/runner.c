@@ -127,7 +127,9 @@ typedef struct {
   fl_capture *capture;
   FILE *samples;
   int64_t next_sample_ns;
-  int64_t hang_at, hang_asked_at;   /* fl_observe_hang_at's last answer and when (hang_due) */
+  int64_t hang_at, hang_asked_at; /* fl_observe_hang_at's last answer and when (hang_due) */
+  int64_t sync_until; /* proxy_caught_up: `sync` was sent and is waited for until then; 0: not */
+  bool synced;        /* the proxy's `synced` came */
   fl_activity activity[FL_N_SIDES]; /* per-thread context switches, for idle times in dumps */
   int dumps_per_side[FL_N_SIDES];
   char protocol_error[400]; /* the first line that broke the event protocol */
@@ -266,6 +268,7 @@ static void fire_faults(run *rn) {
  * it acted on (marked in frames.txt). */
 static void proxy_event(run *rn, const fl_event *ev) {
   if (ev->id == FL_EV_READY) rn->r->proxy.port = (int)fl_event_int(ev, FL_ATTR_PORT, 0);
+  if (ev->id == FL_EV_SYNCED) rn->synced = true;
   if (ev->id == FL_EV_ERROR && !rn->proxy_error[0])
     snprintf(rn->proxy_error, sizeof rn->proxy_error, "the path proxy failed: %.*s",
              (int)ev->str_len[FL_ATTR_MESSAGE],
@@ -1385,6 +1388,24 @@ static int64_t hang_due(run *rn, int64_t now) {
   return rn->hang_at;
 }
 
+/* How long a finished run waits for the proxy's `synced`: it answers within a loop turn, so
+ * this bounds only a proxy that is stuck. */
+#define SYNC_WAIT_NS (1000 * 1000000LL)
+
+/* Whether every event the proxy wrote before the run finished has been read (event.h, `sync`):
+ * asks for it once and then waits, for SYNC_WAIT_NS at most. Without a proxy, or once it is
+ * gone, there is nothing to wait for. */
+static bool proxy_caught_up(run *rn, int64_t now) {
+  source *proxy = &rn->src[SRC_PROXY];
+  if (!rn->proxied || proxy->exited || proxy->ctl_fd < 0 || proxy->ev_fd < 0 || rn->synced)
+    return true;
+  if (!rn->sync_until) {
+    if (fl_control_write(proxy->ctl_fd, FL_CONTROL_SYNC, 1) < 0) return true;
+    rn->sync_until = now + SYNC_WAIT_NS;
+  }
+  return now >= rn->sync_until;
+}
+
 /* The loop: start the peers, read their events, sample, detect hangs and the timeout. */
 static void run_loop(run *rn, const char *scenario_copy) {
   const fl_scenario *s = rn->s;
@@ -1398,7 +1419,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
       runner_event(rn, FL_EV_TIMEOUT, FL_KV_I(AFTER_MS, s->timeout_ns / 1000000));
       break;
     }
-    if (rn->state == RUN_RUNNING && fl_observe_complete(rn->obs)) {
+    if (rn->state == RUN_RUNNING && fl_observe_complete(rn->obs) && proxy_caught_up(rn, now)) {
       end_run(rn, FL_END_FINISHED);
       break;
     }
@@ -1466,6 +1487,7 @@ static void run_loop(run *rn, const char *scenario_copy) {
     int64_t fault_due = next_fault_due(rn), process_due = next_process_timer(rn);
     if (fault_due < wake) wake = fault_due;
     if (process_due < wake) wake = process_due;
+    if (rn->sync_until && !rn->synced && rn->sync_until < wake) wake = rn->sync_until;
     for (int i = 0; i < FL_N_SIDES; i++)
       for (size_t k = 0; k < rn->src[i].plan->clock.n_jumps && k < 64; k++)
         if (!rn->src[i].jumped[k] && rn->src[i].plan->clock.jumps[k].after_ns >= 0 &&

@@ -1642,15 +1642,19 @@ static void leg_event(fl_proxy *p, leg *l, uint32_t events) {
 /* ---- control and timers ------------------------------------------------------------------- */
 
 static void control_line(fl_proxy *p, const char *line) {
-  unsigned long k;
-  char *end;
-  if (!strncmp(line, "fire ", 5)) {
-    errno = 0;
-    k = strtoul(line + 5, &end, 10);
-    if (!errno && !*end && end != line + 5 && k < p->nf) {
-      if (!p->f[k].fired) fire_fault(p, (int)k, NULL, NULL, 0);
-      return;
-    }
+  fl_control_verb verb;
+  uint64_t k;
+  bool ok = fl_control_parse(line, &verb, &k) == 0;
+  if (ok && verb == FL_CONTROL_FIRE && k < p->nf) {
+    if (!p->f[k].fired) fire_fault(p, (int)k, NULL, NULL, 0);
+    return;
+  }
+  if (ok && verb == FL_CONTROL_SYNC) {
+    /* Behind every event gathered so far in this turn and before it (event.h). */
+    kvb b = {.n = 0};
+    kv(&b, FL_KV_I(INDEX, (int64_t)k));
+    emit(p, FL_EV_SYNCED, &b);
+    return;
   }
   fprintf(stderr, "faultline-proxy: ignoring control line \"%s\"\n", line);
 }

@@ -103,6 +103,7 @@ static category category_of(int id) {
   case FL_EV_EXIT:
   case FL_EV_CAPTURE:
   case FL_EV_DONE:
+  case FL_EV_SYNCED:
   case FL_EV_END: return CAT_PROC;
   case FL_EV_HANG:
   case FL_EV_BUSY:

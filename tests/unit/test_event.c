@@ -143,9 +143,10 @@ static void test_control_lines(void **state) {
   assert_int_equal(pipe(fds), 0);
   assert_int_equal(fl_control_write(fds[1], FL_CONTROL_GO, 7), 0);
   assert_int_equal(fl_control_write(fds[1], FL_CONTROL_FIRE, 12), 0);
+  assert_int_equal(fl_control_write(fds[1], FL_CONTROL_SYNC, 1), 0);
   char buf[64] = {0};
   assert_true(read(fds[0], buf, sizeof buf - 1) > 0);
-  assert_string_equal(buf, "go 7\nfire 12\n");
+  assert_string_equal(buf, "go 7\nfire 12\nsync 1\n");
   close(fds[0]);
   close(fds[1]);
   fl_control_verb verb;
@@ -156,7 +157,11 @@ static void test_control_lines(void **state) {
   assert_int_equal(fl_control_parse("fire 12", &verb, &n), 0);
   assert_int_equal(verb, FL_CONTROL_FIRE);
   assert_int_equal(n, 12);
+  assert_int_equal(fl_control_parse("sync 3", &verb, &n), 0);
+  assert_int_equal(verb, FL_CONTROL_SYNC);
+  assert_int_equal(n, 3);
   assert_int_equal(fl_control_parse("go", &verb, &n), -1);
+  assert_int_equal(fl_control_parse("gone 1", &verb, &n), -1);
   assert_int_equal(fl_control_parse("go -1", &verb, &n), -1);
   assert_int_equal(fl_control_parse("go 1x", &verb, &n), -1);
   assert_int_equal(fl_control_parse("stop 1", &verb, &n), -1);
